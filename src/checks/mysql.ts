@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { createConnection, type ConnectionOptions, type RowDataPacket } from 'mysql2';
+import { z } from 'zod';
+import { credentialOptions, duration, parseUrl, tlsOptions, urlString } from '../config/fields.js';
+import type { CheckKind, FailureReason } from '../types.js';
+import { CheckFailure, errorCode } from './classify.js';
+
+// A read-only statement: what a health check may run against a production database.
+const READ_ONLY = /^\s*(select|show|do|values|describe|desc|explain|with)\b/i;
+const WRITES = /\b(into\s+(outfile|dumpfile)|for\s+update|lock\s+in\s+share\s+mode)\b|;\s*\S/i;
+
+const options = z
+  .strictObject({
+    url: urlString(['mysql:']),
+    ...credentialOptions,
+    tls: tlsOptions.optional(),
+    query: z
+      .string()
+      .default('SELECT 1')
+      .refine((sql) => READ_ONLY.test(sql) && !WRITES.test(sql), {
+        message: 'must be a single read-only statement (SELECT, SHOW, DO, ...)',
+      }),
+    maxReplicationLag: duration().optional(),
+    replicationLagFails: z.boolean().default(false),
+  })
+  .refine((o) => !(o.password !== undefined && o.passwordFile !== undefined), {
+    message: 'set either password or passwordFile, not both',
+  });
+type MysqlOptions = z.infer<typeof options>;
+
+const AUTH_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+  'ER_PASSWORD_NO_MATCH',
+  'ER_MUST_CHANGE_PASSWORD_LOGIN',
+  'ER_ACCOUNT_HAS_BEEN_LOCKED',
+  'AUTH_SWITCH_PLUGIN_ERROR',
+]);
+
+function classify(error: unknown): FailureReason | undefined {
+  const code = errorCode(error);
+  if (code === undefined) return undefined;
+  if (AUTH_CODES.has(code)) return 'auth';
+  if (code === 'PROTOCOL_SEQUENCE_TIMEOUT') return 'timeout';
+  if (code.startsWith('PROTOCOL_') || code.startsWith('HANDSHAKE_') || code === 'ER_CON_COUNT_ERROR') {
+    return 'protocol';
+  }
+  if (code.startsWith('ER_')) return 'error';
+  return undefined;
+}
+
+interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string | undefined;
+}
+
+function endpoint(o: MysqlOptions): Endpoint {
+  const url = parseUrl(o.url, ['mysql:']);
+  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  return {
+    host,
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: o.password ?? decodeURIComponent(url.password),
+    database: database === '' ? undefined : database,
+  };
+}
+
+function connectionOptions(o: MysqlOptions, timeoutMs: number): ConnectionOptions {
+  const e = endpoint(o);
+  const connection: ConnectionOptions = {
+    host: e.host,
+    port: e.port,
+    user: e.user,
+    password: e.password,
+    database: e.database,
+    connectTimeout: timeoutMs,
+    // The check must see what a new application connection would see, not a cached one.
+    enableKeepAlive: false,
+  };
+  if (o.tls !== undefined) {
+    connection.ssl = {
+      ca: o.tls.caFile !== undefined ? readFileSync(o.tls.caFile, 'utf8') : o.tls.ca,
+      rejectUnauthorized: !o.tls.insecureSkipVerify,
+      ...(o.tls.serverName !== undefined ? { servername: o.tls.serverName } : {}),
+    };
+  }
+  return connection;
+}
+
+interface ReplicaStatus {
+  lagSeconds: number | null;
+  running: boolean;
+}
+
+function replicaStatus(rows: RowDataPacket[]): ReplicaStatus | undefined {
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const io = row.Slave_IO_Running ?? row.Replica_IO_Running;
+  const sql = row.Slave_SQL_Running ?? row.Replica_SQL_Running;
+  const lag = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
+  return { running: io === 'Yes' && sql === 'Yes', lagSeconds: typeof lag === 'number' ? lag : null };
+}
+
+/**
+ * Opens a fresh connection for every run (so a changed password or a full connection table
+ * shows), runs the query with mysql2's own timeout (without one a paused server hangs it
+ * forever), and closes the connection whatever happens: one connection per check at most.
+ */
+export const mysqlCheck: CheckKind<MysqlOptions> = {
+  kind: 'mysql',
+  componentType: 'datastore',
+  options,
+  target: (o) => {
+    const e = endpoint(o);
+    return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${String(e.port)}`;
+  },
+  secrets: (o) => [endpoint(o).password],
+  classify,
+  create: (o, check) => async (signal) => {
+    const connection = createConnection(connectionOptions(o, check.timeoutMs));
+    // Errors also reach the pending command's callback; this listener only keeps an
+    // 'error' event after the run from crashing the process.
+    connection.on('error', () => undefined);
+    const query = (sql: string) =>
+      new Promise<RowDataPacket[]>((resolve, reject) => {
+        connection.query<RowDataPacket[]>({ sql, timeout: check.timeoutMs }, (error, rows) => {
+          if (error) reject(error);
+          else resolve(rows);
+        });
+      });
+    const aborted = new Promise<never>((_, reject) => {
+      const abort = () => {
+        reject(signal.reason as Error);
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    let healthy = false;
+    try {
+      await Promise.race([query(o.query), aborted]);
+      if (o.maxReplicationLag === undefined) {
+        healthy = true;
+        return undefined;
+      }
+      const status = replicaStatus(await Promise.race([query('SHOW SLAVE STATUS'), aborted]));
+      healthy = true;
+      const limitSeconds = o.maxReplicationLag / 1000;
+      let problem: string | undefined;
+      if (status === undefined) problem = 'not a replica (SHOW SLAVE STATUS is empty)';
+      else if (!status.running || status.lagSeconds === null) problem = 'replication is stopped';
+      else if (status.lagSeconds > limitSeconds) {
+        problem = `replication lag ${String(status.lagSeconds)}s above ${String(limitSeconds)}s`;
+      }
+      if (problem === undefined) return undefined;
+      if (o.replicationLagFails) throw new CheckFailure(problem, 'error');
+      return { warn: problem };
+    } finally {
+      if (healthy) {
+        // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
+        const timer = setTimeout(() => {
+          connection.destroy();
+        }, check.timeoutMs);
+        timer.unref();
+        connection.end(() => {
+          clearTimeout(timer);
+        });
+      } else {
+        connection.destroy();
+      }
+    }
+  },
+};

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * A Prometheus-style duration string, yielding milliseconds. The upper bound keeps every
+ * value a valid Node timer delay (a longer one would fire at once and spin).
+ */
+export function duration(bounds: { min?: number; max?: number } = {}) {
+  const min = bounds.min ?? 0;
+  const max = bounds.max ?? DAY_MS;
+  return z.string({ error: 'expected a duration string such as "500ms", "5s" or "1m"' }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration "${text}" (use e.g. "500ms", "5s", "1m")` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `duration "${text}" out of range (${formatDuration(min)} to ${formatDuration(max)})`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+export const port = z.int({ error: 'expected a port number (0-65535)' }).min(0).max(65_535);
+
+/** TLS options shared by every kind that speaks TLS. */
+export const tlsOptions = z
+  .strictObject({
+    ca: z.string().optional(),
+    caFile: z.string().optional(),
+    serverName: z.string().optional(),
+    insecureSkipVerify: z.boolean().default(false),
+  })
+  .refine((tls) => !(tls.ca !== undefined && tls.caFile !== undefined), {
+    message: 'set either ca or caFile, not both',
+  });
+export type TlsOptions = z.infer<typeof tlsOptions>;
+
+/** `password` / `passwordFile`, shared by every kind with credentials. */
+export const credentialOptions = {
+  password: z.string().optional(),
+  passwordFile: z.string().min(1).optional(),
+};
+
+export function parseUrl(text: string, protocols: readonly string[]): URL | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (!protocols.includes(url.protocol)) {
+    return `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+  }
+  if (url.hostname === '') return 'URL has no host';
+  return url;
+}
+
+/** A URL string of one of `protocols`; the error never repeats the URL, which may hold a password. */
+export function urlString(protocols: readonly string[]) {
+  return z.string({ error: 'expected a URL string' }).superRefine((text, ctx) => {
+    const parsed = parseUrl(text, protocols);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  });
+}

@@ -1,0 +1,295 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { checkKinds } from '../checks/index.js';
+import { cidrProblem } from '../security/cidr.js';
+import type { CheckDefinition } from '../types.js';
+import { formatDuration } from './duration.js';
+import { duration, port } from './fields.js';
+import { substituteEnv, type UnsetVariable } from './substitute.js';
+
+const MINUTE_MS = 60_000;
+/** Kubernetes' default terminationGracePeriodSeconds is 30 s; leave room for the SIGKILL race. */
+const GRACE_WARNING_MS = 25_000;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const cidr = z.string().superRefine((text, ctx) => {
+  const problem = cidrProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: port.optional(),
+  probePort: port.optional(),
+  shutdownDelay: duration({ max: 10 * MINUTE_MS }).default(5000),
+  shutdownTimeout: duration({ max: 10 * MINUTE_MS }).default(10_000),
+  webConfigFile: z.string().min(1).optional(),
+  watchConfig: duration({ min: 100 }).optional(),
+  probesWithoutAuth: z.boolean().default(true),
+});
+
+const securitySchema = z
+  .strictObject({
+    details: z.enum(['always', 'authorized', 'never']).default('authorized'),
+    allow: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+    token: z.string().default(''),
+    tokenFile: z.string().min(1).optional(),
+    trustProxy: z.array(cidr).default([]),
+  })
+  .refine((s) => !(s.token !== '' && s.tokenFile !== undefined), {
+    message: 'set either token or tokenFile, not both',
+  });
+
+const threshold = z.int().min(1).max(1000);
+const defaultsSchema = z.strictObject({
+  interval: duration({ min: 100 }).default(10_000),
+  timeout: duration({ min: 10 }).default(2000),
+  failureThreshold: threshold.default(1),
+  successThreshold: threshold.default(1),
+});
+
+const rootSchema = z.strictObject({
+  server: serverSchema.default(serverSchema.parse({})),
+  security: securitySchema.default(securitySchema.parse({})),
+  defaults: defaultsSchema.default(defaultsSchema.parse({})),
+  checks: z.array(z.unknown()).default([]),
+});
+
+const commonSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must match [a-z0-9][a-z0-9_-]* (it becomes a metric label)')
+    .max(63),
+  kind: z.string(),
+  critical: z.boolean().default(true),
+  interval: duration({ min: 100 }).optional(),
+  timeout: duration({ min: 10 }).optional(),
+  failureThreshold: threshold.optional(),
+  successThreshold: threshold.optional(),
+  warnLatency: duration().optional(),
+});
+const COMMON_KEYS = new Set(Object.keys(commonSchema.shape));
+
+export type ServerConfig = Omit<z.infer<typeof serverSchema>, 'shutdownDelay' | 'shutdownTimeout' | 'watchConfig'> & {
+  readonly shutdownDelayMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly watchConfigMs: number | undefined;
+};
+
+export interface SecurityConfig {
+  readonly details: 'always' | 'authorized' | 'never';
+  readonly allow: readonly string[];
+  /** The bearer token, read from tokenFile when that is set; '' means token auth is off. */
+  readonly token: string;
+  readonly trustProxy: readonly string[];
+}
+
+export interface Config {
+  /** The file it came from, or "built-in default". */
+  readonly source: string;
+  readonly server: ServerConfig;
+  readonly security: SecurityConfig;
+  readonly checks: readonly CheckDefinition[];
+  /** Valid but risky settings, printed by `validate` and logged at start. */
+  readonly warnings: readonly string[];
+  /** Every secret the config holds, to scrub from all output. */
+  readonly secrets: readonly string[];
+  /** The config file and every secret file it read: what a watcher must poll. */
+  readonly files: readonly string[];
+}
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where relative secret-file paths are resolved from. */
+  readonly baseDir?: string;
+  /** The file the document came from, if any. */
+  readonly configFile?: string;
+}
+
+function joinPath(path: readonly PropertyKey[], prefix = ''): string {
+  let text = prefix;
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${String(key)}]`;
+    else text += text === '' ? String(key) : `.${String(key)}`;
+  }
+  return text;
+}
+
+function zodProblems(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${joinPath([...issue.path, key], prefix)}: unknown key`);
+    }
+    const at = joinPath(issue.path, prefix);
+    return [`${at === '' ? '(root)' : at}: ${issue.message}`];
+  });
+}
+
+function readSecretFile(path: string, at: string, baseDir: string, problems: string[], files: string[]): string {
+  const absolute = resolvePath(baseDir, path);
+  files.push(absolute);
+  try {
+    return readFileSync(absolute, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`${at}: cannot read "${path}" (${code})`);
+    return '';
+  }
+}
+
+/** Validates an already-parsed document (YAML or a config object) into a Config. */
+export function parseConfig(document: unknown, source: string, options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const baseDir = options.baseDir ?? process.cwd();
+  const problems: string[] = [];
+  const unset: UnsetVariable[] = [];
+  const tree = substituteEnv(document ?? {}, env, unset);
+  for (const { path, variable } of unset) {
+    problems.push(`${path === '' ? '(root)' : path}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`);
+  }
+  if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
+    throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);
+  }
+  const root = rootSchema.safeParse(tree);
+  if (!root.success) {
+    throw new ConfigError(source, [...problems, ...zodProblems(root.error)]);
+  }
+  const { server, security, defaults } = root.data;
+
+  const checks: CheckDefinition[] = [];
+  const secrets: string[] = [];
+  const files: string[] = options.configFile !== undefined ? [options.configFile] : [];
+  const firstIndexOfName = new Map<string, number>();
+  root.data.checks.forEach((raw, index) => {
+    const at = `checks[${String(index)}]`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      problems.push(`${at}: expected a mapping with name and kind`);
+      return;
+    }
+    const entries = Object.entries(raw);
+    const commonPart = Object.fromEntries(entries.filter(([key]) => COMMON_KEYS.has(key)));
+    const ownPart = Object.fromEntries(entries.filter(([key]) => !COMMON_KEYS.has(key)));
+    const common = commonSchema.safeParse(commonPart);
+    if (!common.success) {
+      problems.push(...zodProblems(common.error, at));
+    }
+    const kindName = (raw as { kind?: unknown }).kind;
+    const kind = typeof kindName === 'string' ? checkKinds.get(kindName) : undefined;
+    if (typeof kindName === 'string' && kind === undefined) {
+      problems.push(`${at}.kind: unknown kind "${kindName}" (known: ${[...checkKinds.keys()].join(', ')})`);
+    }
+    let own: Record<string, unknown> | undefined;
+    if (kind !== undefined) {
+      const parsed = kind.options.safeParse(ownPart);
+      if (parsed.success) own = { ...(parsed.data as Record<string, unknown>) };
+      else problems.push(...zodProblems(parsed.error, at));
+    }
+    if (!common.success || own === undefined || kind === undefined) return;
+
+    const c = common.data;
+    const previous = firstIndexOfName.get(c.name);
+    if (previous !== undefined) {
+      problems.push(`${at}.name: duplicate check name "${c.name}" (also checks[${String(previous)}])`);
+      return;
+    }
+    firstIndexOfName.set(c.name, index);
+    const intervalMs = c.interval ?? defaults.interval;
+    const timeoutMs = c.timeout ?? defaults.timeout;
+    if (timeoutMs >= intervalMs) {
+      const where = c.timeout !== undefined ? `${at}.timeout` : c.interval !== undefined ? `${at}.interval` : 'defaults.timeout';
+      problems.push(`${where}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`);
+      return;
+    }
+    if (typeof own.passwordFile === 'string') {
+      own.password = readSecretFile(own.passwordFile, `${at}.passwordFile`, baseDir, problems, files);
+    }
+    secrets.push(...(kind.secrets?.(own as never) ?? []));
+    checks.push({
+      name: c.name,
+      kind: kind.kind,
+      critical: c.critical,
+      intervalMs,
+      timeoutMs,
+      failureThreshold: c.failureThreshold ?? defaults.failureThreshold,
+      successThreshold: c.successThreshold ?? defaults.successThreshold,
+      warnLatencyMs: c.warnLatency,
+      options: own,
+    });
+  });
+
+  const token =
+    security.tokenFile !== undefined
+      ? readSecretFile(security.tokenFile, 'security.tokenFile', baseDir, problems, files)
+      : security.token;
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (token !== '') secrets.push(token);
+
+  const warnings: string[] = [];
+  if (server.shutdownDelay + server.shutdownTimeout > GRACE_WARNING_MS) {
+    warnings.push(
+      `server: shutdownDelay + shutdownTimeout is ${formatDuration(server.shutdownDelay + server.shutdownTimeout)}, ` +
+        'above 25s: raise terminationGracePeriodSeconds (30s by default in Kubernetes) to match',
+    );
+  }
+  if (security.details === 'always') {
+    warnings.push('security.details: "always" shows every check\'s target and error to any caller');
+  }
+  const { shutdownDelay, shutdownTimeout, watchConfig, ...serverRest } = server;
+  return {
+    source,
+    server: { ...serverRest, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout, watchConfigMs: watchConfig },
+    security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
+    checks,
+    warnings,
+    secrets: [...new Set(secrets.filter((s) => s !== ''))],
+    files,
+  };
+}
+
+/** Parses YAML text; syntax errors name the line and column. */
+export function parseConfigText(text: string, source: string, options: LoadOptions = {}): Config {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((e) => {
+        const line = e.linePos?.[0];
+        const where = line ? `line ${String(line.line)}, column ${String(line.col)}` : 'YAML';
+        return `${where}: ${e.message.split('\n')[0] ?? e.code}`;
+      }),
+    );
+  }
+  if (document.contents === null) throw new ConfigError(source, ['(root): the config file is empty']);
+  return parseConfig(document.toJS({ maxAliasCount: 100 }), source, options);
+}
+
+export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(path, [`cannot read config file "${path}" (${code})`]);
+  }
+  return parseConfigText(text, path, { baseDir: dirname(resolvePath(path)), configFile: resolvePath(path), ...options });
+}
+
+/** SPEC §1: one critical mysql check against MYSQL_URL. */
+export const DEFAULT_CONFIG_DOCUMENT = {
+  checks: [{ name: 'mysql', kind: 'mysql', url: '${MYSQL_URL:-mysql://root@127.0.0.1:3306/}' }],
+};
+
+export function defaultConfig(options: LoadOptions = {}): Config {
+  return parseConfig(DEFAULT_CONFIG_DOCUMENT, 'built-in default', options);
+}

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import type { CheckCommon, CheckKind, FailureReason, Probe, RunResult, Status } from '../types.js';
+import { runProbe } from './run-probe.js';
+import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from './thresholds.js';
+
+/** What the rest of vitals may read about a check. */
+export interface CheckView {
+  readonly definition: CheckCommon;
+  readonly componentType: CheckKind['componentType'];
+  readonly target: string;
+  readonly status: Status;
+  readonly last: RunResult | undefined;
+  /** ms since the epoch of the last pass or warn; 0 = never. */
+  readonly lastSuccessAt: number;
+  readonly awaitingFirstResult: boolean;
+}
+
+export interface RunEvent {
+  readonly check: CheckView;
+  readonly run: RunResult;
+  readonly previous: Status;
+}
+
+export interface CheckRunner extends CheckView {
+  start(options?: { countBeforeFirstResult: boolean }): void;
+  stop(): void;
+  /** One run now, outside the schedule (the `check` command). */
+  runOnce(): Promise<RunResult>;
+  /** Records a result the runner did not produce itself (a stale-result watchdog). */
+  record(run: RunResult): void;
+}
+
+export interface RunnerOptions {
+  readonly definition: CheckCommon;
+  readonly componentType: CheckKind['componentType'];
+  readonly target: string;
+  readonly probe: Probe;
+  readonly classify?: (error: unknown) => FailureReason | undefined;
+  readonly redact: (text: string) => string;
+  readonly onRun: (event: RunEvent) => void;
+}
+
+/** A fixed offset in [0, 10 % of the interval), from the name, so checks do not fire together. */
+export function scheduleOffsetMs(name: string, intervalMs: number): number {
+  const hash = createHash('sha256').update(name).digest().readUInt32BE(0);
+  return Math.floor((hash / 2 ** 32) * intervalMs * 0.1);
+}
+
+export function createCheckRunner(options: RunnerOptions): CheckRunner {
+  const { definition } = options;
+  let thresholds: ThresholdState = INITIAL_THRESHOLD_STATE;
+  let last: RunResult | undefined;
+  let lastSuccessAt = 0;
+  let awaitingFirstResult = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let hanging: Promise<void> | undefined;
+  let startedAt = 0;
+  const offsetMs = scheduleOffsetMs(definition.name, definition.intervalMs);
+
+  const view = (): CheckView => runner;
+
+  function record(run: RunResult): void {
+    const previous = thresholds.reported;
+    thresholds = applyThresholds(thresholds, run.status, definition);
+    last = run;
+    if (run.status !== 'fail') lastSuccessAt = run.finishedAt;
+    awaitingFirstResult = false;
+    options.onRun({ check: view(), run, previous });
+  }
+
+  async function runAndRecord(): Promise<RunResult> {
+    // A probe that ignored its deadline is still holding on: starting another would pile
+    // connections onto a sick dependency, so this run fails without touching it.
+    if (hanging !== undefined) {
+      const run: RunResult = {
+        status: 'fail',
+        durationMs: 0,
+        observedValue: 0,
+        finishedAt: Date.now(),
+        output: 'previous run still running past its deadline',
+        reason: 'timeout',
+      };
+      record(run);
+      return run;
+    }
+    const attempt = runProbe(options.probe, definition, { classify: options.classify, redact: options.redact });
+    const current = attempt.settled.then(() => {
+      if (hanging === current) hanging = undefined;
+    });
+    hanging = current;
+    const run = await attempt.result;
+    record(run);
+    return run;
+  }
+
+  function scheduleNext(): void {
+    if (!running) return;
+    const now = performance.now();
+    const { intervalMs } = definition;
+    const slots = Math.floor((now - startedAt - offsetMs) / intervalMs) + 1;
+    const delay = Math.max(0, startedAt + offsetMs + Math.max(1, slots) * intervalMs - now);
+    timer = setTimeout(tick, delay);
+    // The listener keeps a server alive; an embedding app decides its own lifetime.
+    timer.unref();
+  }
+
+  function tick(): void {
+    runAndRecord().then(scheduleNext, scheduleNext);
+  }
+
+  const runner: CheckRunner = {
+    definition,
+    componentType: options.componentType,
+    target: options.target,
+    get status() {
+      return thresholds.reported;
+    },
+    get last() {
+      return last;
+    },
+    get lastSuccessAt() {
+      return lastSuccessAt;
+    },
+    get awaitingFirstResult() {
+      return awaitingFirstResult;
+    },
+    start(startOptions = { countBeforeFirstResult: true }) {
+      if (running) return;
+      running = true;
+      awaitingFirstResult = !startOptions.countBeforeFirstResult && last === undefined;
+      startedAt = performance.now();
+      tick();
+    },
+    stop() {
+      running = false;
+      clearTimeout(timer);
+    },
+    runOnce: runAndRecord,
+    record,
+  };
+  return runner;
+}

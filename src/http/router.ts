@@ -1,0 +1,146 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Registry } from 'prom-client';
+import type { Monitor } from '../engine/monitor.js';
+import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE, toOpenMetrics } from '../metrics/openmetrics.js';
+import type { Authorizer, CallerFacts } from '../security/authorizer.js';
+import { checkEntry, checksMember, entryKey, healthBody, type HealthBody } from './bodies.js';
+
+export const HEALTH_JSON = 'application/health+json';
+
+export interface ReloadOutcome {
+  readonly applied: boolean;
+  readonly problems: readonly string[];
+  readonly added?: readonly string[];
+  readonly changed?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
+/** What the routes read. Everything is in memory: no route waits on a dependency. */
+export interface RouteDeps {
+  readonly monitor: Monitor;
+  readonly registry: Registry;
+  readonly version: string;
+  /** performance.now() at start, for /health uptime. */
+  readonly startedAt: number;
+  readonly authorizer: () => Authorizer;
+  readonly reload: () => Promise<ReloadOutcome>;
+  readonly redact: (text: string) => string;
+}
+
+export function callerFacts(ctx: Context): CallerFacts {
+  return {
+    peer: ctx.req.socket.remoteAddress,
+    forwardedFor: ctx.req.headers['x-forwarded-for'],
+    authorization: ctx.req.headers.authorization,
+  };
+}
+
+/** application/health+json unless the client prefers plain application/json. */
+function sendJson(ctx: Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = ctx.accepts(HEALTH_JSON, 'application/json') === 'application/json' ? 'application/json' : HEALTH_JSON;
+  ctx.body = JSON.stringify(body);
+}
+
+export function sendError(ctx: Context, status: number, message: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify({ status: 'fail', error: message });
+}
+
+function methodNotAllowed(allow: string) {
+  return (ctx: Context) => {
+    ctx.set('Allow', allow);
+    sendError(ctx, 405, `method ${ctx.method} not allowed; use ${allow}`);
+  };
+}
+
+const LANDING_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vitals</title></head>
+<body><h1>vitals</h1><ul>
+<li><a href="health">health</a>: liveness</li>
+<li><a href="ready">ready</a>: readiness</li>
+<li><a href="startup">startup</a>: startup</li>
+<li><a href="metrics">metrics</a>: Prometheus metrics</li>
+</ul></body></html>
+`;
+
+/** The vitals routes as a @koa/router Router, for the standalone server or an embedding app. */
+export function createVitalsRouter(deps: RouteDeps): Router {
+  const { monitor, version } = deps;
+  const router = new Router();
+  const readOnly = methodNotAllowed('GET, HEAD');
+
+  router.get('/health', (ctx) => {
+    sendJson(ctx, 200, healthBody(version, (performance.now() - deps.startedAt) / 1000, Date.now()));
+  });
+
+  router.get('/ready', (ctx) => {
+    const requested = new URLSearchParams(ctx.querystring).getAll('exclude');
+    const excluded = new Set(requested);
+    const verdict = monitor.readiness(excluded.size > 0 ? excluded : undefined);
+    const body: HealthBody = { status: verdict, version };
+    if (deps.authorizer().showsDetails(callerFacts(ctx))) body.checks = checksMember(monitor.checks());
+    const notes: string[] = [];
+    if (monitor.draining()) notes.push('draining: vitals is shutting down');
+    const unknown = [...excluded].filter((name) => monitor.get(name) === undefined);
+    if (unknown.length > 0) {
+      const shown = unknown.slice(0, 10).map((name) => JSON.stringify(name.slice(0, 64)));
+      notes.push(`unknown checks in exclude ignored: ${shown.join(', ')}${unknown.length > 10 ? ', ...' : ''}`);
+    }
+    if (notes.length > 0) body.notes = notes;
+    sendJson(ctx, verdict === 'fail' ? 503 : 200, body);
+  });
+
+  router.get('/ready/:name', (ctx) => {
+    const check = monitor.get(ctx.params.name ?? '');
+    if (check === undefined) {
+      sendError(ctx, 404, 'unknown check');
+      return;
+    }
+    const ok = check.status === 'pass' || check.status === 'warn';
+    const body: HealthBody = { status: ok ? check.status as 'pass' | 'warn' : 'fail', version };
+    if (deps.authorizer().showsDetails(callerFacts(ctx))) body.checks = { [entryKey(check)]: [checkEntry(check)] };
+    sendJson(ctx, ok ? 200 : 503, body);
+  });
+
+  router.get('/startup', (ctx) => {
+    const started = monitor.started();
+    const body: HealthBody = { status: started ? 'pass' : 'fail', version };
+    if (!started) body.notes = ['waiting for the first result of every check'];
+    sendJson(ctx, started ? 200 : 503, body);
+  });
+
+  router.get('/metrics', async (ctx) => {
+    const text = await deps.registry.metrics();
+    const openMetrics = prefersOpenMetrics(ctx.get('Accept') || undefined);
+    ctx.status = 200;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
+    ctx.body = openMetrics ? toOpenMetrics(text) : text;
+  });
+
+  router.get('/', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = LANDING_PAGE;
+  });
+
+  router.post('/-/reload', async (ctx) => {
+    if (!deps.authorizer().isAuthorized(callerFacts(ctx))) {
+      sendError(ctx, 403, 'reload is allowed for authorized callers only');
+      return;
+    }
+    const outcome = await deps.reload();
+    ctx.status = outcome.applied ? 200 : 400;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify({ status: outcome.applied ? 'pass' : 'fail', ...outcome });
+  });
+
+  for (const path of ['/health', '/ready', '/ready/:name', '/startup', '/metrics', '/']) router.all(path, readOnly);
+  router.all('/-/reload', methodNotAllowed('POST'));
+  return router;
+}

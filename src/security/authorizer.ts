@@ -1,0 +1,76 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { SecurityConfig } from '../config/load.js';
+import { createCidrSet, normalizeAddress } from './cidr.js';
+
+export interface CallerFacts {
+  /** The TCP peer's address. */
+  readonly peer: string | undefined;
+  readonly forwardedFor: string | string[] | undefined;
+  readonly authorization: string | undefined;
+}
+
+export interface Authorizer {
+  /** The client's address: the peer, or the rightmost untrusted X-Forwarded-For hop behind trusted proxies. */
+  clientAddress(facts: CallerFacts): string | undefined;
+  /** True when the caller may see per-check details and reload the config (SPEC §2 `security`). */
+  isAuthorized(facts: CallerFacts): boolean;
+  /** True when per-check details are shown to this caller. */
+  showsDetails(facts: CallerFacts): boolean;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+export function createAuthorizer(security: SecurityConfig): Authorizer {
+  const allow = createCidrSet(security.allow);
+  const proxies = createCidrSet(security.trustProxy);
+  // Hashing both sides gives equal-length buffers, so the comparison time says nothing about
+  // the token's length or its first differing character.
+  const tokenDigest = security.token === '' ? undefined : digest(security.token);
+
+  function clientAddress({ peer, forwardedFor }: CallerFacts): string | undefined {
+    if (peer === undefined) return undefined;
+    let client = normalizeAddress(peer);
+    if (forwardedFor === undefined || !proxies.has(client)) return client;
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+      .split(',')
+      .map((hop) => normalizeAddress(hop.trim()))
+      .filter((hop) => hop !== '');
+    for (let i = hops.length - 1; i >= 0; i -= 1) {
+      const hop = hops[i] ?? '';
+      // A hop that is not an address cannot be believed, nor anything to its left.
+      if (isIP(hop) === 0) return client;
+      client = hop;
+      if (!proxies.has(hop)) return hop;
+    }
+    return client;
+  }
+
+  function hasToken(authorization: string | undefined): boolean {
+    if (tokenDigest === undefined || authorization === undefined) return false;
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) return false;
+    return timingSafeEqual(digest(match[1]), tokenDigest);
+  }
+
+  function isAuthorized(facts: CallerFacts): boolean {
+    if (hasToken(facts.authorization)) return true;
+    const address = clientAddress(facts);
+    return address !== undefined && allow.has(address);
+  }
+
+  return {
+    clientAddress,
+    isAuthorized,
+    showsDetails(facts) {
+      switch (security.details) {
+        case 'always':
+          return true;
+        case 'never':
+          return false;
+        case 'authorized':
+          return isAuthorized(facts);
+      }
+    },
+  };
+}

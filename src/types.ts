@@ -1,0 +1,72 @@
+import type { z } from 'zod';
+
+/** The status of one run, or of a check as reported after thresholds. */
+export type Status = 'unknown' | 'pass' | 'warn' | 'fail';
+
+/** Why a run failed. A closed set: it is the `reason` label of `vitals_check_failures_total`. */
+export const FAILURE_REASONS = ['timeout', 'refused', 'auth', 'protocol', 'error'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** IETF health-check draft component types. */
+export type ComponentType = 'datastore' | 'component' | 'system';
+
+/** What a probe may report when it succeeds. */
+export interface ProbeSuccess {
+  /** A reason to report `warn` instead of `pass` (a replica lagging, little free space). */
+  readonly warn?: string;
+  /** Overrides the run's duration as the observed value (disk reports utilization in percent). */
+  readonly observedValue?: number;
+}
+
+/**
+ * One attempt against a dependency. Resolves when it is healthy, throws when it is not.
+ * It must stop its I/O when `signal` aborts: the engine aborts it at the check's deadline.
+ */
+export type Probe = (signal: AbortSignal) => Promise<ProbeSuccess | undefined | void>;
+
+/** The common fields every check has, resolved (defaults applied, durations in ms). */
+export interface CheckCommon {
+  readonly name: string;
+  readonly kind: string;
+  readonly critical: boolean;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+  readonly warnLatencyMs: number | undefined;
+}
+
+/** A check as the config describes it: common fields plus the kind's own, validated options. */
+export interface CheckDefinition extends CheckCommon {
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A kind of check: one file under src/checks/ plus one line in src/checks/index.ts.
+ * `Options` is what the kind's strict schema yields from the check's own fields.
+ */
+export interface CheckKind<Options = unknown> {
+  readonly kind: string;
+  readonly componentType: ComponentType;
+  /** Strict schema of the kind's own fields (the common fields are removed before parsing). */
+  readonly options: z.ZodType<Options>;
+  /** The `target` label of `vitals_check_info`; never carries a credential. */
+  target(options: Options): string;
+  /** Strings that must never appear in an answer, a metric or a log line. */
+  secrets?(options: Options): string[];
+  /** Classifies an error thrown by this kind's probe; the generic classifier handles the rest. */
+  classify?(error: unknown): FailureReason | undefined;
+  create(options: Options, check: CheckCommon): Probe;
+}
+
+/** One finished run, before thresholds. */
+export interface RunResult {
+  readonly status: Exclude<Status, 'unknown'>;
+  readonly durationMs: number;
+  readonly observedValue: number;
+  /** Wall-clock time the run finished, ms since the epoch. */
+  readonly finishedAt: number;
+  /** Short reason on warn/fail; never a stack or a secret. */
+  readonly output: string | undefined;
+  readonly reason: FailureReason | undefined;
+}

@@ -1,0 +1,139 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type { Registry } from 'prom-client';
+import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
+import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
+import { createApp } from './http/app.js';
+import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/router.js';
+import { createLogger, createRedactor, type Logger } from './log.js';
+import { createVitalsMetrics } from './metrics/vitals-metrics.js';
+import { createAuthorizer, type Authorizer } from './security/authorizer.js';
+import { VERSION } from './version.js';
+
+export interface VitalsOptions {
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface Vitals {
+  /** The prom-client registry with every vitals metric and the default process metrics. */
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly version: string;
+  /** The config in force. */
+  config(): Config;
+  readonly monitor: Monitor;
+  addCheck(check: CustomCheck): void;
+  /** Starts the background checks: each runs once now, then on its interval. */
+  start(): Promise<void>;
+  /** Stops every check. */
+  stop(): Promise<void>;
+  /** The vitals routes, to mount in an existing Koa app. */
+  router(): Router;
+  /** A standalone Koa app serving the routes, with JSON 404s. */
+  app(): Koa;
+  /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
+  reload(): Promise<ReloadOutcome>;
+  /** SIGTERM's first step: /ready answers 503 from now on. */
+  drain(): void;
+  redact(text: string): string;
+  authorizer(): Authorizer;
+}
+
+type ConfigInput = string | Record<string, unknown> | Config | undefined;
+
+function isResolved(input: ConfigInput): input is Config {
+  return typeof input === 'object' && Array.isArray(input.secrets) && typeof input.source === 'string';
+}
+
+function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv): Config {
+  if (input === undefined) return defaultConfig({ env });
+  if (typeof input === 'string') return loadConfigFile(input, { env });
+  if (isResolved(input)) return input;
+  return parseConfig(input, 'config object', { env });
+}
+
+/**
+ * Builds vitals from a config file path, a config object (the YAML schema) or nothing (the
+ * built-in default). Throws ConfigError listing every problem.
+ */
+export async function createVitals(input?: ConfigInput, options: VitalsOptions = {}): Promise<Vitals> {
+  const env = options.env ?? process.env;
+  let config = resolveConfig(input, env);
+  const reloadSource: ConfigInput = isResolved(input) ? (input.source === 'built-in default' ? undefined : input.source) : input;
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const redactor = createRedactor();
+  redactor.add(config.secrets);
+  const redact = (text: string) => redactor.redact(text);
+  const metrics = createVitalsMetrics(VERSION);
+  const monitor = createMonitor({ metrics, logger, redact });
+  let authorizer = createAuthorizer(config.security);
+  monitor.apply(config.checks);
+  metrics.setReload(true);
+  const startedAt = performance.now();
+
+  async function reload(): Promise<ReloadOutcome> {
+    await Promise.resolve();
+    let next: Config;
+    try {
+      next = resolveConfig(reloadSource, env);
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [String(error)];
+      metrics.setReload(false);
+      logger.error({ problems: problems.map(redact) }, 'config reload rejected; the running config stays');
+      return { applied: false, problems: problems.map(redact) };
+    }
+    const restartNeeded = (['host', 'port', 'probePort'] as const).filter((key) => next.server[key] !== config.server[key]);
+    if (restartNeeded.length > 0) {
+      const problems = restartNeeded.map((key) => `server.${key}: changed; restart required`);
+      metrics.setReload(false);
+      logger.error({ problems }, 'config reload rejected; the running config stays');
+      return { applied: false, problems };
+    }
+    redactor.add(next.secrets);
+    const report = monitor.apply(next.checks);
+    authorizer = createAuthorizer(next.security);
+    config = next;
+    metrics.setReload(true);
+    logger.info(report, 'config reloaded');
+    return { applied: true, problems: [], ...report };
+  }
+
+  const deps: RouteDeps = {
+    monitor,
+    registry: metrics.registry,
+    version: VERSION,
+    startedAt,
+    authorizer: () => authorizer,
+    reload,
+    redact,
+  };
+
+  return {
+    registry: metrics.registry,
+    logger,
+    version: VERSION,
+    config: () => config,
+    monitor,
+    addCheck(check) {
+      monitor.addCustom(check, { intervalMs: 10_000, timeoutMs: 2000 });
+    },
+    async start() {
+      await Promise.resolve();
+      for (const warning of config.warnings) logger.warn({ warning }, 'config warning');
+      monitor.start();
+    },
+    async stop() {
+      await Promise.resolve();
+      monitor.stop();
+    },
+    router: () => createVitalsRouter(deps),
+    app: () => createApp(deps, logger),
+    reload,
+    drain() {
+      monitor.setDraining();
+    },
+    redact,
+    authorizer: () => authorizer,
+  };
+}
