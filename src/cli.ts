@@ -38,7 +38,8 @@ interface Args {
   config: string | undefined;
   host: string | undefined;
   port: number | undefined;
-  watchConfig: string | undefined;
+  /** Parsed here, not in serve, so a bad value is a usage error before anything listens. */
+  watchConfigMs: number | undefined;
 }
 
 function parse(argv: string[]): Args | 'help' | 'version' {
@@ -75,7 +76,8 @@ function parse(argv: string[]): Args | 'help' | 'version' {
       : env.PORT !== undefined && env.PORT !== ''
         ? parsePort(env.PORT, 'PORT')
         : undefined;
-  return { command, config, host: values.host, port, watchConfig: values['watch-config'] };
+  const watch = values['watch-config'];
+  return { command, config, host: values.host, port, watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined };
 }
 
 function load(path: string | undefined): Config {
@@ -141,7 +143,7 @@ async function serve(args: Args): Promise<void> {
   }
   logger.info({ host, port: server.port, config: config.source, checks: config.checks.length, version: VERSION }, 'listening');
 
-  const watchMs = args.watchConfig !== undefined ? parseWatch(args.watchConfig) : config.server.watchConfigMs;
+  const watchMs = args.watchConfigMs ?? config.server.watchConfigMs;
   const stopWatching =
     watchMs !== undefined && args.config !== undefined
       ? watchConfig(args.config, watchMs, () => vitals.config().files, () => {
@@ -178,9 +180,15 @@ async function serve(args: Args): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
+// The same bounds as server.watchConfig: above a day a Node timer overflows and fires every 1 ms.
+const WATCH_MIN_MS = 100;
+const WATCH_MAX_MS = 24 * 3600 * 1000;
+
 function parseWatch(text: string): number {
   const ms = parseDuration(text);
-  if (ms === undefined || ms < 100) fail(`--watch-config: expected a duration of at least 100ms such as "10s", got "${text}"`);
+  if (ms === undefined || ms < WATCH_MIN_MS || ms > WATCH_MAX_MS) {
+    fail(`--watch-config: expected a duration from 100ms to 1d such as "10s", got "${text}"`);
+  }
   return ms;
 }
 

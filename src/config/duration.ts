@@ -12,7 +12,12 @@ const UNIT_MS: Record<string, number> = {
 const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 const UNITS_IN_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const;
 
-/** Parses a Prometheus-style duration into milliseconds; undefined when it is not one. */
+/**
+ * Parses a Prometheus-style duration into milliseconds; undefined when it is not one.
+ * A well-formed duration too long to count in milliseconds ("99999999y") is Infinity, not
+ * undefined, so that callers can say "out of range" instead of "invalid"; every caller bounds
+ * the result anyway.
+ */
 export function parseDuration(text: string): number | undefined {
   if (text === '0') return 0;
   const match = DURATION.exec(text);
@@ -22,7 +27,7 @@ export function parseDuration(text: string): number | undefined {
     const value = match[index + 1];
     if (value !== undefined) total += Number(value) * (UNIT_MS[unit] ?? 0);
   });
-  return Number.isSafeInteger(total) ? total : undefined;
+  return Number.isSafeInteger(total) ? total : Number.POSITIVE_INFINITY;
 }
 
 /** Formats milliseconds back into the shortest Prometheus-style duration. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { cidrProblem } from '../security/cidr.js';
@@ -59,12 +59,14 @@ const defaultsSchema = z.strictObject({
   successThreshold: threshold.default(1),
 });
 
-const rootSchema = z.strictObject({
+// Each section is validated on its own (see `section`), so that a mistake in `server` does not
+// hide the mistakes in `checks`: SPEC §2 wants every problem reported at once.
+const rootSections = {
   server: serverSchema.default(serverSchema.parse({})),
   security: securitySchema.default(securitySchema.parse({})),
   defaults: defaultsSchema.default(defaultsSchema.parse({})),
   checks: z.array(z.unknown()).default([]),
-});
+};
 
 const commonSchema = z.strictObject({
   name: z
@@ -148,6 +150,40 @@ function readSecretFile(path: string, at: string, baseDir: string, problems: str
   }
 }
 
+function section<T>(schema: z.ZodType<T>, value: unknown, at: string, problems: string[]): T | undefined {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  problems.push(...zodProblems(parsed.error, at));
+  return undefined;
+}
+
+type Defaults = { readonly [K in keyof z.infer<typeof defaultsSchema>]: z.infer<typeof defaultsSchema>[K] | undefined };
+
+/**
+ * The defaults field by field: an invalid field is undefined (already reported), so that the
+ * valid ones still serve to check every check, and an invalid one raises no second, misleading
+ * "timeout must be shorter" problem.
+ */
+function parseDefaults(raw: unknown, problems: string[]): Defaults {
+  const whole = section(rootSections.defaults, raw, 'defaults', problems);
+  if (whole !== undefined) return whole;
+  const fields = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const field = <K extends keyof Defaults>(key: K): Defaults[K] => {
+    const parsed = defaultsSchema.shape[key].safeParse(fields[key]);
+    return parsed.success ? (parsed.data as Defaults[K]) : undefined;
+  };
+  return {
+    interval: field('interval'),
+    timeout: field('timeout'),
+    failureThreshold: field('failureThreshold'),
+    successThreshold: field('successThreshold'),
+  };
+}
+
+function timeoutProblem(at: string, timeoutMs: number, intervalMs: number): string {
+  return `${at}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`;
+}
+
 /** Validates an already-parsed document (YAML or a config object) into a Config. */
 export function parseConfig(document: unknown, source: string, options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
@@ -156,26 +192,48 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const unset: UnsetVariable[] = [];
   const tree = substituteEnv(document ?? {}, env, unset);
   for (const { path, variable } of unset) {
-    problems.push(`${path === '' ? '(root)' : path}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`);
+    const at = path === '' ? '(root)' : path;
+    problems.push(
+      variable === undefined
+        ? `${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`
+        : `${at}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
+    );
   }
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
     throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);
   }
-  const root = rootSchema.safeParse(tree);
-  if (!root.success) {
-    throw new ConfigError(source, [...problems, ...zodProblems(root.error)]);
+  const raw = tree as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!Object.hasOwn(rootSections, key)) problems.push(`${key}: unknown key`);
   }
-  const { server, security, defaults } = root.data;
+  const server = section(rootSections.server, raw.server, 'server', problems);
+  const security = section(rootSections.security, raw.security, 'security', problems);
+  const defaults = parseDefaults(raw.defaults, problems);
+  const rawChecks = section(rootSections.checks, raw.checks, 'checks', problems) ?? [];
+  if (defaults.timeout !== undefined && defaults.interval !== undefined && defaults.timeout >= defaults.interval) {
+    problems.push(timeoutProblem('defaults.timeout', defaults.timeout, defaults.interval));
+  }
 
   const checks: CheckDefinition[] = [];
   const secrets: string[] = [];
   const files: string[] = options.configFile !== undefined ? [options.configFile] : [];
   const firstIndexOfName = new Map<string, number>();
-  root.data.checks.forEach((raw, index) => {
+  rawChecks.forEach((raw, index) => {
     const at = `checks[${String(index)}]`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       problems.push(`${at}: expected a mapping with name and kind`);
       return;
+    }
+    // Names are compared before anything else is validated: a duplicate is a problem of its
+    // own, whatever else is wrong with either entry.
+    const name = (raw as { name?: unknown }).name;
+    if (typeof name === 'string') {
+      const previous = firstIndexOfName.get(name);
+      if (previous !== undefined) {
+        problems.push(`${at}.name: duplicate check name "${name}" (also checks[${String(previous)}])`);
+      } else {
+        firstIndexOfName.set(name, index);
+      }
     }
     const entries = Object.entries(raw);
     const commonPart = Object.fromEntries(entries.filter(([key]) => COMMON_KEYS.has(key)));
@@ -195,20 +253,30 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
       if (parsed.success) own = { ...(parsed.data as Record<string, unknown>) };
       else problems.push(...zodProblems(parsed.error, at));
     }
-    if (!common.success || own === undefined || kind === undefined) return;
+    if (!common.success) return;
 
     const c = common.data;
-    const previous = firstIndexOfName.get(c.name);
-    if (previous !== undefined) {
-      problems.push(`${at}.name: duplicate check name "${c.name}" (also checks[${String(previous)}])`);
-      return;
-    }
-    firstIndexOfName.set(c.name, index);
     const intervalMs = c.interval ?? defaults.interval;
     const timeoutMs = c.timeout ?? defaults.timeout;
-    if (timeoutMs >= intervalMs) {
-      const where = c.timeout !== undefined ? `${at}.timeout` : c.interval !== undefined ? `${at}.interval` : 'defaults.timeout';
-      problems.push(`${where}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`);
+    // With neither overridden, the defaults' own comparison above has said it once.
+    if (
+      (c.interval !== undefined || c.timeout !== undefined) &&
+      intervalMs !== undefined &&
+      timeoutMs !== undefined &&
+      timeoutMs >= intervalMs
+    ) {
+      problems.push(timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs));
+    }
+    const failureThreshold = c.failureThreshold ?? defaults.failureThreshold;
+    const successThreshold = c.successThreshold ?? defaults.successThreshold;
+    if (
+      own === undefined ||
+      kind === undefined ||
+      intervalMs === undefined ||
+      timeoutMs === undefined ||
+      failureThreshold === undefined ||
+      successThreshold === undefined
+    ) {
       return;
     }
     if (typeof own.passwordFile === 'string') {
@@ -221,17 +289,23 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
       critical: c.critical,
       intervalMs,
       timeoutMs,
-      failureThreshold: c.failureThreshold ?? defaults.failureThreshold,
-      successThreshold: c.successThreshold ?? defaults.successThreshold,
+      failureThreshold,
+      successThreshold,
       warnLatencyMs: c.warnLatency,
       options: own,
     });
   });
 
+  if (server === undefined || security === undefined) throw new ConfigError(source, problems);
   const token =
     security.tokenFile !== undefined
       ? readSecretFile(security.tokenFile, 'security.tokenFile', baseDir, problems, files)
       : security.token;
+  // The Bearer header's token is one run of non-blank characters: a token with a blank could
+  // never match, and token auth would be silently off.
+  if (/\s/.test(token)) {
+    problems.push(`${security.tokenFile !== undefined ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
   if (token !== '') secrets.push(token);
 
@@ -259,14 +333,16 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
 
 /** Parses YAML text; syntax errors name the line and column. */
 export function parseConfigText(text: string, source: string, options: LoadOptions = {}): Config {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // With prettyErrors off, yaml leaves `linePos` unset; a LineCounter turns the error's offset
+  // into the line and column a user needs, without yaml's multi-line excerpt of the source.
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
       document.errors.map((e) => {
-        const line = e.linePos?.[0];
-        const where = line ? `line ${String(line.line)}, column ${String(line.col)}` : 'YAML';
-        return `${where}: ${e.message.split('\n')[0] ?? e.code}`;
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return `line ${String(line)}, column ${String(col)}: ${e.message.split('\n')[0] ?? e.code}`;
       }),
     );
   }

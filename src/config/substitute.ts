@@ -1,11 +1,17 @@
-/** A `${VAR}` that is unset and has no default, found at `path`. */
+/** A `${...}` that cannot be substituted, found at `path`. */
 export interface UnsetVariable {
   readonly path: string;
-  readonly variable: string;
+  /**
+   * The variable's name; undefined when the reference is not `${NAME}` or `${NAME:-default}`
+   * at all (its text is not kept: it may be part of a password).
+   */
+  readonly variable: string | undefined;
 }
 
-// `$$` is a literal `$`; `${NAME}` and `${NAME:-default}` read the environment.
-const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+// `$$` is a literal `$`; `${NAME}` and `${NAME:-default}` read the environment. Any other `${`
+// (`${VAR`, `${VAR-x}`, `${1X}`) is caught by the last alternative: left as it is, a typo in
+// `token: ${VITALS_TOKEN` would silently become a token anyone can read in the config.
+const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
 
 /**
  * Replaces environment references inside the string values of an already-parsed YAML tree.
@@ -20,7 +26,11 @@ export function substituteEnv(
 ): unknown {
   if (typeof tree === 'string') {
     return tree.replace(REFERENCE, (whole, name: string | undefined, fallback: string | undefined) => {
-      if (whole === '$$' || name === undefined) return '$';
+      if (whole === '$$') return '$';
+      if (name === undefined) {
+        unset.push({ path, variable: undefined });
+        return '';
+      }
       const value = env[name];
       if (fallback !== undefined) return value === undefined || value === '' ? fallback : value;
       if (value === undefined) {
