@@ -1,0 +1,499 @@
+/**
+ * Throwaway Prometheus and Alertmanager servers, a webhook receiver, and runners for promtool
+ * and amtool, for tests of the monitoring kit.
+ *
+ * Every server gets its own temp dir (config, storage) and a free port on 127.0.0.1, so the
+ * Debian defaults (/etc/prometheus, /var/lib/prometheus, :9090, :9093, cluster gossip on :9094)
+ * are never touched. Servers still running when the test process exits are SIGKILLed.
+ * Node built-ins only (plus fetch).
+ *
+ * NOTE: Prometheus throttles target updates to 5 s, so the first scrape (and the first
+ * notification to Alertmanager) comes about 6 s after start: call waitForFirstSample() before
+ * asserting anything about scraped data or alerts.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveBinary } from './binaries.js';
+import { freePort } from './mariadb.js';
+
+/** Children started by this module that may still be running; SIGKILLed on process exit. */
+const live = new Set<ChildProcess>();
+/** Temp dirs not yet removed by close(); best-effort removal on process exit. */
+const tempDirs = new Set<string>();
+
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------- CLI tools
+
+export interface ToolResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for assertions and failure messages. */
+  output: string;
+  ms: number;
+}
+
+/** Runs a binary (found with resolveBinary) synchronously, never through a shell. */
+export function runTool(name: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): ToolResult {
+  const started = Date.now();
+  const r = spawnSync(resolveBinary(name), args, {
+    cwd: opts.cwd,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 30_000,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+}
+
+/** `promtool ARGS`. */
+export function promtool(args: string[], opts: { cwd?: string } = {}): ToolResult {
+  return runTool('promtool', args, opts);
+}
+
+/** `amtool ARGS`. */
+export function amtool(args: string[], opts: { cwd?: string } = {}): ToolResult {
+  return runTool('amtool', args, opts);
+}
+
+// ---------------------------------------------------------------------------- daemons
+
+interface Daemon {
+  port: number;
+  url: string;
+  dir: string;
+  logTail: () => string;
+  close: () => Promise<void>;
+}
+
+interface DaemonSpec {
+  binary: string;
+  what: string;
+  /** Writes the daemon's files into `dir` and returns its arguments for `port`. */
+  prepare(dir: string, port: number): Promise<string[]>;
+  readyTimeoutMs: number;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (hasExited(child)) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(hasExited(child));
+    }, timeoutMs);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function tail(text: string, chars = 3_000): string {
+  return text.length > chars ? `...${text.slice(-chars)}` : text;
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts the daemon on a free port and waits until `/-/ready` answers 200. A port taken
+ * between freePort() and the bind makes the daemon exit at once: then it is tried again on
+ * another port.
+ */
+async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
+  const bin = resolveBinary(spec.binary);
+  const dir = await mkdtemp(path.join(os.tmpdir(), `vitals-${spec.binary}-`));
+  tempDirs.add(dir);
+  let lastLog = '';
+  try {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const port = await freePort();
+      const args = await spec.prepare(dir, port);
+      const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      live.add(child);
+      let log = '';
+      const append = (d: string): void => {
+        log = tail(log + d, 20_000);
+      };
+      child.stdout.setEncoding('utf8').on('data', append);
+      child.stderr.setEncoding('utf8').on('data', append);
+      child.once('exit', () => live.delete(child));
+      const url = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + spec.readyTimeoutMs;
+      let ready = false;
+      while (!ready && !hasExited(child) && Date.now() < deadline) {
+        ready = await isReady(url);
+        if (!ready) await sleep(50);
+      }
+      if (ready) {
+        let closed = false;
+        return {
+          port,
+          url,
+          dir,
+          logTail: () => tail(log),
+          close: async () => {
+            if (closed) return;
+            closed = true;
+            if (!hasExited(child)) {
+              child.kill('SIGTERM');
+              if (!(await waitForExit(child, 5_000))) {
+                child.kill('SIGKILL');
+                await waitForExit(child, 5_000);
+              }
+            }
+            live.delete(child);
+            await rm(dir, { recursive: true, force: true });
+            tempDirs.delete(dir);
+          },
+        };
+      }
+      child.kill('SIGKILL');
+      await waitForExit(child, 5_000);
+      lastLog = log;
+      if (!/address already in use/i.test(log)) {
+        throw new Error(`${spec.what} did not become ready within ${spec.readyTimeoutMs} ms: ${tail(log)}`);
+      }
+    }
+    throw new Error(`${spec.what}: no free port after 3 attempts: ${tail(lastLog)}`);
+  } catch (error: unknown) {
+    await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+    throw error;
+  }
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+// ---------------------------------------------------------------------------- Prometheus
+
+/** One element of an instant vector from /api/v1/query. */
+export interface PromSample {
+  metric: Record<string, string>;
+  /** [unix seconds, value as a string] */
+  value: [number, string];
+}
+
+/** One element of /api/v1/alerts. */
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+interface PromResponse<T> {
+  status: 'success' | 'error';
+  data: T;
+  error?: string;
+}
+
+export interface StartPrometheusOptions {
+  /** prometheus.yml. A function gets the port Prometheus will listen on (to scrape itself). */
+  configYaml: string | ((port: number) => string);
+  /** Files written next to prometheus.yml, by relative path: refer to them from `rule_files`. */
+  ruleFiles?: Record<string, string>;
+  /** Extra command-line flags. */
+  extraArgs?: string[];
+  /** Default 15 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface PrometheusServer {
+  port: number;
+  /** http://127.0.0.1:PORT (lifecycle API enabled: POST /-/reload, /-/quit). */
+  url: string;
+  /** Temp dir holding prometheus.yml, the rule files and the TSDB. */
+  dir: string;
+  /** Instant query; throws unless the result is an instant vector. */
+  query(expr: string): Promise<PromSample[]>;
+  /** Pending and firing alerts (/api/v1/alerts). */
+  alerts(): Promise<PromAlert[]>;
+  /** Polls `expr` until it returns at least one sample; throws (with targets and log) at timeout. Default 20 s. */
+  waitForFirstSample(expr: string, timeoutMs?: number): Promise<PromSample[]>;
+  logTail(): string;
+  /** SIGTERM (SIGKILL after 5 s), remove the temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.resolve(dir, name);
+    if (!file.startsWith(dir + path.sep)) throw new Error(`file outside the temp dir: ${name}`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
+}
+
+export async function startPrometheus(opts: StartPrometheusOptions): Promise<PrometheusServer> {
+  const daemon = await startDaemon({
+    binary: 'prometheus',
+    what: 'prometheus',
+    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
+    async prepare(dir, port) {
+      const config = typeof opts.configYaml === 'function' ? opts.configYaml(port) : opts.configYaml;
+      await writeFiles(dir, { ...opts.ruleFiles, 'prometheus.yml': config });
+      return [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        ...(opts.extraArgs ?? []),
+      ];
+    },
+  });
+
+  async function api<T>(pathAndQuery: string): Promise<T> {
+    const body = (await getJson(`${daemon.url}${pathAndQuery}`)) as PromResponse<T>;
+    if (body.status !== 'success') throw new Error(`prometheus ${pathAndQuery}: ${body.error ?? 'error'}`);
+    return body.data;
+  }
+
+  async function query(expr: string): Promise<PromSample[]> {
+    const data = await api<{ resultType: string; result: unknown }>(
+      `/api/v1/query?query=${encodeURIComponent(expr)}`,
+    );
+    if (data.resultType !== 'vector') throw new Error(`${expr}: expected a vector, got ${data.resultType}`);
+    return data.result as PromSample[];
+  }
+
+  return {
+    port: daemon.port,
+    url: daemon.url,
+    dir: daemon.dir,
+    logTail: daemon.logTail,
+    close: daemon.close,
+    query,
+    async alerts() {
+      return (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
+    },
+    async waitForFirstSample(expr, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const samples = await query(expr);
+        if (samples.length > 0) return samples;
+        if (Date.now() >= deadline) {
+          const targets = await api<unknown>('/api/v1/targets').catch((e: unknown) => String(e));
+          throw new Error(
+            `no sample of ${expr} within ${timeoutMs} ms; targets: ${JSON.stringify(targets)}; log: ${daemon.logTail()}`,
+          );
+        }
+        await sleep(200);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- Alertmanager
+
+/** An alert as posted to Alertmanager's /api/v2/alerts. */
+export interface PostableAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+/** An alert as returned by Alertmanager's GET /api/v2/alerts. */
+export interface GettableAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  fingerprint: string;
+  receivers: { name: string }[];
+  status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[]; silencedBy: string[] };
+}
+
+export interface StartAlertmanagerOptions {
+  configYaml: string;
+  extraArgs?: string[];
+  /** Default 15 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface AlertmanagerServer {
+  port: number;
+  /** http://127.0.0.1:PORT */
+  url: string;
+  dir: string;
+  /** POST /api/v2/alerts. */
+  postAlerts(alerts: PostableAlert[]): Promise<void>;
+  /** GET /api/v2/alerts, including inhibited and silenced ones. */
+  alerts(): Promise<GettableAlert[]>;
+  logTail(): string;
+  /** SIGTERM (SIGKILL after 5 s), remove the temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startAlertmanager(opts: StartAlertmanagerOptions): Promise<AlertmanagerServer> {
+  const daemon = await startDaemon({
+    binary: 'prometheus-alertmanager',
+    what: 'alertmanager',
+    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
+    async prepare(dir, port) {
+      await writeFiles(dir, { 'alertmanager.yml': opts.configYaml });
+      return [
+        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=', // no HA gossip on :9094
+        ...(opts.extraArgs ?? []),
+      ];
+    },
+  });
+  return {
+    port: daemon.port,
+    url: daemon.url,
+    dir: daemon.dir,
+    logTail: daemon.logTail,
+    close: daemon.close,
+    async postAlerts(alerts) {
+      const res = await fetch(`${daemon.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+        signal: AbortSignal.timeout(5_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`POST /api/v2/alerts: ${res.status} ${text}`);
+    },
+    async alerts() {
+      return (await getJson(`${daemon.url}/api/v2/alerts?inhibited=true&silenced=true`)) as GettableAlert[];
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- webhook receiver
+
+/** Alertmanager's webhook payload (version "4"). */
+export interface WebhookPayload {
+  version: string;
+  status: 'firing' | 'resolved';
+  receiver: string;
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  alerts: {
+    status: 'firing' | 'resolved';
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    startsAt: string;
+    endsAt: string;
+    fingerprint: string;
+  }[];
+}
+
+/** One POST the receiver got. */
+export interface WebhookDelivery {
+  /** Request path, e.g. /pager. */
+  path: string;
+  body: WebhookPayload;
+  /** Date.now() on arrival. */
+  at: number;
+}
+
+export interface WebhookReceiver {
+  /** http://127.0.0.1:PORT — any path is accepted. */
+  url: string;
+  received: WebhookDelivery[];
+  /** The first delivery (already received or future) matching `pred`; throws at timeout. Default 10 s. */
+  waitFor(pred: (d: WebhookDelivery) => boolean, timeoutMs?: number): Promise<WebhookDelivery>;
+  close(): Promise<void>;
+}
+
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const received: WebhookDelivery[] = [];
+  const waiters = new Set<(d: WebhookDelivery) => void>();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      try {
+        const delivery: WebhookDelivery = {
+          path: req.url ?? '/',
+          body: JSON.parse(body) as WebhookPayload,
+          at: Date.now(),
+        };
+        received.push(delivery);
+        for (const w of waiters) w(delivery);
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    waitFor(pred, timeoutMs = 10_000) {
+      const seen = received.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise<WebhookDelivery>((resolve, reject) => {
+        const waiter = (d: WebhookDelivery): void => {
+          if (!pred(d)) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(d);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`no matching webhook within ${timeoutMs} ms; received: ${JSON.stringify(received)}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
