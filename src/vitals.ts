@@ -73,7 +73,6 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
   const startedAt = performance.now();
 
   async function reload(): Promise<ReloadOutcome> {
-    await Promise.resolve();
     let next: Config;
     try {
       next = resolveConfig(reloadSource, env);
@@ -119,12 +118,10 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
       monitor.addCustom(check, { intervalMs: 10_000, timeoutMs: 2000 });
     },
     async start() {
-      await Promise.resolve();
       for (const warning of config.warnings) logger.warn({ warning }, 'config warning');
       monitor.start();
     },
     async stop() {
-      await Promise.resolve();
       monitor.stop();
     },
     router: () => createVitalsRouter(deps),

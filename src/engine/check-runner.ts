@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CheckCommon, CheckKind, FailureReason, Probe, RunResult, Status } from '../types.js';
-import { runProbe } from './run-probe.js';
+import { runProbe, type ProbeRun } from './run-probe.js';
 import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from './thresholds.js';
 
 /** What the rest of vitals may read about a check. */
@@ -55,6 +55,9 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let hanging: Promise<void> | undefined;
+  let inFlight: ProbeRun | undefined;
+  /** Bumped by stop(): a run that began before it is not recorded. */
+  let generation = 0;
   let startedAt = 0;
   const offsetMs = scheduleOffsetMs(definition.name, definition.intervalMs);
 
@@ -89,7 +92,13 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       if (hanging === current) hanging = undefined;
     });
     hanging = current;
+    const startedIn = generation;
+    inFlight = attempt;
     const run = await attempt.result;
+    if (inFlight === attempt) inFlight = undefined;
+    // A stopped check (shut down, or replaced by a reload whose series are gone) reports
+    // nothing more: recording now would resurrect removed series and log a bogus change.
+    if (startedIn !== generation) return run;
     record(run);
     return run;
   }
@@ -135,6 +144,10 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
     stop() {
       running = false;
       clearTimeout(timer);
+      generation += 1;
+      // Without this a hung probe keeps its connection (and the process) until its deadline.
+      inFlight?.cancel();
+      inFlight = undefined;
     },
     runOnce: runAndRecord,
     record,

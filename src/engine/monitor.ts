@@ -58,7 +58,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
 
   function changed(): void {
     metrics.setReady(monitor.readiness() !== 'fail');
-    if (!started && all().every((check) => check.last !== undefined)) started = true;
+    // Only once the checks run: before start() (or with custom checks still to be added) an
+    // empty or unrun set would latch /startup to 200 before any dependency was looked at.
+    if (!started && running && all().every((check) => check.last !== undefined)) started = true;
     for (const listener of listeners) listener();
   }
 

@@ -6,6 +6,8 @@ export interface ProbeRun {
   readonly result: Promise<RunResult>;
   /** Settles when the probe itself has returned (later than `result` if it ignored its signal). */
   readonly settled: Promise<void>;
+  /** Aborts the probe and settles `result` now, as a failed run (the check is being stopped). */
+  cancel(): void;
 }
 
 export interface RunOptions {
@@ -22,7 +24,9 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
   const controller = new AbortController();
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
+  let endNow: (error: Error) => void = () => undefined;
   const deadline = new Promise<never>((_, reject) => {
+    endNow = reject;
     timer = setTimeout(() => {
       const error = new CheckTimeoutError(check.timeoutMs);
       controller.abort(error);
@@ -66,5 +70,13 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
     // Whatever the probe still holds is released as soon as the run is decided.
     if (!controller.signal.aborted) controller.abort(new Error('run finished'));
   });
-  return { result, settled };
+  return {
+    result,
+    settled,
+    cancel() {
+      const error = new Error('check stopped');
+      controller.abort(error);
+      endNow(error);
+    },
+  };
 }

@@ -17,9 +17,12 @@ export interface RunningServer {
 }
 
 export async function listen(vitals: Vitals, host: string, port: number): Promise<RunningServer> {
+  const handle = vitals.app().callback();
   const server = createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS },
-    vitals.app().callback(),
+    (request, response) => {
+      void handle(request, response);
+    },
   );
   server.maxConnections = MAX_CONNECTIONS;
   server.listen(port, host);

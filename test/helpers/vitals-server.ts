@@ -1,0 +1,168 @@
+/**
+ * A real vitals HTTP server on an ephemeral port, with custom checks (SPEC §7) whose behaviour
+ * the test controls, logs captured in memory, and a raw node:http client (no keep-alive, headers
+ * sent exactly as given, paths sent byte for byte).
+ */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import { createLogger } from '../../src/log.js';
+import type { CustomCheck } from '../../src/engine/monitor.js';
+import { listen, type RunningServer } from '../../src/http/server.js';
+import type { Probe, ProbeSuccess } from '../../src/types.js';
+import { createVitals, type Vitals } from '../../src/vitals.js';
+
+/**
+ * What the next run of a controlled check does: succeed, succeed with a warning, throw the
+ * given value, hang until the engine aborts it at its deadline, or hold until the test calls
+ * `release()` (or the engine aborts it).
+ */
+export type Behaviour = 'pass' | 'hang' | 'hold' | { readonly warn: string } | { readonly throw: unknown };
+
+export interface ControlledProbe {
+  behaviour: Behaviour;
+  readonly run: Probe;
+  /** Runs started so far. */
+  readonly runs: number;
+  /** Runs still in flight (hanging or held). */
+  readonly inFlight: number;
+  /** Runs that saw their signal abort. */
+  readonly aborted: number;
+  /** Settles every held run: passes without an argument, else throws `error`. */
+  release(error?: unknown): void;
+}
+
+export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
+  let runs = 0;
+  let inFlight = 0;
+  let aborted = 0;
+  const held = new Set<(error?: unknown) => void>();
+  const probe: ControlledProbe = {
+    behaviour: initial,
+    get runs() {
+      return runs;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get aborted() {
+      return aborted;
+    },
+    release(error?: unknown) {
+      for (const settle of [...held]) settle(error);
+    },
+    async run(signal: AbortSignal): Promise<ProbeSuccess | undefined> {
+      runs += 1;
+      const behaviour = probe.behaviour;
+      if (behaviour === 'pass') return undefined;
+      if (behaviour === 'hang' || behaviour === 'hold') {
+        inFlight += 1;
+        try {
+          await new Promise<void>((resolve, reject) => {
+            const settle = (error?: unknown) => {
+              held.delete(settle);
+              signal.removeEventListener('abort', onAbort);
+              if (error === undefined) resolve();
+              else reject(error instanceof Error ? error : new Error(typeof error === 'string' ? error : 'held run failed'));
+            };
+            const onAbort = () => {
+              aborted += 1;
+              settle(signal.reason ?? new Error('aborted'));
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            if (behaviour === 'hold') held.add(settle);
+          });
+          return undefined;
+        } finally {
+          inFlight -= 1;
+        }
+      }
+      if ('warn' in behaviour) return { warn: behaviour.warn };
+      throw behaviour.throw;
+    },
+  };
+  return probe;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly host?: string;
+}
+
+/** One request on a fresh connection; `path` goes on the wire as it is. */
+export function request(port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: options.host ?? '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
+    req.end();
+  });
+}
+
+export function json(reply: Reply): Record<string, unknown> {
+  return JSON.parse(reply.body) as Record<string, unknown>;
+}
+
+export interface RunningVitals {
+  readonly vitals: Vitals;
+  readonly server: RunningServer;
+  readonly port: number;
+  /** Raw log lines, as written. */
+  readonly logs: string[];
+  get(path: string, options?: RequestOptions): Promise<Reply>;
+  logRecords(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly host?: string;
+  /** Call vitals.start() (default true). */
+  readonly start?: boolean;
+}
+
+/** createVitals(config) + addCheck(each) + start() + listen(host, 0). */
+export async function startVitals(
+  config: Record<string, unknown>,
+  checks: readonly CustomCheck[],
+  options: StartOptions = {},
+): Promise<RunningVitals> {
+  const logs: string[] = [];
+  const logger = createLogger('info', {
+    write(line: string) {
+      logs.push(line);
+    },
+  });
+  const vitals = await createVitals(config, { logger, env: options.env ?? {} });
+  for (const check of checks) vitals.addCheck(check);
+  if (options.start !== false) await vitals.start();
+  const host = options.host ?? '127.0.0.1';
+  const server = await listen(vitals, host, 0);
+  return {
+    vitals,
+    server,
+    port: server.port,
+    logs,
+    get: (path, requestOptions = {}) => request(server.port, path, { host, ...requestOptions }),
+    logRecords: () => logs.flatMap((chunk) => chunk.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>)),
+    async close() {
+      await vitals.stop();
+      await server.close(0);
+    },
+  };
+}
