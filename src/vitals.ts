@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
 import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
+import { createProbeResponses, type ProbeResponses } from './http/probe-responses.js';
 import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
@@ -38,6 +39,8 @@ export interface Vitals {
   drain(): void;
   redact(text: string): string;
   authorizer(): Authorizer;
+  /** The prepared probe answers, for a listener that answers probes before Koa. */
+  readonly responses: ProbeResponses;
 }
 
 type ConfigInput = string | Record<string, unknown> | Config | undefined;
@@ -98,7 +101,9 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
     return { applied: true, problems: [], ...report };
   }
 
+  const responses = createProbeResponses({ monitor, version: VERSION, startedAt, authorizer: () => authorizer });
   const deps: RouteDeps = {
+    responses,
     monitor,
     registry: metrics.registry,
     version: VERSION,
@@ -132,5 +137,6 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
     },
     redact,
     authorizer: () => authorizer,
+    responses,
   };
 }

@@ -4,9 +4,9 @@ import type { Registry } from 'prom-client';
 import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE, toOpenMetrics } from '../metrics/openmetrics.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
-import { checkEntry, checksMember, entryKey, healthBody, type HealthBody } from './bodies.js';
+import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
+import { HEALTH_JSON, readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
 
-export const HEALTH_JSON = 'application/health+json';
 
 export interface ReloadOutcome {
   readonly applied: boolean;
@@ -26,6 +26,7 @@ export interface RouteDeps {
   readonly authorizer: () => Authorizer;
   readonly reload: () => Promise<ReloadOutcome>;
   readonly redact: (text: string) => string;
+  readonly responses: ProbeResponses;
 }
 
 export function callerFacts(ctx: Context): CallerFacts {
@@ -37,10 +38,14 @@ export function callerFacts(ctx: Context): CallerFacts {
 }
 
 /** application/health+json unless the client prefers plain application/json. */
+function jsonType(ctx: Context): string {
+  return ctx.accepts(HEALTH_JSON, 'application/json') === 'application/json' ? 'application/json' : HEALTH_JSON;
+}
+
 function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
-  ctx.type = ctx.accepts(HEALTH_JSON, 'application/json') === 'application/json' ? 'application/json' : HEALTH_JSON;
+  ctx.type = jsonType(ctx);
   ctx.body = JSON.stringify(body);
 }
 
@@ -70,27 +75,32 @@ const LANDING_PAGE = `<!doctype html>
 
 /** The vitals routes as a @koa/router Router, for the standalone server or an embedding app. */
 export function createVitalsRouter(deps: RouteDeps): Router {
-  const { monitor, version } = deps;
+  const { monitor, version, responses } = deps;
   const router = new Router();
   const readOnly = methodNotAllowed('GET, HEAD');
 
+  const sendPrepared = (ctx: Context, prepared: PreparedResponse) => {
+    ctx.status = prepared.status;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = jsonType(ctx);
+    ctx.body = prepared.body;
+  };
+
   router.get('/health', (ctx) => {
-    sendJson(ctx, 200, healthBody(version, (performance.now() - deps.startedAt) / 1000, Date.now()));
+    sendPrepared(ctx, responses.health());
   });
 
   router.get('/ready', (ctx) => {
-    const requested = new URLSearchParams(ctx.querystring).getAll('exclude');
-    const excluded = new Set(requested);
-    const verdict = monitor.readiness(excluded.size > 0 ? excluded : undefined);
-    const body: HealthBody = { status: verdict, version };
-    if (deps.authorizer().showsDetails(callerFacts(ctx))) body.checks = checksMember(monitor.checks());
-    const notes: string[] = [];
-    if (monitor.draining()) notes.push('draining: vitals is shutting down');
-    const unknown = [...excluded].filter((name) => monitor.get(name) === undefined);
-    if (unknown.length > 0) {
-      const shown = unknown.slice(0, 10).map((name) => JSON.stringify(name.slice(0, 64)));
-      notes.push(`unknown checks in exclude ignored: ${shown.join(', ')}${unknown.length > 10 ? ', ...' : ''}`);
+    const excluded = new Set(new URLSearchParams(ctx.querystring).getAll('exclude'));
+    const detailed = responses.showsDetails(callerFacts(ctx));
+    if (excluded.size === 0) {
+      sendPrepared(ctx, responses.ready(detailed));
+      return;
     }
+    const verdict = monitor.readiness(excluded);
+    const body: HealthBody = { status: verdict, version };
+    if (detailed) body.checks = checksMember(monitor.checks());
+    const notes = readyNotes(monitor, [...excluded].filter((name) => monitor.get(name) === undefined));
     if (notes.length > 0) body.notes = notes;
     sendJson(ctx, verdict === 'fail' ? 503 : 200, body);
   });
@@ -103,15 +113,12 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     }
     const ok = check.status === 'pass' || check.status === 'warn';
     const body: HealthBody = { status: ok ? check.status : 'fail', version };
-    if (deps.authorizer().showsDetails(callerFacts(ctx))) body.checks = { [entryKey(check)]: [checkEntry(check)] };
+    if (responses.showsDetails(callerFacts(ctx))) body.checks = { [entryKey(check)]: [checkEntry(check)] };
     sendJson(ctx, ok ? 200 : 503, body);
   });
 
   router.get('/startup', (ctx) => {
-    const started = monitor.started();
-    const body: HealthBody = { status: started ? 'pass' : 'fail', version };
-    if (!started) body.notes = ['waiting for the first result of every check'];
-    sendJson(ctx, started ? 200 : 503, body);
+    sendPrepared(ctx, responses.startup());
   });
 
   router.get('/metrics', async (ctx) => {

@@ -21,6 +21,8 @@ export async function listen(vitals: Vitals, host: string, port: number): Promis
   const server = createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS },
     (request, response) => {
+      // Probes skip Koa altogether: terminus and lightship answer the same way.
+      if (vitals.responses.answer(request, response)) return;
       void handle(request, response);
     },
   );
