@@ -46,7 +46,7 @@ export function classifyCommon(error: unknown): FailureReason {
 
 export function errorCode(error: unknown): string | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
-    const { code } = error as { code: unknown };
+    const { code } = error;
     if (typeof code === 'string') return code;
   }
   return undefined;

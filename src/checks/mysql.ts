@@ -101,7 +101,7 @@ interface ReplicaStatus {
 }
 
 function replicaStatus(rows: RowDataPacket[]): ReplicaStatus | undefined {
-  const row = rows[0];
+  const row = rows[0] as Record<string, unknown> | undefined;
   if (row === undefined) return undefined;
   const io = row.Slave_IO_Running ?? row.Replica_IO_Running;
   const sql = row.Slave_SQL_Running ?? row.Replica_SQL_Running;

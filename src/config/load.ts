@@ -170,7 +170,7 @@ function parseDefaults(raw: unknown, problems: string[]): Defaults {
   const fields = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const field = <K extends keyof Defaults>(key: K): Defaults[K] => {
     const parsed = defaultsSchema.shape[key].safeParse(fields[key]);
-    return parsed.success ? (parsed.data as Defaults[K]) : undefined;
+    return parsed.success ? parsed.data : undefined;
   };
   return {
     interval: field('interval'),
@@ -202,14 +202,14 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
     throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);
   }
-  const raw = tree as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
+  const root = tree as Record<string, unknown>;
+  for (const key of Object.keys(root)) {
     if (!Object.hasOwn(rootSections, key)) problems.push(`${key}: unknown key`);
   }
-  const server = section(rootSections.server, raw.server, 'server', problems);
-  const security = section(rootSections.security, raw.security, 'security', problems);
-  const defaults = parseDefaults(raw.defaults, problems);
-  const rawChecks = section(rootSections.checks, raw.checks, 'checks', problems) ?? [];
+  const server = section(rootSections.server, root.server, 'server', problems);
+  const security = section(rootSections.security, root.security, 'security', problems);
+  const defaults = parseDefaults(root.defaults, problems);
+  const rawChecks = section(rootSections.checks, root.checks, 'checks', problems) ?? [];
   if (defaults.timeout !== undefined && defaults.interval !== undefined && defaults.timeout >= defaults.interval) {
     problems.push(timeoutProblem('defaults.timeout', defaults.timeout, defaults.interval));
   }
@@ -282,7 +282,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     if (typeof own.passwordFile === 'string') {
       own.password = readSecretFile(own.passwordFile, `${at}.passwordFile`, baseDir, problems, files);
     }
-    secrets.push(...(kind.secrets?.(own as never) ?? []));
+    secrets.push(...(kind.secrets?.(own) ?? []));
     checks.push({
       name: c.name,
       kind: kind.kind,

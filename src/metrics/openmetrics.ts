@@ -34,10 +34,17 @@ export function toOpenMetrics(text: string): string {
   const family = (name: string) => (counters.has(name) ? name.replace(/_total$/, '') : name);
   const out = lines.map((line) => {
     const meta = /^# (HELP|TYPE) (\S+)(.*)$/.exec(line);
-    if (meta) return `# ${meta[1] ?? ''} ${family(meta[2] ?? '')}${meta[3] ?? ''}`;
+    if (meta) {
+      // The text format escapes only `\` and newlines in HELP; OpenMetrics also requires `"`
+      // escaped, and an embedding application may register help text with quotes in it.
+      const rest = meta[1] === 'HELP' ? (meta[3] ?? '').replaceAll('"', '\\"') : (meta[3] ?? '');
+      return `# ${meta[1] ?? ''} ${family(meta[2] ?? '')}${rest}`;
+    }
     if (line.startsWith('#')) return line;
     const name = /^[^{ ]+/.exec(line)?.[0] ?? '';
     return counters.has(name) && !name.endsWith('_total') ? `${name}_total${line.slice(name.length)}` : line;
   });
-  return `${out.join('\n')}\n# EOF\n`;
+  // Joined with # EOF, not appended after a newline: an empty exposition must not begin with
+  // a blank line, which OpenMetrics forbids.
+  return [...out, '# EOF', ''].join('\n');
 }

@@ -11,7 +11,10 @@ export interface CallerFacts {
 }
 
 export interface Authorizer {
-  /** The client's address: the peer, or the rightmost untrusted X-Forwarded-For hop behind trusted proxies. */
+  /**
+   * The client's address: the peer, or the rightmost untrusted X-Forwarded-For hop behind
+   * trusted proxies; undefined when that hop is not an address.
+   */
   clientAddress(facts: CallerFacts): string | undefined;
   /** True when the caller may see per-check details and reload the config (SPEC §2 `security`). */
   isAuthorized(facts: CallerFacts): boolean;
@@ -38,8 +41,9 @@ export function createAuthorizer(security: SecurityConfig): Authorizer {
       .filter((hop) => hop !== '');
     for (let i = hops.length - 1; i >= 0; i -= 1) {
       const hop = hops[i] ?? '';
-      // A hop that is not an address cannot be believed, nor anything to its left.
-      if (isIP(hop) === 0) return client;
+      // A hop that is not an address is the rightmost untrusted entry: the client is unknown,
+      // and must not be taken for the trusted proxy that relayed it (which may be allowed).
+      if (isIP(hop) === 0) return undefined;
       client = hop;
       if (!proxies.has(hop)) return hop;
     }
