@@ -122,7 +122,11 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
     const e = endpoint(o);
     return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${String(e.port)}`;
   },
-  secrets: (o) => [endpoint(o).password],
+  // The URL's password as written too: a user's own percent-encoding may differ from ours.
+  secrets: (o) => {
+    const url = parseUrl(o.url, ['mysql:']);
+    return [endpoint(o).password, typeof url === 'string' ? '' : url.password];
+  },
   classify,
   create: (o, check) => async (signal) => {
     const connection = createConnection(connectionOptions(o, check.timeoutMs));
