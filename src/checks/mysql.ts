@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createConnection, type ConnectionOptions, type RowDataPacket } from 'mysql2';
+import type { ConnectionOptions, RowDataPacket } from 'mysql2';
 import { z } from 'zod';
 import { credentialOptions, duration, parseUrl, tlsOptions, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
@@ -129,6 +129,8 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
   },
   classify,
   create: (o, check) => async (signal) => {
+    // Loaded on first use: a config without mysql checks never pays for the driver at start-up.
+    const { createConnection } = await import('mysql2');
     const connection = createConnection(connectionOptions(o, check.timeoutMs));
     // Errors also reach the pending command's callback; this listener only keeps an
     // 'error' event after the run from crashing the process.

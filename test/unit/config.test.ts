@@ -128,9 +128,9 @@ describe('a valid config', () => {
     expect(config.checks[0]?.options.url).toBe('mysql://root@127.0.0.1:3306/');
   });
 
-  it('lists the password from a URL as a secret', () => {
+  it('lists the password from a URL as a secret, decoded and as written', () => {
     const config = yaml('checks:\n  - name: db\n    kind: mysql\n    url: mysql://app:s3cr%40t@db/app\n');
-    expect(config.secrets).toEqual(['s3cr@t']);
+    expect(config.secrets).toEqual(['s3cr@t', 's3cr%40t']);
   });
 
   it('lists the token as a secret', () => {

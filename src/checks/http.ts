@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { z } from 'zod';
+import { parseUrl, tlsOptions, urlString, type TlsOptions } from '../config/fields.js';
+import type { CheckKind, FailureReason } from '../types.js';
+import { CheckFailure, errorCode } from './classify.js';
+
+const PROTOCOLS = ['http:', 'https:'];
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+/** SPEC §6: redirects are followed at most this many times. */
+const MAX_REDIRECTS = 5;
+/** At most this much of the body is read (and matched against bodyRegex); the rest is dropped. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+// RFC 9110 token, and a field value without CR, LF or NUL (Node would throw at request time).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+/** Header names whose values are credentials: declared as secrets so that no output shows them. */
+const CREDENTIAL_HEADER = /auth|token|key|secret|passw|cookie|session|credential/i;
+
+const options = z
+  .strictObject({
+    url: urlString(PROTOCOLS),
+    /** Default GET. */
+    method: z.enum(METHODS).default('GET'),
+    /** Status codes counted as healthy. Default: any of 200-399. */
+    expectStatus: z.array(z.int().min(100).max(599)).min(1).optional(),
+    /** A JavaScript regular expression the first MiB of the body must match. */
+    bodyRegex: z
+      .string()
+      .superRefine((source, ctx) => {
+        try {
+          new RegExp(source);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
+        }
+      })
+      .optional(),
+    headers: z
+      .record(
+        z.string().regex(HEADER_NAME, 'not a valid header name'),
+        z.string().regex(HEADER_VALUE, 'a header value must not contain a line break'),
+      )
+      .default({}),
+    /** Default true; at most 5 redirects. */
+    followRedirects: z.boolean().default(true),
+    tls: tlsOptions.optional(),
+  })
+  .refine((o) => !(o.method === 'HEAD' && o.bodyRegex !== undefined), {
+    message: 'bodyRegex needs a method that returns a body (HEAD does not)',
+    path: ['bodyRegex'],
+  })
+  .refine((o) => !(o.tls !== undefined && o.url.toLowerCase().startsWith('http:')), {
+    message: 'tls options need an https:// URL',
+    path: ['tls'],
+  });
+type HttpOptions = z.infer<typeof options>;
+
+function parsed(text: string): URL {
+  const url = parseUrl(text, PROTOCOLS);
+  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
+  return url;
+}
+
+function portOf(url: URL): number {
+  return url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 80) : Number(url.port);
+}
+
+/** "200-399", "200, 204": the expected statuses, short. */
+function describeStatuses(statuses: readonly number[] | undefined): string {
+  if (statuses === undefined) return '200-399';
+  const sorted = [...new Set(statuses)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let start = sorted[0];
+  let end = start;
+  for (const code of [...sorted.slice(1), undefined]) {
+    if (code !== undefined && end !== undefined && code === end + 1) {
+      end = code;
+      continue;
+    }
+    if (start !== undefined && end !== undefined) parts.push(start === end ? String(start) : `${String(start)}-${String(end)}`);
+    start = code;
+    end = code;
+  }
+  return parts.join(', ');
+}
+
+function isExpected(status: number, expected: readonly number[] | undefined): boolean {
+  return expected === undefined ? status >= 200 && status <= 399 : expected.includes(status);
+}
+
+function basicAuth(url: URL): string | undefined {
+  if (url.username === '' && url.password === '') return undefined;
+  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return `Basic ${Buffer.from(pair).toString('base64')}`;
+}
+
+function secrets(o: HttpOptions): string[] {
+  const url = parsed(o.url);
+  const found: string[] = [];
+  if (url.password !== '') found.push(decodeURIComponent(url.password));
+  const auth = basicAuth(url);
+  if (auth !== undefined) found.push(auth, auth.slice('Basic '.length));
+  for (const [name, value] of Object.entries(o.headers)) {
+    if (!CREDENTIAL_HEADER.test(name) || value === '') continue;
+    found.push(value);
+    // "Bearer abc": the credential alone may be printed too.
+    const credential = /^\S+\s+(\S.*)$/.exec(value)?.[1];
+    if (credential !== undefined) found.push(credential);
+  }
+  return found;
+}
+
+function classify(error: unknown): FailureReason | undefined {
+  const code = errorCode(error);
+  if (code === undefined) return undefined;
+  // llhttp's parse errors: a bad status line, bad headers, a body that is not what it claimed.
+  if (code.startsWith('HPE_')) return 'protocol';
+  // OpenSSL verification codes that classifyCommon's CERT test misses.
+  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code.startsWith('ERR_SSL') || code.includes('CERT')) return 'protocol';
+  return undefined;
+}
+
+interface Exchange {
+  readonly status: number;
+  readonly location: string | undefined;
+  readonly body: string;
+}
+
+/** TLS settings for one hop; serverName belongs to the configured host, not to a redirect's. */
+function tlsFor(tls: TlsOptions | undefined, sameHost: boolean): https.RequestOptions {
+  if (tls === undefined) return {};
+  return {
+    ca: tls.caFile !== undefined ? readFileSync(tls.caFile, 'utf8') : tls.ca,
+    rejectUnauthorized: !tls.insecureSkipVerify,
+    ...(tls.serverName !== undefined && sameHost ? { servername: tls.serverName } : {}),
+  };
+}
+
+/**
+ * One request on a fresh connection (`agent: false`: nothing pooled, nothing kept alive). The
+ * body is read to its end, or up to MAX_BODY_BYTES, after which the response is dropped; it is
+ * kept only when `keepBody`. On abort the request and its socket are destroyed.
+ */
+function exchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  tls: https.RequestOptions,
+  keepBody: boolean,
+  signal: AbortSignal,
+): Promise<Exchange> {
+  return new Promise<Exchange>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    const request = transport.request({
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: portOf(url),
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: { 'user-agent': 'vitals', ...headers, connection: 'close' },
+      agent: false,
+      ...tls,
+    });
+    let response: IncomingMessage | undefined;
+    const onAbort = () => {
+      request.destroy();
+      response?.destroy();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const fail = (error: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      // Whatever failed, the connection goes with it (a no-op where Node already destroyed it).
+      request.destroy();
+      response?.destroy();
+      reject(error);
+    };
+    request.on('error', fail);
+    request.on('response', (res) => {
+      response = res;
+      res.on('error', fail);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let finished = false;
+      const done = () => {
+        if (finished) return;
+        finished = true;
+        signal.removeEventListener('abort', onAbort);
+        resolve({
+          status: res.statusCode ?? 0,
+          location: res.headers.location,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        // Past the limit the rest is not waited for; after 'end' this only frees the socket.
+        res.destroy();
+      };
+      res.on('data', (chunk: Buffer) => {
+        const room = MAX_BODY_BYTES - size;
+        if (keepBody) chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        size += Math.min(chunk.length, room);
+        if (size >= MAX_BODY_BYTES) done();
+      });
+      res.on('end', done);
+    });
+    request.end();
+  });
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+function redirectTarget(location: string, base: URL): URL {
+  let next: URL | string;
+  try {
+    next = parseUrl(new URL(location, base).href, PROTOCOLS);
+  } catch {
+    next = 'not a valid URL';
+  }
+  if (typeof next === 'string') throw new CheckFailure(`redirect to an unusable location (${next})`, 'protocol');
+  return next;
+}
+
+/** Header names compare case-insensitively; these must not follow a redirect to another origin. */
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADER.test(name)));
+}
+
+/**
+ * Requests `url` on a fresh connection, follows up to 5 redirects (credentials only to the
+ * same origin, like curl and fetch), then checks the status and, when set, that the first MiB
+ * of the body matches `bodyRegex`.
+ */
+export const httpCheck: CheckKind<HttpOptions> = {
+  kind: 'http',
+  componentType: 'component',
+  options,
+  target: (o) => {
+    const url = parsed(o.url);
+    return `${url.protocol}//${url.hostname}:${String(portOf(url))}`;
+  },
+  secrets,
+  classify,
+  create: (o) => {
+    const regex = o.bodyRegex !== undefined ? new RegExp(o.bodyRegex) : undefined;
+    return async (signal) => {
+      const first = parsed(o.url);
+      const auth = basicAuth(first);
+      let url = first;
+      let method: string = o.method;
+      let headers: Record<string, string> = { ...(auth !== undefined ? { authorization: auth } : {}), ...o.headers };
+      for (let redirects = 0; ; redirects++) {
+        const result = await exchange(url, method, headers, tlsFor(o.tls, url.host === first.host), regex !== undefined, signal);
+        if (o.followRedirects && isRedirect(result.status) && result.location !== undefined) {
+          if (redirects >= MAX_REDIRECTS) {
+            throw new CheckFailure(`too many redirects (more than ${String(MAX_REDIRECTS)})`, 'error');
+          }
+          const next = redirectTarget(result.location, url);
+          // 303, and 301/302 after a POST, turn into a GET, as browsers and curl do.
+          if (result.status === 303 || ((result.status === 301 || result.status === 302) && method === 'POST')) {
+            method = method === 'HEAD' ? 'HEAD' : 'GET';
+          }
+          if (next.origin !== url.origin) headers = withoutCredentials(headers);
+          url = next;
+          continue;
+        }
+        if (!isExpected(result.status, o.expectStatus)) {
+          throw new CheckFailure(
+            `unexpected status ${String(result.status)} (expected ${describeStatuses(o.expectStatus)})`,
+            'error',
+          );
+        }
+        if (regex !== undefined && !regex.test(result.body)) {
+          const source = regex.source.length > 40 ? `${regex.source.slice(0, 40)}...` : regex.source;
+          throw new CheckFailure(`body does not match /${source}/`, 'error');
+        }
+        return undefined;
+      }
+    };
+  },
+};

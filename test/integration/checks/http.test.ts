@@ -1,0 +1,256 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnlessBinaries } from '../../helpers/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
+import { waitFor } from '../../helpers/wait.js';
+import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } from '../../helpers/servers.js';
+
+const TOKEN = 'tok-3f9#a@b%c';
+const BIG_BODY_BYTES = 2 * 1024 * 1024;
+
+interface TestServer {
+  readonly port: number;
+  readonly base: string;
+  readonly openSockets: () => number;
+  /** Authorization headers the server received, in order. */
+  readonly authorizations: (string | undefined)[];
+  close(): Promise<void>;
+}
+
+function route(req: http.IncomingMessage, res: http.ServerResponse, other: () => string): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const send = (status: number, body = '', headers: http.OutgoingHttpHeaders = {}) => {
+    res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+    res.end(body);
+  };
+  const redirect = /^\/redirect\/(\d+)$/.exec(url.pathname);
+  if (url.pathname === '/health') {
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, 'who are you?');
+    return send(200, 'status=green');
+  }
+  if (url.pathname === '/open') return send(200, `method=${req.method ?? ''}`);
+  if (url.pathname === '/basic') {
+    const expected = `Basic ${Buffer.from('probe:pa ss@word').toString('base64')}`;
+    return send(req.headers.authorization === expected ? 200 : 401);
+  }
+  if (url.pathname.startsWith('/status/')) return send(Number(url.pathname.slice('/status/'.length)));
+  if (redirect?.[1] !== undefined) {
+    const left = Number(redirect[1]);
+    return left === 0 ? send(200, 'landed') : send(302, '', { location: `/redirect/${String(left - 1)}` });
+  }
+  if (url.pathname === '/see-other') return send(303, '', { location: '/open' });
+  if (url.pathname === '/elsewhere') return send(302, '', { location: `${other()}/open` });
+  if (url.pathname === '/big') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('x'.repeat(BIG_BODY_BYTES - 6));
+    res.end('MARKER');
+    return;
+  }
+  send(404, 'not found');
+}
+
+async function startHttp(other: () => string = () => ''): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  const authorizations: (string | undefined)[] = [];
+  const server = http.createServer((req, res) => {
+    authorizations.push(req.headers.authorization);
+    route(req, res, other);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    base: `http://127.0.0.1:${String(port)}`,
+    openSockets: () => sockets.size,
+    authorizations,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('the http check kind', () => {
+  let server: TestServer;
+  let elsewhere: TestServer;
+  let silent: SilentServer;
+  let closed: number;
+  let garbage: net.Server;
+  let garbagePort: number;
+
+  beforeAll(async () => {
+    elsewhere = await startHttp();
+    server = await startHttp(() => elsewhere.base);
+    silent = await startSilentServer();
+    closed = await closedPort();
+    // Answers anything with a line that is not an HTTP status line.
+    garbage = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.resume(); // reading, so that the client's FIN is seen and the socket closes
+      socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    garbagePort = (garbage.address() as net.AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await elsewhere.close();
+    await silent.close();
+    await new Promise((resolve) => garbage.close(resolve));
+  });
+
+  describe('contract', () => {
+    runCheckKindContract({
+      kind: 'http',
+      healthy: () => ({ url: `${server.base}/health?token=x`, headers: { Authorization: `Bearer ${TOKEN}` }, bodyRegex: 'status=green' }),
+      target: () => `http://127.0.0.1:${String(server.port)}`,
+      refused: () => ({ url: `http://127.0.0.1:${String(closed)}/health` }),
+      silent: { fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }), openSockets: () => silent.openSockets() },
+      connections: () => Promise.resolve(server.openSockets()),
+      secrets: () => [TOKEN, `Bearer ${TOKEN}`],
+    });
+  });
+
+  it('fails with reason error and a short output on an unexpected status', async () => {
+    const { result } = await runCheck('http', { url: `${server.base}/status/500` });
+    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'unexpected status 500 (expected 200-399)' });
+    const listed = await runCheck('http', { url: `${server.base}/status/204`, expectStatus: [200, 201, 202, 418] });
+    expect(listed.result.output).toBe('unexpected status 204 (expected 200-202, 418)');
+    const teapot = await runCheck('http', { url: `${server.base}/status/418`, expectStatus: [418] });
+    expect(teapot.result.status).toBe('pass');
+  });
+
+  it('fails with reason error on a 401, without showing the wrong token', async () => {
+    const { result, config } = await runCheck('http', { url: `${server.base}/health`, headers: { authorization: 'Bearer wrong-token-123' } });
+    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'unexpected status 401 (expected 200-399)' });
+    // Credential-looking header values are declared, so the engine scrubs them everywhere.
+    expect(config.secrets).toEqual(expect.arrayContaining(['Bearer wrong-token-123', 'wrong-token-123']));
+    const plain = await runCheck('http', { url: `${server.base}/open`, headers: { Accept: 'text/plain' } });
+    expect(plain.config.secrets).toEqual([]);
+  });
+
+  it('fails with reason error when the body does not match bodyRegex, and reads at most 1 MiB', async () => {
+    const { result } = await runCheck('http', { url: `${server.base}/open`, bodyRegex: '^status=green$' });
+    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'body does not match /^status=green$/' });
+    const big = await runCheck('http', { url: `${server.base}/big`, bodyRegex: 'MARKER' });
+    expect(big.result.output).toBe('body does not match /MARKER/');
+    expect((await runCheck('http', { url: `${server.base}/big`, bodyRegex: '^x+$' })).result.status).toBe('pass');
+  });
+
+  it('sends the configured method, and basic auth from the URL without showing it in the target', async () => {
+    expect((await runCheck('http', { url: `${server.base}/open`, method: 'HEAD' })).result.status).toBe('pass');
+    expect((await runCheck('http', { url: `${server.base}/open`, method: 'POST', bodyRegex: '^method=POST$' })).result.status).toBe('pass');
+    const basic = await runCheck('http', { url: `http://probe:${encodeURIComponent('pa ss@word')}@127.0.0.1:${String(server.port)}/basic` });
+    expect(basic.result.status).toBe('pass');
+    expect(basic.target).toBe(`http://127.0.0.1:${String(server.port)}`);
+    expect(basic.config.secrets).toContain('pa ss@word');
+  });
+
+  it('follows up to 5 redirects, then fails; with followRedirects false a 3xx is judged as it is', async () => {
+    expect((await runCheck('http', { url: `${server.base}/redirect/5`, bodyRegex: 'landed' })).result.status).toBe('pass');
+    const tooMany = await runCheck('http', { url: `${server.base}/redirect/6` });
+    expect(tooMany.result).toMatchObject({ status: 'fail', reason: 'error', output: 'too many redirects (more than 5)' });
+    expect((await runCheck('http', { url: `${server.base}/redirect/6`, followRedirects: false })).result.status).toBe('pass');
+    const strict = await runCheck('http', { url: `${server.base}/redirect/1`, followRedirects: false, expectStatus: [200] });
+    expect(strict.result.output).toBe('unexpected status 302 (expected 200)');
+    const seeOther = await runCheck('http', { url: `${server.base}/see-other`, method: 'POST', bodyRegex: '^method=GET$' });
+    expect(seeOther.result.status).toBe('pass');
+  });
+
+  it('does not send credentials along a redirect to another origin', async () => {
+    const before = elsewhere.authorizations.length;
+    const { result } = await runCheck('http', { url: `${server.base}/elsewhere`, headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(result.status).toBe('pass');
+    expect(elsewhere.authorizations.slice(before)).toEqual([undefined]);
+  });
+
+  it('fails with reason protocol when the server does not speak HTTP', async () => {
+    const { result } = await runCheck('http', { url: `http://127.0.0.1:${String(garbagePort)}/` });
+    expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
+    expect(result.output).toMatch(/^HPE_/);
+    const open = () => new Promise<number>((resolve) => garbage.getConnections((_error, count) => resolve(count)));
+    await waitFor(async () => (await open()) === 0, 2000, 'the non-HTTP server to see its connection closed');
+  });
+
+  it('validates its options at config time, each problem with its path', () => {
+    expect(configProblems('http', { url: 'ftp://example.com/' })).toEqual(['checks[0].url: expected a URL starting with http:// or https://']);
+    expect(configProblems('http', { url: 'http://x/', bodyRegex: '(' })).toEqual([
+      expect.stringMatching(/^checks\[0\]\.bodyRegex: not a valid regular expression/) as string,
+    ]);
+    expect(configProblems('http', { url: 'http://x/', method: 'HEAD', bodyRegex: 'ok' })).toEqual([
+      'checks[0].bodyRegex: bodyRegex needs a method that returns a body (HEAD does not)',
+    ]);
+    expect(configProblems('http', { url: 'http://x/', expectStatus: [99] })[0]).toMatch(/^checks\[0\]\.expectStatus\[0\]: /);
+    expect(configProblems('http', { url: 'http://x/', headers: { 'X-A': 'a\r\nb' } })).toEqual([
+      'checks[0].headers.X-A: a header value must not contain a line break',
+    ]);
+    expect(configProblems('http', { url: 'http://x/', tls: { insecureSkipVerify: true } })).toEqual([
+      'checks[0].tls: tls options need an https:// URL',
+    ]);
+    expect(configProblems('http', { url: 'https://x/', tls: { bogus: true } })).toEqual(['checks[0].tls.bogus: unknown key']);
+  });
+
+  it('fills in default ports and drops credentials, path and query from the target', () => {
+    expect(targetOf('http', { url: 'https://user:pw@example.com/a?b=c' })).toBe('https://example.com:443');
+    expect(targetOf('http', { url: 'http://example.com' })).toBe('http://example.com:80');
+    expect(targetOf('http', { url: 'http://[::1]:8080/x' })).toBe('http://[::1]:8080');
+  });
+});
+
+describe.skipIf(skipUnlessBinaries(['openssl'], 'http TLS'))('the http check kind over TLS', () => {
+  let dir: string;
+  let server: https.Server;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-http-tls-'));
+    makeSelfSignedCert(dir);
+    server = https.createServer(
+      { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
+      (_req, res) => res.end('ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies certificates by default: a self-signed one fails with reason protocol', async () => {
+    const { result, target } = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/` });
+    expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
+    expect(result.output).toMatch(/self.signed/i);
+    expect(target).toBe(`https://127.0.0.1:${String(port)}`);
+  });
+
+  it('passes with the CA given (caFile or ca), or with insecureSkipVerify', async () => {
+    const caFile = path.join(dir, 'cert.pem');
+    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile } })).result.status).toBe('pass');
+    const ca = readFileSync(caFile, 'utf8');
+    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { ca } })).result.status).toBe('pass');
+    const skip = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { insecureSkipVerify: true } });
+    expect(skip.result.status).toBe('pass');
+  });
+
+  it('checks the certificate against serverName when set', async () => {
+    const caFile = path.join(dir, 'cert.pem');
+    const good = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile, serverName: 'vitals.test' } });
+    expect(good.result.status).toBe('pass');
+    const bad = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile, serverName: 'other.test' } });
+    expect(bad.result).toMatchObject({ status: 'fail', reason: 'protocol' });
+  });
+});
