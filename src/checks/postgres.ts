@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { z } from 'zod';
 import { credentialOptions, parseUrl, tlsOptions, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
@@ -103,6 +102,8 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
   classify,
   create: (o, check) => async (signal) => {
     const e = endpoint(o);
+    // Loaded on first use: a config without postgres checks never pays for the driver at start-up.
+    const { default: pg } = await import('pg');
     const client = new pg.Client({
       host: e.host,
       port: e.port,

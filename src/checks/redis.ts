@@ -1,11 +1,4 @@
 import { readFileSync } from 'node:fs';
-import {
-  ConnectionTimeoutError,
-  createClient,
-  ErrorReply,
-  SocketClosedUnexpectedlyError,
-  SocketTimeoutError,
-} from 'redis';
 import { z } from 'zod';
 import { credentialOptions, parseUrl, tlsOptions, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
@@ -65,7 +58,13 @@ function endpoint(o: RedisOptions): Endpoint {
   };
 }
 
+// Loaded on first use: a config without redis checks never pays for the client at start-up.
+let redis: typeof import('redis') | undefined;
+
 function classify(error: unknown): FailureReason | undefined {
+  // Only errors from a run reach here, and a run has loaded the client.
+  if (redis === undefined) return undefined;
+  const { ConnectionTimeoutError, ErrorReply, SocketClosedUnexpectedlyError, SocketTimeoutError } = redis;
   if (error instanceof ErrorReply) {
     // WRONGPASS (bad credentials), NOAUTH (none given), NOPERM (ACL forbids the command), and
     // "ERR AUTH <password> called without any password configured".
@@ -96,7 +95,8 @@ export const redisCheck: CheckKind<RedisOptions> = {
   create: (o, check) => async (signal) => {
     const e = endpoint(o);
     const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const };
-    const client = createClient({
+    redis ??= await import('redis');
+    const client = redis.createClient({
       socket: e.tls
         ? {
             ...common,
