@@ -3,12 +3,15 @@ import type { FailureReason } from '../types.js';
 /** Raised by a probe when it knows exactly why it failed. */
 export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
+  /** What the run measured before it failed, when that is not its duration (disk usage). */
+  readonly observedValue: number | undefined;
   constructor(
     message: string,
     readonly reason: FailureReason,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; observedValue?: number },
   ) {
     super(message, options);
+    this.observedValue = options?.observedValue;
   }
 }
 

@@ -1,4 +1,4 @@
-import { CheckTimeoutError, classifyCommon, errorMessage } from '../checks/classify.js';
+import { CheckFailure, CheckTimeoutError, classifyCommon, errorMessage } from '../checks/classify.js';
 import type { CheckCommon, FailureReason, Probe, RunResult } from '../types.js';
 
 export interface ProbeRun {
@@ -58,7 +58,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       return {
         status: 'fail',
         durationMs,
-        observedValue: durationMs,
+        observedValue: error instanceof CheckFailure ? (error.observedValue ?? durationMs) : durationMs,
         finishedAt: Date.now(),
         output: options.redact(errorMessage(error)),
         reason: timedOut ? 'timeout' : (options.classify?.(error) ?? classifyCommon(error)),

@@ -28,6 +28,8 @@ describe('the disk check kind', () => {
     const warn = await runCheck('disk', { path, minFreeRatio: 0, warnFreeRatio: 1 });
     expect(warn.result).toMatchObject({ status: 'warn', reason: undefined, output: expect.stringMatching(/^\d+\.\d% free, below warnFreeRatio 100\.0%$/) as string });
     const fail = await runCheck('disk', { path, minFreeRatio: 1 });
+    // A failing run still reports the utilization it measured, not its duration, under '%'.
+    expect(fail.result.observedValue).toBeCloseTo(warn.result.observedValue, 0);
     expect(fail.result).toMatchObject({ status: 'fail', reason: 'error', output: expect.stringMatching(/^\d+\.\d% free, below minFreeRatio 100\.0%$/) as string });
   });
 
