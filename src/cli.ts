@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfigFile, type Config } from './config/load.js';
 import { formatDuration, parseDuration } from './config/duration.js';
 import { watchConfig } from './config/watch.js';
 import { checkKinds } from './checks/index.js';
-import { listen } from './http/server.js';
+import { listen, WEB_CONFIG_POLL_MS, type RunningServer } from './http/server.js';
+import { loadWebConfig } from './http/web-config.js';
 import { createLogger } from './log.js';
 import { createVitals } from './vitals.js';
 import { VERSION } from './version.js';
@@ -15,11 +17,13 @@ const EXIT_USAGE = 2;
 const DEFAULT_PORT = 9469;
 
 const USAGE = `usage: vitals [serve] [--config FILE] [--host ADDR] [--port N] [--watch-config DURATION]
-       vitals validate --config FILE
+                      [--web.config.file FILE]
+       vitals validate --config FILE [--web.config.file FILE]
        vitals check --config FILE
        vitals --version
 
 Config from --config, else VITALS_CONFIG, else the built-in default (one mysql check on MYSQL_URL).
+--web.config.file (or server.webConfigFile): TLS, basic auth and headers, exporter-toolkit format.
 Port from --port, else PORT, else server.port, else ${String(DEFAULT_PORT)}. Exit codes: 0 ok, 1 not ready (check), 2 usage or config error.`;
 
 class UsageError extends Error {}
@@ -38,6 +42,8 @@ interface Args {
   config: string | undefined;
   host: string | undefined;
   port: number | undefined;
+  /** --web.config.file, relative to the working directory. */
+  webConfigFile: string | undefined;
   /** Parsed here, not in serve, so a bad value is a usage error before anything listens. */
   watchConfigMs: number | undefined;
 }
@@ -54,6 +60,7 @@ function parse(argv: string[]): Args | 'help' | 'version' {
         host: { type: 'string' },
         port: { type: 'string', short: 'p' },
         'watch-config': { type: 'string' },
+        'web.config.file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -70,6 +77,7 @@ function parse(argv: string[]): Args | 'help' | 'version' {
   const env = process.env;
   const config = values.config ?? (env.VITALS_CONFIG === '' ? undefined : env.VITALS_CONFIG);
   if (values.config === '') fail('--config: empty path');
+  if (values['web.config.file'] === '') fail('--web.config.file: empty path');
   const port =
     values.port !== undefined
       ? parsePort(values.port, '--port')
@@ -77,7 +85,14 @@ function parse(argv: string[]): Args | 'help' | 'version' {
         ? parsePort(env.PORT, 'PORT')
         : undefined;
   const watch = values['watch-config'];
-  return { command, config, host: values.host, port, watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined };
+  return {
+    command,
+    config,
+    host: values.host,
+    port,
+    webConfigFile: values['web.config.file'],
+    watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined,
+  };
 }
 
 function load(path: string | undefined): Config {
@@ -87,7 +102,7 @@ function load(path: string | undefined): Config {
 function summarize(config: Config): string[] {
   return config.checks.map((check) => {
     const kind = checkKinds.get(check.kind);
-    const target = kind === undefined ? '' : kind.target(check.options as never);
+    const target = kind === undefined ? '' : kind.target(check.options);
     return [
       check.name,
       `kind=${check.kind}`,
@@ -99,10 +114,26 @@ function summarize(config: Config): string[] {
   });
 }
 
+/** server.webConfigFile, resolved from the config file's directory like the secret files. */
+function webConfigFileOf(config: Config): string | undefined {
+  const file = config.server.webConfigFile;
+  if (file === undefined) return undefined;
+  return config.source === 'built-in default' ? resolvePath(file) : resolvePath(dirname(resolvePath(config.source)), file);
+}
+
 function validate(args: Args): number {
   if (args.config === undefined) fail('validate: --config FILE is required');
   const config = load(args.config);
+  // The web config the config names (or --web.config.file) is part of what serve would refuse.
+  const webConfigPath = args.webConfigFile ?? webConfigFileOf(config);
+  const webConfig = webConfigPath === undefined ? undefined : loadWebConfig(webConfigPath);
   for (const line of summarize(config)) process.stdout.write(`${line}\n`);
+  if (webConfigPath !== undefined && webConfig !== undefined) {
+    const tls = webConfig.tls === undefined ? 'no tls' : `tls ${webConfig.tls.clientAuth}`;
+    process.stdout.write(
+      `web config ${webConfigPath}: ok (${tls}, ${String(webConfig.users.size)} basic auth user(s), ${String(webConfig.headers.length)} header(s))\n`,
+    );
+  }
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${args.config}: ok, ${String(config.checks.length)} check(s)\n`);
   return EXIT_OK;
@@ -129,21 +160,50 @@ async function check(args: Args): Promise<number> {
 
 async function serve(args: Args): Promise<void> {
   const config = load(args.config);
-  const logger = createLogger();
-  const vitals = await createVitals(config, { logger });
+  // Checked before anything starts: a bad web config is a config error (exit 2), never a
+  // listener that silently serves without TLS or without auth.
+  const webConfigPath = args.webConfigFile ?? webConfigFileOf(config);
+  const webConfig = webConfigPath === undefined ? undefined : loadWebConfig(webConfigPath);
   const host = args.host ?? config.server.host ?? '0.0.0.0';
   const port = args.port ?? config.server.port ?? DEFAULT_PORT;
+  const probePort = config.server.probePort;
+  if (probePort !== undefined && probePort !== 0 && probePort === port) {
+    fail(`server.probePort: ${String(probePort)} is the main listener's port too; pick another`);
+  }
+  const watchMs = args.watchConfigMs ?? config.server.watchConfigMs;
+  const logger = createLogger();
+  const vitals = await createVitals(config, { logger });
   await vitals.start();
-  let server;
+  let server: RunningServer;
   try {
-    server = await listen(vitals, host, port);
+    server = await listen(vitals, host, port, {
+      webConfig,
+      // Asked at every poll: a reloaded config may name another file.
+      webConfigFile: () => args.webConfigFile ?? webConfigFileOf(vitals.config()),
+      webConfigPollMs: Math.min(watchMs ?? WEB_CONFIG_POLL_MS, WEB_CONFIG_POLL_MS),
+      probePort,
+      logger,
+    });
   } catch (error) {
     await vitals.stop();
-    fail(`cannot listen on ${host}:${String(port)}: ${(error as Error).message}`);
+    const ports = probePort === undefined ? String(port) : `${String(port)} (probes: ${String(probePort)})`;
+    fail(`cannot listen on ${host}:${ports}: ${(error as Error).message}`);
   }
-  logger.info({ host, port: server.port, config: config.source, checks: config.checks.length, version: VERSION }, 'listening');
+  logger.info(
+    {
+      host,
+      port: server.port,
+      probePort: server.probePort ?? null,
+      tls: server.tls,
+      basicAuth: (webConfig?.users.size ?? 0) > 0,
+      config: config.source,
+      webConfig: webConfigPath ?? null,
+      checks: config.checks.length,
+      version: VERSION,
+    },
+    'listening',
+  );
 
-  const watchMs = args.watchConfigMs ?? config.server.watchConfigMs;
   const stopWatching =
     watchMs !== undefined && args.config !== undefined
       ? watchConfig(args.config, watchMs, () => vitals.config().files, () => {
@@ -152,8 +212,8 @@ async function serve(args: Args): Promise<void> {
       : undefined;
 
   process.on('SIGHUP', () => {
-    logger.info('SIGHUP: reloading config');
-    void vitals.reload();
+    logger.info('SIGHUP: reloading config and web config');
+    void vitals.reload().then(() => server.reloadWebConfig());
   });
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -105,7 +105,7 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
   const deps: RouteDeps = {
     responses,
     monitor,
-    registry: metrics.registry,
+    exposition: (openMetrics) => metrics.exposition(openMetrics),
     version: VERSION,
     startedAt,
     authorizer: () => authorizer,

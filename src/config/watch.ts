@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-function contentHash(files: readonly string[]): string {
+/** A digest of the files' names and contents (an unreadable file counts by its error code). */
+export function contentHash(files: readonly string[]): string {
   const hash = createHash('sha256');
   for (const file of files) {
     hash.update(file).update('\0');

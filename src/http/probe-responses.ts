@@ -18,6 +18,8 @@ export interface ProbeResponses {
   startup(): PreparedResponse;
   /** Per-check details for this caller? Address-only decisions are cached per address. */
   showsDetails(facts: CallerFacts): boolean;
+  /** showsDetails for this request, unless the listener has denied it details (denyDetails). */
+  detailsFor(request: IncomingMessage): boolean;
   /**
    * Answers GET/HEAD of exactly /health, /ready and /startup (no query string) from prepared
    * buffers, before any framework runs; false when the request is not one of those.
@@ -34,6 +36,25 @@ export interface ProbeResponseDeps {
 }
 
 const MAX_CACHED_ADDRESSES = 4096;
+
+/** Requests the listener has refused details to (basic auth configured and not passed). */
+const detailsDenied = new WeakSet<IncomingMessage>();
+
+/**
+ * Marks a request as one that gets no per-check details whatever `security` says: the
+ * listener's basic auth covers the details of /ready and the caller has not passed it.
+ */
+export function denyDetails(request: IncomingMessage): void {
+  detailsDenied.add(request);
+}
+
+function factsOf(request: IncomingMessage): CallerFacts {
+  return {
+    peer: request.socket.remoteAddress,
+    forwardedFor: request.headers['x-forwarded-for'],
+    authorization: request.headers.authorization,
+  };
+}
 
 export function readyNotes(monitor: Monitor, unknownExcluded: readonly string[] = []): string[] {
   const notes: string[] = [];
@@ -128,6 +149,9 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
       return startup as PreparedResponse;
     },
     showsDetails,
+    detailsFor(request) {
+      return !detailsDenied.has(request) && showsDetails(factsOf(request));
+    },
     answer(request, response) {
       const { method, url } = request;
       if (method !== 'GET' && method !== 'HEAD') return false;
@@ -137,14 +161,8 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
       let prepared: PreparedResponse;
       if (url === '/health') prepared = responses.health();
       else if (url === '/startup') prepared = responses.startup();
-      else if (url === '/ready') {
-        const facts = {
-          peer: request.socket.remoteAddress,
-          forwardedFor: request.headers['x-forwarded-for'],
-          authorization: request.headers.authorization,
-        };
-        prepared = responses.ready(showsDetails(facts));
-      } else return false;
+      else if (url === '/ready') prepared = responses.ready(responses.detailsFor(request));
+      else return false;
       response.writeHead(prepared.status, prepared.headers);
       if (method === 'HEAD') response.end();
       else response.end(prepared.body);

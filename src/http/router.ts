@@ -1,8 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Registry } from 'prom-client';
 import type { Monitor } from '../engine/monitor.js';
-import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE, toOpenMetrics } from '../metrics/openmetrics.js';
+import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { HEALTH_JSON, readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
@@ -19,7 +18,8 @@ export interface ReloadOutcome {
 /** What the routes read. Everything is in memory: no route waits on a dependency. */
 export interface RouteDeps {
   readonly monitor: Monitor;
-  readonly registry: Registry;
+  /** The /metrics body: text 0.0.4, or OpenMetrics when true. */
+  readonly exposition: (openMetrics: boolean) => Promise<string>;
   readonly version: string;
   /** performance.now() at start, for /health uptime. */
   readonly startedAt: number;
@@ -92,7 +92,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
 
   router.get('/ready', (ctx) => {
     const excluded = new Set(new URLSearchParams(ctx.querystring).getAll('exclude'));
-    const detailed = responses.showsDetails(callerFacts(ctx));
+    const detailed = responses.detailsFor(ctx.req);
     if (excluded.size === 0) {
       sendPrepared(ctx, responses.ready(detailed));
       return;
@@ -113,7 +113,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     }
     const ok = check.status === 'pass' || check.status === 'warn';
     const body: HealthBody = { status: ok ? check.status : 'fail', version };
-    if (responses.showsDetails(callerFacts(ctx))) body.checks = { [entryKey(check)]: [checkEntry(check)] };
+    if (responses.detailsFor(ctx.req)) body.checks = { [entryKey(check)]: [checkEntry(check)] };
     sendJson(ctx, ok ? 200 : 503, body);
   });
 
@@ -122,12 +122,12 @@ export function createVitalsRouter(deps: RouteDeps): Router {
   });
 
   router.get('/metrics', async (ctx) => {
-    const text = await deps.registry.metrics();
     const openMetrics = prefersOpenMetrics(ctx.get('Accept') || undefined);
+    const text = await deps.exposition(openMetrics);
     ctx.status = 200;
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
-    ctx.body = openMetrics ? toOpenMetrics(text) : text;
+    ctx.body = text;
   });
 
   router.get('/', (ctx) => {

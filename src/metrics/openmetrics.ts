@@ -25,6 +25,11 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
  * would corrupt the text format served to the next scraper, so we translate instead.
  */
 export function toOpenMetrics(text: string): string {
+  return openMetricsBody(text, '');
+}
+
+/** `text` (prom-client's exposition) translated, then `rendered` (already OpenMetrics), then # EOF. */
+export function openMetricsBody(text: string, rendered: string): string {
   const lines = text.split('\n').filter((line) => line !== '');
   const counters = new Set<string>();
   for (const line of lines) {
@@ -46,5 +51,6 @@ export function toOpenMetrics(text: string): string {
   });
   // Joined with # EOF, not appended after a newline: an empty exposition must not begin with
   // a blank line, which OpenMetrics forbids.
-  return [...out, '# EOF', ''].join('\n');
+  const all = rendered === '' ? out : [...out, rendered.replace(/\n$/, '')];
+  return [...all, '# EOF', ''].join('\n');
 }

@@ -1,106 +1,192 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry, type MetricValue } from 'prom-client';
 import type { CheckView } from '../engine/check-runner.js';
-import { FAILURE_REASONS, type RunResult, type Status } from '../types.js';
+import { FAILURE_REASONS, type FailureReason, type RunResult, type Status } from '../types.js';
+import { openMetricsBody } from './openmetrics.js';
 
 const STATUSES: readonly Status[] = ['unknown', 'pass', 'warn', 'fail'];
-const CHECK_LABELS = ['check', 'kind', 'critical'] as const;
-type CheckLabels = Record<(typeof CHECK_LABELS)[number], string>;
 
 export interface VitalsMetrics {
+  /** Every vitals metric plus the default process metrics, for an embedding app to merge. */
   readonly registry: Registry;
   /** Creates every series of a check at its starting value (SPEC §4: all exist from startup). */
   addCheck(check: CheckView): void;
   removeCheck(check: CheckView): void;
   recordRun(check: CheckView, run: RunResult): void;
-  setReady(ready: boolean): void;
+  /** `vitals_ready` is read from this at scrape time, not recomputed on every run. */
+  setReadiness(isReady: () => boolean): void;
   setDraining(draining: boolean): void;
   setReload(applied: boolean, at?: number): void;
+  /** The /metrics body, text 0.0.4 or OpenMetrics 1.0. */
+  exposition(openMetrics: boolean): Promise<string>;
 }
 
-function labelsOf(check: CheckView): CheckLabels {
-  const { name, kind, critical } = check.definition;
+/** One check's counters and its rendered sample lines, one string per family. */
+interface CheckSeries {
+  readonly view: CheckView;
+  readonly labels: string;
+  runs: number;
+  readonly failures: Record<FailureReason, number>;
+  lines: string[];
+}
+
+interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge' | 'counter';
+  readonly render: (series: CheckSeries) => string;
+  readonly values: (series: CheckSeries) => MetricValue<string>[];
+}
+
+function escapeLabel(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('"', '\\"');
+}
+
+function labelObject(view: CheckView): Record<string, string> {
+  const { name, kind, critical } = view.definition;
   return { check: name, kind, critical: String(critical) };
 }
 
-export function createVitalsMetrics(version: string): VitalsMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Gauge<L>({ name, help, labelNames, registers });
+const isUp = (status: Status) => status === 'pass' || status === 'warn';
+const lastRunSeconds = (v: CheckView) => (v.last?.finishedAt ?? 0) / 1000;
 
-  const up = gauge('vitals_check_up', 'Whether the check is reported passing (pass or warn).', CHECK_LABELS);
-  const status = gauge('vitals_check_status', 'The check\'s reported status; exactly one of unknown, pass, warn, fail is 1.', [
-    ...CHECK_LABELS,
-    'status',
-  ]);
-  const duration = gauge('vitals_check_duration_seconds', 'How long the last run of the check took.', CHECK_LABELS);
-  const timeout = gauge('vitals_check_timeout_seconds', 'The check\'s configured timeout.', CHECK_LABELS);
-  const lastSuccess = gauge(
+function simple(name: string, help: string, type: Family['type'], value: (s: CheckSeries) => number): Family {
+  return {
+    name,
+    help,
+    type,
+    render: (s) => `${name}{${s.labels}} ${String(value(s))}\n`,
+    values: (s) => [{ labels: labelObject(s.view), value: value(s) }],
+  };
+}
+
+/**
+ * The per-check families, rendered by hand: each run re-renders only its own check's lines,
+ * and a scrape concatenates them. prom-client would format every one of a thousand checks'
+ * sixteen series on every scrape, which is what made a large /metrics slow.
+ */
+const FAMILIES: readonly Family[] = [
+  simple('vitals_check_up', 'Whether the check is reported passing (pass or warn).', 'gauge', (s) => (isUp(s.view.status) ? 1 : 0)),
+  {
+    name: 'vitals_check_status',
+    help: "The check's reported status; exactly one of unknown, pass, warn, fail is 1.",
+    type: 'gauge',
+    render: (s) =>
+      STATUSES.map((status) => `vitals_check_status{${s.labels},status="${status}"} ${s.view.status === status ? '1' : '0'}\n`).join(''),
+    values: (s) => STATUSES.map((status) => ({ labels: { ...labelObject(s.view), status }, value: s.view.status === status ? 1 : 0 })),
+  },
+  simple('vitals_check_duration_seconds', 'How long the last run of the check took.', 'gauge', (s) => (s.view.last?.durationMs ?? 0) / 1000),
+  simple('vitals_check_timeout_seconds', "The check's configured timeout.", 'gauge', (s) => s.view.definition.timeoutMs / 1000),
+  simple(
     'vitals_check_last_success_timestamp_seconds',
-    'Unix time of the check\'s last pass or warn (0 = never).',
-    CHECK_LABELS,
-  );
-  const lastRun = gauge('vitals_check_last_run_timestamp_seconds', 'Unix time the check\'s last run finished (0 = never).', CHECK_LABELS);
-  const runs = new Counter({ name: 'vitals_check_runs_total', help: 'Runs of the check.', labelNames: CHECK_LABELS, registers });
-  const failures = new Counter({
+    "Unix time of the check's last pass or warn (0 = never).",
+    'gauge',
+    (s) => s.view.lastSuccessAt / 1000,
+  ),
+  simple('vitals_check_last_run_timestamp_seconds', "Unix time the check's last run finished (0 = never).", 'gauge', (s) => lastRunSeconds(s.view)),
+  simple('vitals_check_runs_total', 'Runs of the check.', 'counter', (s) => s.runs),
+  {
     name: 'vitals_check_failures_total',
     help: 'Failed runs of the check, by reason.',
-    labelNames: [...CHECK_LABELS, 'reason'],
-    registers,
+    type: 'counter',
+    render: (s) =>
+      FAILURE_REASONS.map((reason) => `vitals_check_failures_total{${s.labels},reason="${reason}"} ${String(s.failures[reason])}\n`).join(''),
+    values: (s) => FAILURE_REASONS.map((reason) => ({ labels: { ...labelObject(s.view), reason }, value: s.failures[reason] })),
+  },
+  {
+    name: 'vitals_check_info',
+    help: 'Static facts about the check; target is what it connects to.',
+    type: 'gauge',
+    render: (s) => `vitals_check_info{${s.labels},target="${escapeLabel(s.view.target)}"} 1\n`,
+    values: (s) => [{ labels: { ...labelObject(s.view), target: s.view.target }, value: 1 }],
+  },
+];
+
+const header = (family: Family, openMetrics: boolean) => {
+  const name = openMetrics && family.type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
+  return `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n`;
+};
+
+export function createVitalsMetrics(version: string): VitalsMetrics {
+  // Default process metrics and the few global gauges stay with prom-client.
+  const base = new Registry();
+  collectDefaultMetrics({ register: base });
+  let isReady: () => boolean = () => false;
+  const gauge = (name: string, help: string, labelNames: readonly string[] = [], collect?: (this: Gauge) => void) =>
+    new Gauge({ name, help, labelNames, registers: [base], ...(collect ? { collect } : {}) });
+  gauge('vitals_ready', 'Whether /ready would answer 200.', [], function collect() {
+    this.set(isReady() ? 1 : 0);
   });
-  const info = gauge('vitals_check_info', 'Static facts about the check; target is what it connects to.', [...CHECK_LABELS, 'target']);
-  const ready = gauge('vitals_ready', 'Whether /ready would answer 200.', []);
-  const draining = gauge('vitals_draining', 'Whether vitals is shutting down (after SIGTERM).', []);
-  const buildInfo = gauge('vitals_build_info', 'Build facts; always 1.', ['version', 'nodejs']);
-  const reloadOk = gauge('vitals_config_last_reload_successful', 'Whether the last load or reload of the config applied.', []);
-  const reloadAt = gauge(
-    'vitals_config_last_reload_success_timestamp_seconds',
-    'Unix time the running config was applied.',
-    [],
-  );
-  buildInfo.set({ version, nodejs: process.version }, 1);
-  ready.set(0);
+  const draining = gauge('vitals_draining', 'Whether vitals is shutting down (after SIGTERM).');
+  gauge('vitals_build_info', 'Build facts; always 1.', ['version', 'nodejs']).set({ version, nodejs: process.version }, 1);
+  const reloadOk = gauge('vitals_config_last_reload_successful', 'Whether the last load or reload of the config applied.');
+  const reloadAt = gauge('vitals_config_last_reload_success_timestamp_seconds', 'Unix time the running config was applied.');
   draining.set(0);
   reloadOk.set(0);
   reloadAt.set(0);
 
-  const setStatus = (labels: CheckLabels, current: Status) => {
-    for (const s of STATUSES) status.set({ ...labels, status: s }, s === current ? 1 : 0);
-    up.set(labels, current === 'pass' || current === 'warn' ? 1 : 0);
+  const checks = new Map<string, CheckSeries>();
+  let rendered: { text: string; openMetrics: string } | undefined;
+  const render = (series: CheckSeries) => {
+    series.lines = FAMILIES.map((family) => family.render(series));
+    rendered = undefined;
   };
+
+  // The same families as prom-client metric objects, computed from the same state on demand,
+  // so `vitals.registry.metrics()` in an embedding app shows them too.
+  const checksRegistry = new Registry();
+  for (const family of FAMILIES) {
+    checksRegistry.registerMetric({
+      name: family.name,
+      help: family.help,
+      type: family.type,
+      get: async () => ({
+        name: family.name,
+        help: family.help,
+        type: family.type,
+        aggregator: 'sum',
+        values: [...checks.values()].flatMap((series) => family.values(series)),
+      }),
+      reset: () => undefined,
+    } as never);
+  }
+  const registry = Registry.merge([base, checksRegistry]);
+
+  function checkSection(openMetrics: boolean): string {
+    if (rendered === undefined) {
+      const all = [...checks.values()];
+      const body = (om: boolean) =>
+        FAMILIES.map((family, index) => header(family, om) + all.map((series) => series.lines[index] ?? '').join('')).join('');
+      rendered = { text: body(false), openMetrics: body(true) };
+    }
+    return openMetrics ? rendered.openMetrics : rendered.text;
+  }
 
   return {
     registry,
-    addCheck(check) {
-      const labels = labelsOf(check);
-      setStatus(labels, check.status);
-      duration.set(labels, (check.last?.durationMs ?? 0) / 1000);
-      timeout.set(labels, check.definition.timeoutMs / 1000);
-      lastSuccess.set(labels, check.lastSuccessAt / 1000);
-      lastRun.set(labels, (check.last?.finishedAt ?? 0) / 1000);
-      runs.inc(labels, 0);
-      for (const reason of FAILURE_REASONS) failures.inc({ ...labels, reason }, 0);
-      info.set({ ...labels, target: check.target }, 1);
+    addCheck(view) {
+      const series: CheckSeries = {
+        view,
+        labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
+        runs: 0,
+        failures: { timeout: 0, refused: 0, auth: 0, protocol: 0, error: 0 },
+        lines: [],
+      };
+      checks.set(view.definition.name, series);
+      render(series);
     },
-    removeCheck(check) {
-      const labels = labelsOf(check);
-      for (const metric of [up, duration, timeout, lastSuccess, lastRun, runs]) metric.remove(labels);
-      for (const s of STATUSES) status.remove({ ...labels, status: s });
-      for (const reason of FAILURE_REASONS) failures.remove({ ...labels, reason });
-      info.remove({ ...labels, target: check.target });
+    removeCheck(view) {
+      if (checks.get(view.definition.name)?.view === view) checks.delete(view.definition.name);
+      rendered = undefined;
     },
-    recordRun(check, run) {
-      const labels = labelsOf(check);
-      setStatus(labels, check.status);
-      duration.set(labels, run.durationMs / 1000);
-      lastRun.set(labels, run.finishedAt / 1000);
-      if (run.status !== 'fail') lastSuccess.set(labels, run.finishedAt / 1000);
-      runs.inc(labels);
-      if (run.reason !== undefined) failures.inc({ ...labels, reason: run.reason });
+    recordRun(view, run) {
+      const series = checks.get(view.definition.name);
+      if (series?.view !== view) return;
+      series.runs += 1;
+      if (run.reason !== undefined) series.failures[run.reason] += 1;
+      render(series);
     },
-    setReady(isReady) {
-      ready.set(isReady ? 1 : 0);
+    setReadiness(source) {
+      isReady = source;
     },
     setDraining(isDraining) {
       draining.set(isDraining ? 1 : 0);
@@ -108,6 +194,11 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     setReload(applied, at = Date.now()) {
       reloadOk.set(applied ? 1 : 0);
       if (applied) reloadAt.set(at / 1000);
+    },
+    async exposition(openMetrics) {
+      const text = await base.metrics();
+      if (!openMetrics) return `${text}${checkSection(false)}`;
+      return openMetricsBody(text, checkSection(true));
     },
   };
 }
