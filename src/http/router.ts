@@ -39,6 +39,9 @@ export function callerFacts(ctx: Context): CallerFacts {
 
 /** application/health+json unless the client prefers plain application/json. */
 function jsonType(ctx: Context): string {
+  // A kubelet or load balancer sends */* or nothing: skip the negotiator on the hot path.
+  const accept = ctx.req.headers.accept;
+  if (accept === undefined || accept === '*/*') return HEALTH_JSON;
   return ctx.accepts(HEALTH_JSON, 'application/json') === 'application/json' ? 'application/json' : HEALTH_JSON;
 }
 
@@ -81,9 +84,12 @@ export function createVitalsRouter(deps: RouteDeps): Router {
 
   const sendPrepared = (ctx: Context, prepared: PreparedResponse) => {
     ctx.status = prepared.status;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = jsonType(ctx);
     ctx.body = prepared.body;
+    // Set after the body: assigning a Buffer body would otherwise reset the type to octet-stream.
+    const type = jsonType(ctx);
+    if (type === HEALTH_JSON) ctx.set('Content-Type', HEALTH_JSON);
+    else ctx.type = type;
+    ctx.set('Cache-Control', 'no-store');
   };
 
   router.get('/health', (ctx) => {
