@@ -2,7 +2,7 @@ import { checkKinds } from '../checks/index.js';
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
 import type { CheckCommon, CheckDefinition, CheckKind, Probe, RunResult } from '../types.js';
-import { createCheckRunner, type CheckRunner, type RunEvent } from './check-runner.js';
+import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
 import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
@@ -53,17 +53,20 @@ export function createMonitor(options: MonitorOptions): Monitor {
   let started = false;
   let draining = false;
   let watchdog: NodeJS.Timeout | undefined;
+  /** Checks without a first result; /startup latches when it empties (a set, not a scan per run). */
+  const unrun = new Set<CheckView>();
 
   const all = (): CheckRunner[] => [...[...configured.values()].map((c) => c.runner), ...custom.values()];
 
   function changed(): void {
     // Only once the checks run: before start() (or with custom checks still to be added) an
     // empty or unrun set would latch /startup to 200 before any dependency was looked at.
-    if (!started && running && all().every((check) => check.last !== undefined)) started = true;
+    if (!started && running && unrun.size === 0) started = true;
     for (const listener of listeners) listener();
   }
 
   function onRun({ check, run, previous }: RunEvent): void {
+    unrun.delete(check);
     metrics.recordRun(check, run);
     if (check.status !== previous) {
       logger.info(
@@ -138,7 +141,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
         } else {
           report.added.push(definition.name);
         }
+        if (existing !== undefined) unrun.delete(existing.runner);
         const runner = runnerFor(definition);
+        unrun.add(runner);
         next.set(definition.name, { runner, fingerprint: print });
         metrics.addCheck(runner);
         // A check that appears with a reload must not turn /ready red before its first run.
@@ -147,6 +152,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       for (const [name, { runner }] of configured) {
         if (next.has(name)) continue;
         runner.stop();
+        unrun.delete(runner);
         metrics.removeCheck(runner);
         report.removed.push(name);
       }
@@ -171,6 +177,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       if (definition.timeoutMs >= definition.intervalMs) throw new Error(`check "${check.name}": timeout must be shorter than interval`);
       const runner = createRunner(definition, { componentType: 'component' }, '', check.run);
       custom.set(check.name, runner);
+      unrun.add(runner);
       metrics.addCheck(runner);
       if (running) runner.start({ countBeforeFirstResult: !started });
       changed();

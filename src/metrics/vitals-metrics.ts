@@ -27,6 +27,8 @@ interface CheckSeries {
   runs: number;
   readonly failures: Record<FailureReason, number>;
   lines: string[];
+  /** Lines are re-rendered at the next scrape, not at every run: scrapes are rarer than runs. */
+  stale: boolean;
 }
 
 interface Family {
@@ -127,7 +129,7 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   const checks = new Map<string, CheckSeries>();
   let rendered: { text: string; openMetrics: string } | undefined;
   const render = (series: CheckSeries) => {
-    series.lines = FAMILIES.map((family) => family.render(series));
+    series.stale = true;
     rendered = undefined;
   };
 
@@ -154,6 +156,11 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   function checkSection(openMetrics: boolean): string {
     if (rendered === undefined) {
       const all = [...checks.values()];
+      for (const series of all) {
+        if (!series.stale) continue;
+        series.lines = FAMILIES.map((family) => family.render(series));
+        series.stale = false;
+      }
       const body = (om: boolean) =>
         FAMILIES.map((family, index) => header(family, om) + all.map((series) => series.lines[index] ?? '').join('')).join('');
       rendered = { text: body(false), openMetrics: body(true) };
@@ -170,6 +177,7 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
         runs: 0,
         failures: { timeout: 0, refused: 0, auth: 0, protocol: 0, error: 0 },
         lines: [],
+        stale: true,
       };
       checks.set(view.definition.name, series);
       render(series);
