@@ -48,6 +48,9 @@ export const credentialOptions = {
   passwordFile: z.string().min(1).optional(),
 };
 
+/** Schemes whose path is a database name, decoded by their kind. */
+const DATABASE_PATH_PROTOCOLS = new Set(['mysql:', 'postgres:', 'postgresql:']);
+
 export function parseUrl(text: string, protocols: readonly string[]): URL | string {
   let url: URL;
   try {
@@ -59,6 +62,22 @@ export function parseUrl(text: string, protocols: readonly string[]): URL | stri
     return `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
   }
   if (url.hostname === '') return 'URL has no host';
+  // The WHATWG parser keeps a malformed escape ("%zz") as it is; the kinds decode the user and
+  // password (and a database's name from the path) with decodeURIComponent, whose URIError
+  // ("URI malformed", no path) escaped config validation and crashed `vitals validate`.
+  // The message never repeats the part: it may be a password.
+  const decoded: [string, string][] = [
+    ['user', url.username],
+    ['password', url.password],
+  ];
+  if (DATABASE_PATH_PROTOCOLS.has(url.protocol)) decoded.push(['database name', url.pathname]);
+  for (const [part, text] of decoded) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      return `invalid percent-encoding in the URL's ${part} (write a literal % as %25)`;
+    }
+  }
   return url;
 }
 

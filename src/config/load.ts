@@ -13,13 +13,25 @@ const MINUTE_MS = 60_000;
 /** Kubernetes' default terminationGracePeriodSeconds is 30 s; leave room for the SIGKILL race. */
 const GRACE_WARNING_MS = 25_000;
 
+/**
+ * One problem, one line: a key, a kind or a name from the file may hold a newline or a control
+ * character, which printed as it is would forge more problems (or a line that looks like a
+ * stack frame) under `vitals validate`. They are written as JSON escapes instead.
+ */
+function oneLine(problem: string): string {
+  return problem.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
   constructor(
     readonly source: string,
-    readonly problems: readonly string[],
+    problems: readonly string[],
   ) {
-    super(`invalid config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    const lines = problems.map(oneLine);
+    super(`invalid config ${source}:\n${lines.map((p) => `  ${p}`).join('\n')}`);
+    this.problems = lines;
   }
 }
 
@@ -119,11 +131,17 @@ export interface LoadOptions {
   readonly configFile?: string;
 }
 
+// A key that is not a plain word is quoted (`headers["X Probe"]`, `[""]`): left bare, an
+// empty key printed the problem as ": unknown key", naming nothing, and a key with a dot,
+// bracket or colon would read as a different path.
+const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
+
 function joinPath(path: readonly PropertyKey[], prefix = ''): string {
   let text = prefix;
   for (const key of path) {
     if (typeof key === 'number') text += `[${String(key)}]`;
-    else text += text === '' ? String(key) : `.${String(key)}`;
+    else if (typeof key !== 'string' || !PLAIN_KEY.test(key)) text += `[${JSON.stringify(String(key))}]`;
+    else text += text === '' ? key : `.${key}`;
   }
   return text;
 }
@@ -204,7 +222,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   }
   const root = tree as Record<string, unknown>;
   for (const key of Object.keys(root)) {
-    if (!Object.hasOwn(rootSections, key)) problems.push(`${key}: unknown key`);
+    if (!Object.hasOwn(rootSections, key)) problems.push(`${joinPath([key])}: unknown key`);
   }
   const server = section(rootSections.server, root.server, 'server', problems);
   const security = section(rootSections.security, root.security, 'security', problems);
@@ -347,7 +365,15 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
     );
   }
   if (document.contents === null) throw new ConfigError(source, ['(root): the config file is empty']);
-  return parseConfig(document.toJS({ maxAliasCount: 100 }), source, options);
+  let tree: unknown;
+  try {
+    tree = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml throws here, not in `errors`, on an alias bomb ("Excessive alias count ..."): a
+    // plain exception would reach `vitals validate` without naming the problem.
+    throw new ConfigError(source, [`(root): cannot expand the YAML document: ${(error as Error).message.split('\n')[0] ?? 'unknown error'}`]);
+  }
+  return parseConfig(tree, source, options);
 }
 
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {

@@ -47,7 +47,8 @@ export function substituteEnv(
     return Object.fromEntries(
       Object.entries(tree).map(([key, value]) => [
         key,
-        substituteEnv(value, env, unset, path === '' ? key : `${path}.${key}`),
+        // Quoted like load.ts's paths when the key is not a plain word (empty, dotted, blank).
+        substituteEnv(value, env, unset, !/^[A-Za-z0-9_$-]+$/.test(key) ? `${path}[${JSON.stringify(key)}]` : path === '' ? key : `${path}.${key}`),
       ]),
     );
   }

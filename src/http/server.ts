@@ -26,6 +26,9 @@ const SERVER_OPTIONS = {
   headersTimeout: HEADERS_TIMEOUT_MS,
   requestTimeout: REQUEST_TIMEOUT_MS,
   keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  // Node enforces the two timeouts above only when it sweeps connections (every 30 s by
+  // default), so a slow-loris socket lived 30 s, not 5: sweep every second.
+  connectionsCheckingInterval: 1_000,
 };
 
 export interface ListenOptions {
