@@ -51,6 +51,8 @@ export function openMetricsBody(text: string, rendered: string): string {
   });
   // Joined with # EOF, not appended after a newline: an empty exposition must not begin with
   // a blank line, which OpenMetrics forbids.
-  const all = rendered === '' ? out : [...out, rendered.replace(/\n$/, '')];
-  return [...all, '# EOF', ''].join('\n');
+  // `rendered` is large (a thousand checks' lines) and ends with a newline: appended, not copied
+  // through split and join.
+  const translated = out.length > 0 ? `${out.join('\n')}\n` : '';
+  return `${translated}${rendered}# EOF\n`;
 }

@@ -127,7 +127,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   reloadAt.set(0);
 
   const checks = new Map<string, CheckSeries>();
-  let rendered: { text: string; openMetrics: string } | undefined;
+  // Each format is rendered when first asked for after a change: a scraper uses one of them.
+  let rendered: { text?: string; openMetrics?: string } | undefined;
   const render = (series: CheckSeries) => {
     series.stale = true;
     rendered = undefined;
@@ -155,17 +156,21 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
 
   function checkSection(openMetrics: boolean): string {
     if (rendered === undefined) {
-      const all = [...checks.values()];
-      for (const series of all) {
+      rendered = {};
+      for (const series of checks.values()) {
         if (!series.stale) continue;
         series.lines = FAMILIES.map((family) => family.render(series));
         series.stale = false;
       }
-      const body = (om: boolean) =>
-        FAMILIES.map((family, index) => header(family, om) + all.map((series) => series.lines[index] ?? '').join('')).join('');
-      rendered = { text: body(false), openMetrics: body(true) };
     }
-    return openMetrics ? rendered.openMetrics : rendered.text;
+    const key = openMetrics ? 'openMetrics' : 'text';
+    let body = rendered[key];
+    if (body === undefined) {
+      const all = [...checks.values()];
+      body = FAMILIES.map((family, index) => header(family, openMetrics) + all.map((series) => series.lines[index] ?? '').join('')).join('');
+      rendered[key] = body;
+    }
+    return body;
   }
 
   return {
