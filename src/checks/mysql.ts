@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions, RowDataPacket } from 'mysql2';
 import { z } from 'zod';
-import { credentialOptions, duration, parseUrl, tlsOptions, urlString } from '../config/fields.js';
+import { credentialOptions, duration, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
 
@@ -120,13 +120,10 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
   options,
   target: (o) => {
     const e = endpoint(o);
-    return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${String(e.port)}`;
+    return hostPort(e.host, e.port);
   },
   // The URL's password as written too: a user's own percent-encoding may differ from ours.
-  secrets: (o) => {
-    const url = parseUrl(o.url, ['mysql:']);
-    return [endpoint(o).password, typeof url === 'string' ? '' : url.password];
-  },
+  secrets: (o) => [endpoint(o).password, ...urlPasswords(o.url, ['mysql:'])],
   classify,
   create: (o, check) => async (signal) => {
     // Loaded on first use: a config without mysql checks never pays for the driver at start-up.

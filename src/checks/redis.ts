@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { credentialOptions, parseUrl, tlsOptions, urlString } from '../config/fields.js';
+import { credentialOptions, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
 import { CheckFailure } from './classify.js';
 
@@ -37,11 +37,6 @@ interface Endpoint {
 }
 
 /** The URL's password, decoded and as written (a user's own percent-encoding may differ from ours). */
-function urlPasswords(text: string): string[] {
-  const url = parseUrl(text, PROTOCOLS);
-  return typeof url === 'string' ? [] : [decodeURIComponent(url.password), url.password];
-}
-
 function endpoint(o: RedisOptions): Endpoint {
   const url = parseUrl(o.url, PROTOCOLS);
   if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
@@ -87,10 +82,10 @@ export const redisCheck: CheckKind<RedisOptions> = {
   options,
   target: (o) => {
     const e = endpoint(o);
-    return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${String(e.port)}`;
+    return hostPort(e.host, e.port);
   },
   // The URL's password too, even when `password` overrides it: it is still in the config.
-  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url)].filter((s) => s !== ''),
+  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, PROTOCOLS)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
     const e = endpoint(o);

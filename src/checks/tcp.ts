@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { z } from 'zod';
+import { hostPort } from '../config/fields.js';
 import type { CheckKind } from '../types.js';
 
 const options = z.strictObject({
@@ -24,7 +25,7 @@ export const tcpCheck: CheckKind<TcpOptions> = {
   kind: 'tcp',
   componentType: 'component',
   options,
-  target: (o) => `${o.host.includes(':') ? `[${o.host}]` : o.host}:${String(o.port)}`,
+  target: (o) => hostPort(o.host, o.port),
   create: (o) => (signal) =>
     new Promise<undefined>((resolve, reject) => {
       if (signal.aborted) {

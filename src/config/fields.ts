@@ -88,3 +88,14 @@ export function urlString(protocols: readonly string[]) {
     if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
   });
 }
+
+/** `host:port` as SPEC §4's `target` label writes it: IPv6 in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${String(port)}`;
+}
+
+/** A URL's password decoded and as written: both must be scrubbed from output. */
+export function urlPasswords(text: string, protocols: readonly string[]): string[] {
+  const url = parseUrl(text, protocols);
+  return typeof url === 'string' ? [] : [decodeURIComponent(url.password), url.password];
+}

@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
+import { liveChildren, tempDirs } from './cleanup.js';
 
 export interface MariaDbUrlOptions {
   user?: string;
@@ -73,27 +73,7 @@ const STOP_GRACE_MS = 5_000;
 const TAIL_CHARS = 8_000;
 const START_ATTEMPTS = 6;
 
-/** Servers started by this module that may still be running; SIGKILLed on process exit. */
-const live = new Set<ChildProcess>();
-/** Temp dirs not yet removed by close(); best-effort removal on process exit. */
-const tempDirs = new Set<string>();
-
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
+const live = liveChildren;
 
 /** Binds 127.0.0.1:0, reads the assigned port, closes. */
 export async function freePort(): Promise<number> {

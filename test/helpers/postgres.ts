@@ -9,12 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './mariadb.js';
+import { liveChildren, tempDirs } from './cleanup.js';
 
 export interface Postgres {
   readonly host: '127.0.0.1';
@@ -41,25 +42,7 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const START_ATTEMPTS = 5;
 
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
+const live = liveChildren;
 
 /** The newest /usr/lib/postgresql/<version>/bin holding initdb and postgres, if any. */
 function binDir(): string | undefined {

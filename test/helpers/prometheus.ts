@@ -12,7 +12,6 @@
  * asserting anything about scraped data or alerts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,28 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
 import { freePort } from './mariadb.js';
+import { liveChildren, tempDirs } from './cleanup.js';
 
-/** Children started by this module that may still be running; SIGKILLed on process exit. */
-const live = new Set<ChildProcess>();
-/** Temp dirs not yet removed by close(); best-effort removal on process exit. */
-const tempDirs = new Set<string>();
-
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
+const live = liveChildren;
 
 // ---------------------------------------------------------------------------- CLI tools
 

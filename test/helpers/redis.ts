@@ -4,13 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { resolveBinary } from './binaries.js';
 import { freePort } from './mariadb.js';
+import { liveChildren, tempDirs } from './cleanup.js';
 
 export interface Redis {
   readonly host: '127.0.0.1';
@@ -34,25 +34,7 @@ export interface Redis {
 const READY_TIMEOUT_MS = 15_000;
 const START_ATTEMPTS = 5;
 
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of tempDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
+const live = liveChildren;
 
 class AddressInUseError extends Error {}
 
