@@ -183,6 +183,11 @@ function substitute(expr: string, values: Record<string, string>): string {
 
 const BINARIES = ['mariadbd', 'mariadb-install-db', 'mariadb', 'prometheus', 'prometheus-alertmanager'];
 
+/** The exact labels of the critical alert for the killed database, firing or resolved. */
+function failingLabels(instance: string): Record<string, string> {
+  return { alertname: 'VitalsCheckFailing', severity: 'critical', check: CRITICAL, kind: 'mysql', critical: 'true', job: 'vitals', instance };
+}
+
 describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitoring kit end to end', () => {
   let db: MariaDb | undefined;
   let served: ServedVitals | undefined;
@@ -318,15 +323,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     expect(firing.body.alerts).toHaveLength(1);
     const alert = firing.body.alerts[0];
     expect(alert?.status).toBe('firing');
-    expect(alert?.labels).toEqual({
-      alertname: 'VitalsCheckFailing',
-      severity: 'critical',
-      check: CRITICAL,
-      kind: 'mysql',
-      critical: 'true',
-      job: 'vitals',
-      instance,
-    });
+    expect(alert?.labels).toEqual(failingLabels(instance));
     expect(alert?.annotations.summary).toBe('A critical dependency check is failing.');
     expect(alert?.annotations.description).toContain(`Critical check ${CRITICAL} (mysql) on ${instance}`);
     expect(alert?.annotations.runbook_url).toMatch(/docs\/runbook\.md#vitalscheckfailing$/);
@@ -374,15 +371,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     expect(resolved.body).toMatchObject({ version: '4', status: 'resolved', receiver: 'pager' });
     expect(resolved.body.alerts).toHaveLength(1);
     const alert = resolved.body.alerts[0];
-    expect(alert?.labels).toEqual({
-      alertname: 'VitalsCheckFailing',
-      severity: 'critical',
-      check: CRITICAL,
-      kind: 'mysql',
-      critical: 'true',
-      job: 'vitals',
-      instance,
-    });
+    expect(alert?.labels).toEqual(failingLabels(instance));
     expect(Date.parse(alert?.endsAt ?? '')).toBeGreaterThan(Date.parse(alert?.startsAt ?? ''));
 
     console.info(
