@@ -8,7 +8,7 @@ import { checkKinds } from './checks/index.js';
 import { listen, WEB_CONFIG_POLL_MS, type RunningServer } from './http/server.js';
 import { loadWebConfig } from './http/web-config.js';
 import { createLogger } from './log.js';
-import { createVitals } from './vitals.js';
+import { createVitals, createVitalsService } from './vitals.js';
 import { VERSION } from './version.js';
 
 const EXIT_OK = 0;
@@ -172,17 +172,17 @@ async function serve(args: Args): Promise<void> {
   }
   const watchMs = args.watchConfigMs ?? config.server.watchConfigMs;
   const logger = createLogger();
-  const vitals = await createVitals(config, { logger });
+  const service = await createVitalsService(config, { logger });
+  const { vitals } = service;
   await vitals.start();
   let server: RunningServer;
   try {
-    server = await listen(vitals, host, port, {
+    server = await listen(service, host, port, {
       webConfig,
       // Asked at every poll: a reloaded config may name another file.
       webConfigFile: () => args.webConfigFile ?? webConfigFileOf(vitals.config()),
       webConfigPollMs: Math.min(watchMs ?? WEB_CONFIG_POLL_MS, WEB_CONFIG_POLL_MS),
       probePort,
-      logger,
     });
   } catch (error) {
     await vitals.stop();

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
 import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
+import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
 import { createProbeResponses, type ProbeResponses } from './http/probe-responses.js';
 import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
@@ -56,11 +57,26 @@ function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv): Config {
   return parseConfig(input, 'config object', { env });
 }
 
+/** Vitals plus what a listener of its own needs: not part of the embedding API. */
+export interface VitalsService {
+  readonly vitals: Vitals;
+  /** The probe fast path, then the standalone Koa app. */
+  readonly handle: VitalsRequestHandler;
+  readonly logger: Logger;
+  /** server.probesWithoutAuth of the config in force. */
+  readonly probesWithoutAuth: () => boolean;
+}
+
 /**
  * Builds vitals from a config file path, a config object (the YAML schema) or nothing (the
  * built-in default). Throws ConfigError listing every problem.
  */
 export async function createVitals(input?: ConfigInput, options: VitalsOptions = {}): Promise<Vitals> {
+  return (await createVitalsService(input, options)).vitals;
+}
+
+/** createVitals, plus the request handler a standalone listener serves. */
+export async function createVitalsService(input?: ConfigInput, options: VitalsOptions = {}): Promise<VitalsService> {
   const env = options.env ?? process.env;
   let config = resolveConfig(input, env);
   const reloadSource: ConfigInput = isResolved(input) ? (input.source === 'built-in default' ? undefined : input.source) : input;
@@ -113,7 +129,7 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
     redact,
   };
 
-  return {
+  const vitals: Vitals = {
     registry: metrics.registry,
     logger,
     version: VERSION,
@@ -138,5 +154,11 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
     redact,
     authorizer: () => authorizer,
     responses,
+  };
+  return {
+    vitals,
+    handle: createRequestHandler(responses, (access) => createApp(deps, logger, access)),
+    logger,
+    probesWithoutAuth: () => config.server.probesWithoutAuth,
   };
 }

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { listen } from '../../src/http/server.js';
-import { createVitals } from '../../src/index.js';
+import { createVitalsService } from '../../src/vitals.js';
 import { announce, arg, exitWithParent, HOST } from './common.js';
 
 const count = Number(arg('checks') ?? '1000');
@@ -37,13 +37,14 @@ function connectOnce(signal: AbortSignal): Promise<undefined> {
   });
 }
 
-const vitals = await createVitals({ checks: [] });
+const service = await createVitalsService({ checks: [] });
+const { vitals } = service;
 const width = String(count).length;
 for (let i = 1; i <= count; i++) {
   vitals.addCheck({ name: `tcp-${String(i).padStart(width, '0')}`, interval, timeout, run: connectOnce });
 }
 await vitals.start();
-const server = await listen(vitals, HOST, 0);
+const server = await listen(service, HOST, 0);
 exitWithParent(async () => {
   await server.close(0);
   await vitals.stop();

@@ -1,13 +1,18 @@
 import Koa from 'koa';
 import { errorMessage } from '../checks/classify.js';
 import type { Logger } from '../log.js';
+import { ACCESS_STATE, FULL_ACCESS, type RequestAccess } from './handler.js';
 import { createVitalsRouter, sendError, type RouteDeps } from './router.js';
 
-/** The standalone Koa app: the vitals routes, JSON 404s, and no 500 for anything a client sends. */
-export function createApp(deps: RouteDeps, logger: Logger): Koa {
+/**
+ * The standalone Koa app: the vitals routes, JSON 404s, and no 500 for anything a client sends.
+ * `access` is the listener's decision for every request this app serves.
+ */
+export function createApp(deps: RouteDeps, logger: Logger, access: RequestAccess = FULL_ACCESS): Koa {
   const app = new Koa();
   const router = createVitalsRouter(deps);
   app.use(async (ctx, next) => {
+    ctx.state[ACCESS_STATE] = access;
     try {
       await next();
     } catch (error) {

@@ -2,8 +2,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Monitor } from '../engine/monitor.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checksMember, healthBody, type HealthBody } from './bodies.js';
-
-export const HEALTH_JSON = 'application/health+json';
+import type { RequestAccess } from './handler.js';
+import { CONTENT_TYPE, HEALTH_JSON, matchRoute, negotiateJson, parseTarget } from './routes.js';
 
 /** A whole answer, serialized once and written as it is to every caller that gets it. */
 export interface PreparedResponse {
@@ -18,13 +18,13 @@ export interface ProbeResponses {
   startup(): PreparedResponse;
   /** Per-check details for this caller? Address-only decisions are cached per address. */
   showsDetails(facts: CallerFacts): boolean;
-  /** showsDetails for this request, unless the listener has denied it details (denyDetails). */
-  detailsFor(request: IncomingMessage): boolean;
+  /** showsDetails for this request, unless the listener has refused it details. */
+  detailsFor(request: IncomingMessage, access: RequestAccess): boolean;
   /**
-   * Answers GET/HEAD of exactly /health, /ready and /startup (no query string) from prepared
-   * buffers, before any framework runs; false when the request is not one of those.
+   * Answers GET/HEAD of /health, /startup and /ready without `exclude` from prepared buffers,
+   * before any framework runs; false when the request is not one of those.
    */
-  answer(request: IncomingMessage, response: ServerResponse): boolean;
+  answer(request: IncomingMessage, response: ServerResponse, access: RequestAccess): boolean;
 }
 
 export interface ProbeResponseDeps {
@@ -36,17 +36,6 @@ export interface ProbeResponseDeps {
 }
 
 const MAX_CACHED_ADDRESSES = 4096;
-
-/** Requests the listener has refused details to (basic auth configured and not passed). */
-const detailsDenied = new WeakSet<IncomingMessage>();
-
-/**
- * Marks a request as one that gets no per-check details whatever `security` says: the
- * listener's basic auth covers the details of /ready and the caller has not passed it.
- */
-export function denyDetails(request: IncomingMessage): void {
-  detailsDenied.add(request);
-}
 
 function factsOf(request: IncomingMessage): CallerFacts {
   return {
@@ -149,21 +138,22 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
       return startup as PreparedResponse;
     },
     showsDetails,
-    detailsFor(request) {
-      return !detailsDenied.has(request) && showsDetails(factsOf(request));
+    detailsFor(request, access) {
+      return access.detailsAllowed && showsDetails(factsOf(request));
     },
-    answer(request, response) {
-      const { method, url } = request;
+    answer(request, response, access) {
+      const { method } = request;
       if (method !== 'GET' && method !== 'HEAD') return false;
-      // A client that asks for something other than health+json is negotiated by Koa.
-      const accept = request.headers.accept;
-      if (accept !== undefined && accept !== '*/*' && !accept.includes(HEALTH_JSON)) return false;
+      const target = parseTarget(request.url);
+      const route = matchRoute(target.path)?.route.name;
       let prepared: PreparedResponse;
-      if (url === '/health') prepared = responses.health();
-      else if (url === '/startup') prepared = responses.startup();
-      else if (url === '/ready') prepared = responses.ready(responses.detailsFor(request));
-      else return false;
-      response.writeHead(prepared.status, prepared.headers);
+      if (route === 'health') prepared = responses.health();
+      else if (route === 'startup') prepared = responses.startup();
+      else if (route === 'ready' && !new URLSearchParams(target.query).has('exclude')) {
+        prepared = responses.ready(responses.detailsFor(request, access));
+      } else return false;
+      const type = negotiateJson(request.headers.accept);
+      response.writeHead(prepared.status, type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] });
       if (method === 'HEAD') response.end();
       else response.end(prepared.body);
       return true;

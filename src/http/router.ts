@@ -4,7 +4,9 @@ import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
-import { HEALTH_JSON, readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
+import { accessOf } from './handler.js';
+import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
+import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
 
 
 export interface ReloadOutcome {
@@ -37,18 +39,14 @@ export function callerFacts(ctx: Context): CallerFacts {
   };
 }
 
-/** application/health+json unless the client prefers plain application/json. */
-function jsonType(ctx: Context): string {
-  // A kubelet or load balancer sends */* or nothing: skip the negotiator on the hot path.
-  const accept = ctx.req.headers.accept;
-  if (accept === undefined || accept === '*/*') return HEALTH_JSON;
-  return ctx.accepts(HEALTH_JSON, 'application/json') === 'application/json' ? 'application/json' : HEALTH_JSON;
+function jsonContentType(ctx: Context): string {
+  return CONTENT_TYPE[negotiateJson(ctx.req.headers.accept)];
 }
 
 function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
-  ctx.type = jsonType(ctx);
+  ctx.set('Content-Type', jsonContentType(ctx));
   ctx.body = JSON.stringify(body);
 }
 
@@ -80,15 +78,12 @@ const LANDING_PAGE = `<!doctype html>
 export function createVitalsRouter(deps: RouteDeps): Router {
   const { monitor, version, responses } = deps;
   const router = new Router();
-  const readOnly = methodNotAllowed('GET, HEAD');
 
   const sendPrepared = (ctx: Context, prepared: PreparedResponse) => {
     ctx.status = prepared.status;
     ctx.body = prepared.body;
     // Set after the body: assigning a Buffer body would otherwise reset the type to octet-stream.
-    const type = jsonType(ctx);
-    if (type === HEALTH_JSON) ctx.set('Content-Type', HEALTH_JSON);
-    else ctx.type = type;
+    ctx.set('Content-Type', jsonContentType(ctx));
     ctx.set('Cache-Control', 'no-store');
   };
 
@@ -98,7 +93,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
 
   router.get('/ready', (ctx) => {
     const excluded = new Set(new URLSearchParams(ctx.querystring).getAll('exclude'));
-    const detailed = responses.detailsFor(ctx.req);
+    const detailed = responses.detailsFor(ctx.req, accessOf(ctx.state));
     if (excluded.size === 0) {
       sendPrepared(ctx, responses.ready(detailed));
       return;
@@ -119,7 +114,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     }
     const ok = check.status === 'pass' || check.status === 'warn';
     const body: HealthBody = { status: ok ? check.status : 'fail', version };
-    if (responses.detailsFor(ctx.req)) body.checks = { [entryKey(check)]: [checkEntry(check)] };
+    if (responses.detailsFor(ctx.req, accessOf(ctx.state))) body.checks = { [entryKey(check)]: [checkEntry(check)] };
     sendJson(ctx, ok ? 200 : 503, body);
   });
 
@@ -153,7 +148,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     ctx.body = JSON.stringify({ status: outcome.applied ? 'pass' : 'fail', ...outcome });
   });
 
-  for (const path of ['/health', '/ready', '/ready/:name', '/startup', '/metrics', '/']) router.all(path, readOnly);
-  router.all('/-/reload', methodNotAllowed('POST'));
+  // Registered after the handlers: @koa/router runs the first match, and GET/HEAD/POST above.
+  for (const route of ROUTES) router.all(route.path, methodNotAllowed(route.methods));
   return router;
 }

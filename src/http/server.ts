@@ -7,9 +7,9 @@ import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../config/load.js';
 import { contentHash } from '../config/watch.js';
 import type { Logger } from '../log.js';
-import type { Vitals } from '../vitals.js';
 import { createBasicAuth, hasBasicAuthorization, type BasicAuth } from './basic-auth.js';
-import { denyDetails } from './probe-responses.js';
+import { FULL_ACCESS, NO_DETAILS, type VitalsRequestHandler } from './handler.js';
+import { isProbeTarget, matchRoute, parseTarget } from './routes.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
 
 /** Slow clients must not hold sockets that probes need (a slow-loris cannot starve the kubelet). */
@@ -43,10 +43,14 @@ export interface ListenOptions {
   readonly webConfigPollMs?: number;
   /** A second, plain-HTTP listener on the same host serving only the probe routes. */
   readonly probePort?: number;
-  /** Overrides server.probesWithoutAuth of the running config. */
-  readonly probesWithoutAuth?: boolean;
-  /** Default: vitals.logger. */
-  readonly logger?: Logger;
+}
+
+/** What a listener serves: vitals' routes, and the two settings of the config it reads. */
+export interface ListenInputs {
+  readonly handle: VitalsRequestHandler;
+  readonly logger: Logger;
+  /** Asked per request: probe routes answer without basic auth (a reload may change it). */
+  readonly probesWithoutAuth: () => boolean;
 }
 
 export interface RunningServer {
@@ -77,32 +81,6 @@ interface Guard {
 function guardOf(config: WebConfig | undefined): Guard | undefined {
   if (config === undefined) return undefined;
   return { config, headers: config.headers, auth: config.users.size > 0 ? createBasicAuth(config.users) : undefined };
-}
-
-/** The path part of a request target, without the query string. */
-function pathOf(url: string | undefined): string {
-  const target = url ?? '/';
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
-}
-
-type ProbeRoute = 'health' | 'ready' | 'startup' | undefined;
-
-/** /health, /ready, /ready/NAME and /startup (a trailing slash allowed, as the router allows it). */
-function probeRoute(path: string): ProbeRoute {
-  switch (path) {
-    case '/health':
-    case '/health/':
-      return 'health';
-    case '/startup':
-    case '/startup/':
-      return 'startup';
-    case '/ready':
-    case '/ready/':
-      return 'ready';
-    default:
-      return /^\/ready\/[^/]+\/?$/.test(path) ? 'ready' : undefined;
-  }
 }
 
 function sendJson(request: IncomingMessage, response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -155,16 +133,15 @@ function hasPeerCertificate(socket: TLSSocket): boolean {
  * Serves vitals on host:port: over TLS when the web config says so, behind its basic auth,
  * with its extra headers; plus, with `probePort`, a plain listener for the probe routes only.
  */
-export async function listen(vitals: Vitals, host: string, port: number, options: ListenOptions = {}): Promise<RunningServer> {
-  const handle = vitals.app().callback();
-  const logger = options.logger ?? vitals.logger;
-  const probesWithoutAuth = () => options.probesWithoutAuth ?? vitals.config().server.probesWithoutAuth;
+export async function listen(inputs: ListenInputs, host: string, port: number, options: ListenOptions = {}): Promise<RunningServer> {
+  const { handle, logger, probesWithoutAuth } = inputs;
   let guard = guardOf(options.webConfig);
 
   const dispatch = (request: IncomingMessage, response: ServerResponse) => {
-    // Probes skip Koa altogether: terminus and lightship answer the same way.
-    if (vitals.responses.answer(request, response)) return;
-    void handle(request, response);
+    handle(request, response, FULL_ACCESS);
+  };
+  const dispatchWithoutDetails = (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response, NO_DETAILS);
   };
 
   const dispatchIf = (request: IncomingMessage, response: ServerResponse, allowed: boolean) => {
@@ -180,28 +157,25 @@ export async function listen(vitals: Vitals, host: string, port: number, options
       return;
     }
     const authorization = request.headers.authorization;
-    const route = probeRoute(pathOf(request.url));
-    if (route !== undefined && probesWithoutAuth()) {
+    const route = matchRoute(parseTarget(request.url).path)?.route;
+    if (route?.probe === true && probesWithoutAuth()) {
       // The probe answers without credentials; only /ready's details need them.
-      if (route !== 'ready') {
+      if (route.name !== 'ready' && route.name !== 'ready-check') {
         dispatch(request, response);
         return;
       }
       if (!hasBasicAuthorization(authorization)) {
-        denyDetails(request);
-        dispatch(request, response);
+        dispatchWithoutDetails(request, response);
         return;
       }
       // Wrong credentials on a probe route still get the probe's answer, without details:
       // a load balancer with a stale password must not take the service out.
       void auth.verify(authorization).then(
         (ok) => {
-          if (!ok) denyDetails(request);
-          dispatch(request, response);
+          (ok ? dispatch : dispatchWithoutDetails)(request, response);
         },
         () => {
-          denyDetails(request);
-          dispatch(request, response);
+          dispatchWithoutDetails(request, response);
         },
       );
       return;
@@ -260,8 +234,7 @@ export async function listen(vitals: Vitals, host: string, port: number, options
   let boundProbePort: number | undefined;
   if (options.probePort !== undefined) {
     probeServer = createServer(SERVER_OPTIONS, (request, response) => {
-      if (vitals.responses.answer(request, response)) return;
-      if (probeRoute(pathOf(request.url)) !== undefined) void handle(request, response);
+      if (isProbeTarget(request.url)) dispatch(request, response);
       else sendJson(request, response, 404, { status: 'fail', error: 'not found: this port serves /health, /ready and /startup only' });
     });
     try {

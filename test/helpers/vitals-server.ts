@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import type { Probe, ProbeSuccess } from '../../src/types.js';
-import { createVitals, type Vitals } from '../../src/vitals.js';
+import { createVitalsService, type Vitals } from '../../src/vitals.js';
 
 /**
  * What the next run of a controlled check does: succeed, succeed with a warning, throw the
@@ -148,11 +148,12 @@ export async function startVitals(
       logs.push(line);
     },
   });
-  const vitals = await createVitals(config, { logger, env: options.env ?? {} });
+  const service = await createVitalsService(config, { logger, env: options.env ?? {} });
+  const { vitals } = service;
   for (const check of checks) vitals.addCheck(check);
   if (options.start !== false) await vitals.start();
   const host = options.host ?? '127.0.0.1';
-  const server = await listen(vitals, host, 0);
+  const server = await listen(service, host, 0);
   return {
     vitals,
     server,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
-import { createVitals, type Vitals } from '../../src/vitals.js';
+import { createVitalsService, type Vitals } from '../../src/vitals.js';
 
 /** Log lines a test can read back, parsed from pino's JSON. */
 export interface LogCapture {
@@ -43,9 +43,10 @@ export interface ServedVitals {
 /** A started vitals on a random loopback port, with its logs captured. */
 export async function serveVitals(config: Record<string, unknown>): Promise<ServedVitals> {
   const logs = captureLogs();
-  const vitals = await createVitals(config, { logger: logs.logger });
+  const service = await createVitalsService(config, { logger: logs.logger });
+  const { vitals } = service;
   await vitals.start();
-  const server = await listen(vitals, '127.0.0.1', 0);
+  const server = await listen(service, '127.0.0.1', 0);
   return {
     vitals,
     server,

@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
-import { createVitals, type Vitals } from '../../src/vitals.js';
+import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../helpers/binaries.js';
 import { freePort } from '../helpers/mariadb.js';
 import { startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
@@ -115,11 +115,12 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     const webFile = join(dir, `web-${String(open.length)}.yml`);
     await writeFile(webFile, webYaml);
     const logs = captureLogs();
-    const vitals = await createVitals({ checks: [], ...config }, { logger: logs.logger, env: {} });
+    const service = await createVitalsService({ checks: [], ...config }, { logger: logs.logger, env: {} });
+    const { vitals } = service;
     vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
     await vitals.start();
     await waitFor(() => vitals.monitor.started(), (started) => started, 5000);
-    const server = await listen(vitals, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort });
+    const server = await listen(service, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort });
     open.push(async () => {
       await vitals.stop();
       await server.close(0);
