@@ -1,39 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { cidrProblem } from '../security/cidr.js';
 import type { CheckDefinition } from '../types.js';
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
+import { ConfigError, joinPath, zodProblems } from './problems.js';
+import { readErrorCode, readRegularFile } from './read-file.js';
 import { substituteEnv, type UnsetVariable } from './substitute.js';
+import { parseYaml } from './yaml.js';
+
+export { ConfigError } from './problems.js';
 
 const MINUTE_MS = 60_000;
 /** Kubernetes' default terminationGracePeriodSeconds is 30 s; leave room for the SIGKILL race. */
 const GRACE_WARNING_MS = 25_000;
-
-/**
- * One problem, one line: a key, a kind or a name from the file may hold a newline or a control
- * character, which printed as it is would forge more problems (or a line that looks like a
- * stack frame) under `vitals validate`. They are written as JSON escapes instead.
- */
-function oneLine(problem: string): string {
-  return problem.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly problems: readonly string[];
-  constructor(
-    readonly source: string,
-    problems: readonly string[],
-  ) {
-    const lines = problems.map(oneLine);
-    super(`invalid config ${source}:\n${lines.map((p) => `  ${p}`).join('\n')}`);
-    this.problems = lines;
-  }
-}
 
 const cidr = z.string().superRefine((text, ctx) => {
   const problem = cidrProblem(text);
@@ -131,39 +112,13 @@ export interface LoadOptions {
   readonly configFile?: string;
 }
 
-// A key that is not a plain word is quoted (`headers["X Probe"]`, `[""]`): left bare, an
-// empty key printed the problem as ": unknown key", naming nothing, and a key with a dot,
-// bracket or colon would read as a different path.
-const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
-
-function joinPath(path: readonly PropertyKey[], prefix = ''): string {
-  let text = prefix;
-  for (const key of path) {
-    if (typeof key === 'number') text += `[${String(key)}]`;
-    else if (typeof key !== 'string' || !PLAIN_KEY.test(key)) text += `[${JSON.stringify(String(key))}]`;
-    else text += text === '' ? key : `.${key}`;
-  }
-  return text;
-}
-
-function zodProblems(error: z.ZodError, prefix = ''): string[] {
-  return error.issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `${joinPath([...issue.path, key], prefix)}: unknown key`);
-    }
-    const at = joinPath(issue.path, prefix);
-    return [`${at === '' ? '(root)' : at}: ${issue.message}`];
-  });
-}
-
 function readSecretFile(path: string, at: string, baseDir: string, problems: string[], files: string[]): string {
   const absolute = resolvePath(baseDir, path);
   files.push(absolute);
   try {
-    return readFileSync(absolute, 'utf8').replace(/\r?\n$/, '');
+    return readRegularFile(absolute).toString('utf8').replace(/\r?\n$/, '');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    problems.push(`${at}: cannot read "${path}" (${code})`);
+    problems.push(`${at}: cannot read "${path}" (${readErrorCode(error)})`);
     return '';
   }
 }
@@ -351,38 +306,19 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
 
 /** Parses YAML text; syntax errors name the line and column. */
 export function parseConfigText(text: string, source: string, options: LoadOptions = {}): Config {
-  // With prettyErrors off, yaml leaves `linePos` unset; a LineCounter turns the error's offset
-  // into the line and column a user needs, without yaml's multi-line excerpt of the source.
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0]);
-        return `line ${String(line)}, column ${String(col)}: ${e.message.split('\n')[0] ?? e.code}`;
-      }),
-    );
-  }
-  if (document.contents === null) throw new ConfigError(source, ['(root): the config file is empty']);
-  let tree: unknown;
-  try {
-    tree = document.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    // yaml throws here, not in `errors`, on an alias bomb ("Excessive alias count ..."): a
-    // plain exception would reach `vitals validate` without naming the problem.
-    throw new ConfigError(source, [`(root): cannot expand the YAML document: ${(error as Error).message.split('\n')[0] ?? 'unknown error'}`]);
-  }
+  const tree = parseYaml(text, source);
+  // A truncated ConfigMap must not start a vitals that checks nothing: an empty file and a
+  // file that is only `~` are the same mistake, and both are refused.
+  if (tree === null) throw new ConfigError(source, ['(root): the config file is empty']);
   return parseConfig(tree, source, options);
 }
 
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(path, [`cannot read config file "${path}" (${code})`]);
+    throw new ConfigError(path, [`cannot read config file "${path}" (${readErrorCode(error)})`]);
   }
   return parseConfigText(text, path, { baseDir: dirname(resolvePath(path)), configFile: resolvePath(path), ...options });
 }

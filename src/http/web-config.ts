@@ -8,13 +8,13 @@
  * before anything changes.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, firstLine, zodProblems } from '../config/problems.js';
+import { readErrorCode, readRegularFile } from '../config/read-file.js';
+import { parseYaml } from '../config/yaml.js';
 
 export const CLIENT_AUTH_TYPES = [
   'NoClientCert',
@@ -140,37 +140,13 @@ const webConfigSchema = z.strictObject({
     .optional(),
 });
 
-function joinPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const key of path) {
-    if (typeof key === 'number') text += `[${String(key)}]`;
-    else text += text === '' ? String(key) : `.${String(key)}`;
-  }
-  return text;
-}
-
-function zodProblems(error: z.ZodError): string[] {
-  return error.issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${joinPath([...issue.path, key])}: unknown key`);
-    const at = joinPath(issue.path);
-    // A record key that fails its schema: the key's own message, not zod's "Invalid key in record".
-    const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return [`${at === '' ? '(root)' : at}: ${message}`];
-  });
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] ?? text;
-}
-
 function readFile(path: string, at: string, baseDir: string, problems: string[], files: string[]): Buffer | undefined {
   const absolute = resolvePath(baseDir, path);
   files.push(absolute);
   try {
-    return readFileSync(absolute);
+    return readRegularFile(absolute);
   } catch (error) {
-    problems.push(`${at}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    problems.push(`${at}: cannot read "${path}" (${readErrorCode(error)})`);
     return undefined;
   }
 }
@@ -309,20 +285,9 @@ export function loadWebConfig(path: string, files: string[] = []): WebConfig {
   files.push(absolute);
   let text: string;
   try {
-    text = readFileSync(absolute, 'utf8');
+    text = readRegularFile(absolute).toString('utf8');
   } catch (error) {
-    throw new ConfigError(path, [`cannot read web config file "${path}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`]);
+    throw new ConfigError(path, [`cannot read web config file "${path}" (${readErrorCode(error)})`]);
   }
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      path,
-      document.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0]);
-        return `line ${String(line)}, column ${String(col)}: ${e.message.split('\n')[0] ?? e.code}`;
-      }),
-    );
-  }
-  return parseWebConfig(document.toJS({ maxAliasCount: 100 }), path, dirname(absolute), files);
+  return parseWebConfig(parseYaml(text, path), path, dirname(absolute), files);
 }

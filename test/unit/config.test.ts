@@ -392,6 +392,9 @@ describe('an invalid config', () => {
   it.each([
     ['an empty file', ''],
     ['a file of comments', '# nothing here\n\n'],
+    // The same mistake written as YAML's null: it used to be a valid config with no checks.
+    ['a file of just ~', '~\n'],
+    ['a file of just null', '# truncated\nnull\n'],
   ])('rejects %s as empty', (_, text) => {
     expect(problemsOf(() => yaml(text))).toEqual(['(root): the config file is empty']);
   });
