@@ -164,13 +164,17 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const problems: string[] = [];
   const unset: UnsetVariable[] = [];
   const tree = substituteEnv(document ?? {}, env, unset);
-  for (const { path, variable } of unset) {
+  for (const { path, variable, nested } of unset) {
     const at = path === '' ? '(root)' : path;
-    problems.push(
-      variable === undefined
-        ? `${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`
-        : `${at}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
-    );
+    if (variable === undefined) {
+      problems.push(`${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`);
+    } else if (nested === true) {
+      problems.push(
+        `${at}: the default of \${${variable}:-...} holds "\${"; nested references are not supported (set ${variable}, or write $$ for a literal $)`,
+      );
+    } else {
+      problems.push(`${at}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`);
+    }
   }
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
     throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);

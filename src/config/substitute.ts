@@ -6,6 +6,11 @@ export interface UnsetVariable {
    * at all (its text is not kept: it may be part of a password).
    */
   readonly variable: string | undefined;
+  /**
+   * Set when the default holds `${`: `${A:-${B}}` would otherwise end at the first `}` and put
+   * the literal text `${B` (a token anyone can read in the config) into the value.
+   */
+  readonly nested?: true;
 }
 
 // `$$` is a literal `$`; `${NAME}` and `${NAME:-default}` read the environment. Any other `${`
@@ -29,6 +34,10 @@ export function substituteEnv(
       if (whole === '$$') return '$';
       if (name === undefined) {
         unset.push({ path, variable: undefined });
+        return '';
+      }
+      if (fallback?.includes('${') === true) {
+        unset.push({ path, variable: name, nested: true });
         return '';
       }
       const value = env[name];

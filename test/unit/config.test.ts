@@ -385,6 +385,12 @@ describe('an invalid config', () => {
     ]);
   });
 
+  it('refuses a ${VAR} nested in a default, naming the path (the token was the literal inner text)', () => {
+    expect(problemsOf(() => yaml('security:\n  token: ${VITALS_TOKEN:-${FALLBACK_TOKEN}}\n', { env: { FALLBACK_TOKEN: 'x' } }))).toEqual([
+      'security.token: the default of ${VITALS_TOKEN:-...} holds "${"; nested references are not supported (set VITALS_TOKEN, or write $$ for a literal $)',
+    ]);
+  });
+
   it('names the line of a duplicate YAML key', () => {
     expect(problemsOf(() => yaml('server:\n  port: 1\n  port: 2\n'))).toEqual(['line 3, column 3: Map keys must be unique']);
   });

@@ -36,6 +36,15 @@ describe('substituteEnv', () => {
     expect(substitute('pa$word $1 end$')).toEqual({ tree: 'pa$word $1 end$', unset: [] });
   });
 
+  it.each(['${VITALS_TOKEN:-${FALLBACK_TOKEN}}', '${X:-${}', '${X:-a${B}c}', '${X:-${Y:-z}}'])(
+    'refuses a reference nested in a default (%s): it used to become the literal text of the inner one',
+    (text) => {
+      const { tree, unset } = substitute({ security: { token: text } }, { FALLBACK_TOKEN: 'secret', B: 'b', Y: 'y' });
+      expect(unset).toEqual([{ path: 'security.token', variable: 'X' === text.slice(2, 3) ? 'X' : 'VITALS_TOKEN', nested: true }]);
+      expect(JSON.stringify(tree)).not.toContain('${');
+    },
+  );
+
   it('reports an unset variable with its path and name', () => {
     const { unset } = substitute({ checks: [{ name: 'a' }, { password: 'x${DB_PASSWORD}' }] });
     expect(unset).toEqual([{ path: 'checks[1].password', variable: 'DB_PASSWORD' }]);
