@@ -4,7 +4,9 @@
 # The Kubernetes kit (deploy/kubernetes/) runs it as uid 10001 with a read-only root filesystem.
 
 # ---- build: compile TypeScript with the dev dependencies
-FROM node:20-bookworm-slim AS build
+# Node 24 is the LTS line (Node 20 reached end of life on 2026-04-30); build and runtime stay on
+# the same major so that the native modules npm installs (bcrypt) match the runtime's ABI.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,13 +15,13 @@ COPY src ./src
 RUN npm run build
 
 # ---- deps: production dependencies only
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime: no shell, no npm, no package manager
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="vitals" \
       org.opencontainers.image.version="1.0.0" \
       org.opencontainers.image.source="https://github.com/vitals/vitals" \

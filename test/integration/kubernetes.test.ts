@@ -25,6 +25,7 @@ const PORT = 9469; // SPEC §1
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
   version: string;
   scripts: Record<string, string>;
+  engines: { node: string };
 };
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vitals-k8s-test-'));
@@ -448,10 +449,10 @@ describe('Dockerfile', () => {
   if (runtime === undefined) throw new Error('Dockerfile has no FROM');
   const runs = (s: Stage): string[] => s.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
 
-  it('is multi-stage: builds on node:20-bookworm-slim with npm ci and npm run build', () => {
+  it('is multi-stage: builds on node:24-bookworm-slim with npm ci and npm run build', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     const build = stages[0];
-    expect(build?.image).toBe('node:20-bookworm-slim');
+    expect(build?.image).toBe('node:24-bookworm-slim');
     expect(runs(build ?? runtime)).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b/), 'npm run build']));
     // npm start builds first: the image must build the same way
     expect(pkg.scripts.start).toMatch(/^npm run build && /);
@@ -513,7 +514,13 @@ describe('Dockerfile', () => {
     const labels = runtime.instructions.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
     expect(labels).toContain(`org.opencontainers.image.version="${pkg.version}"`);
     expect(container(committed<IDeployment>('base/deployment.yaml'), 'vitals').image).toBe(`ghcr.io/vitals/vitals:${pkg.version}`);
-    // Node 20 at build and run time (package.json engines: >=20; node_modules are built for it)
-    expect(runtime.image).toMatch(/nodejs20|node:20/);
+  });
+
+  it('builds and runs on one Node major, the LTS line 24 that package.json engines supports', () => {
+    const major = (image: string) => /(?:^node:|\/nodejs)(\d+)\b/.exec(image)?.[1];
+    const majors = new Set(stages.map((s) => major(s.image)));
+    expect([...majors]).toEqual(['24']);
+    expect(runtime.image).toBe('gcr.io/distroless/nodejs24-debian12:nonroot');
+    expect(pkg.engines.node).toMatch(/\b24\b/);
   });
 });

@@ -656,9 +656,13 @@ describe('methods, unknown paths and odd input', () => {
     expect(note).toMatch(/^unknown checks in exclude ignored: "n0", .*"n9", \.\.\.$/);
     expect(note?.length).toBeLessThan(200);
 
-    // 10,000 repetitions are a 100 kB request line: Node's 16 kB header limit answers 431 first.
-    reply = await s.get(`/ready?${'exclude=x&'.repeat(10_000)}`);
-    expect([200, 503, 431]).toContain(reply.status);
+    // 10,000 repetitions are a 100 kB request line: Node's 16 kB header limit answers 431 first;
+    // Node 24 may also reset the connection while the client is still writing the line.
+    const outcome = await s.get(`/ready?${'exclude=x&'.repeat(10_000)}`).then(
+      (r) => r.status,
+      (error: unknown) => (error as NodeJS.ErrnoException).code,
+    );
+    expect([200, 503, 431, 'ECONNRESET', 'EPIPE']).toContain(outcome);
   });
 
   it('GET / is a small HTML page linking the routes', async () => {
