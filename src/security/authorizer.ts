@@ -16,7 +16,7 @@ export interface Authorizer {
    * trusted proxies; undefined when that hop is not an address.
    */
   clientAddress(facts: CallerFacts): string | undefined;
-  /** True when the caller may see per-check details and reload the config (SPEC §2 `security`). */
+  /** True when the caller may see per-check details and reload the config (the config's `security` section). */
   isAuthorized(facts: CallerFacts): boolean;
   /** True when per-check details are shown to this caller. */
   showsDetails(facts: CallerFacts): boolean;

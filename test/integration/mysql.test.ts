@@ -5,7 +5,7 @@ import { serveVitals, waitFor, type ServedVitals } from '../helpers/vitals.js';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;
-// SPEC §5: a fault shows within timeout + interval; the margin absorbs a busy CI core.
+// A fault must show within timeout + interval; the margin absorbs a busy CI core.
 const DETECTION_BUDGET_MS = TIMEOUT_MS + INTERVAL_MS + 1000;
 
 interface ReadyBody {

@@ -17,7 +17,7 @@ const DASHBOARDS_DIR = 'grafana/dashboards';
 const DASHBOARD = `${DASHBOARDS_DIR}/vitals.json`;
 const DS_REF = { type: 'prometheus', uid: '${datasource}' };
 
-/** Own metrics from SPEC.md §4: a dashboard query naming anything else has a typo. */
+/** vitals' own metrics (docs/reference/metrics.md): a dashboard query naming anything else has a typo. */
 const SPEC_METRICS = [
   'vitals_check_up',
   'vitals_check_status',
@@ -182,7 +182,7 @@ describe('grafana dashboard vitals.json', () => {
     }
   });
 
-  it('queries only metrics from SPEC §4, filtered by the job, instance and check variables', () => {
+  it('queries only vitals\' own metrics, filtered by the job, instance and check variables', () => {
     for (const { where, expr } of expressions().filter((e) => e.where.startsWith('panel'))) {
       const selectors = [...expr.matchAll(/\b(vitals_[a-z_]+)(\{[^}]*\})?/g)];
       expect(selectors.length, `${where}: queries a vitals metric`).toBeGreaterThan(0);
