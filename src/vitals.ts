@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Registry } from 'prom-client';
+import { checkKinds } from './checks/index.js';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
 import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
@@ -69,7 +70,7 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
   redactor.add(config.secrets);
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION);
-  const monitor = createMonitor({ metrics, logger, redact });
+  const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
   let authorizer = createAuthorizer(config.security);
   monitor.apply(config.checks);
   metrics.setReload(true);

@@ -1,4 +1,3 @@
-import { checkKinds } from '../checks/index.js';
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
 import type { CheckCommon, CheckDefinition, CheckKind, Probe, RunResult } from '../types.js';
@@ -35,6 +34,8 @@ export interface Monitor {
 }
 
 export interface MonitorOptions {
+  /** The kinds a config check may name; injected so that the engine runs without real probes. */
+  readonly kinds: ReadonlyMap<string, CheckKind>;
   readonly metrics: VitalsMetrics;
   readonly logger: Logger;
   readonly redact: (text: string) => string;
@@ -45,7 +46,7 @@ function fingerprint(definition: CheckDefinition): string {
 }
 
 export function createMonitor(options: MonitorOptions): Monitor {
-  const { metrics, logger, redact } = options;
+  const { kinds, metrics, logger, redact } = options;
   const configured = new Map<string, { runner: CheckRunner; fingerprint: string }>();
   const custom = new Map<string, CheckRunner>();
   const listeners: (() => void)[] = [];
@@ -97,7 +98,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   }
 
   function runnerFor(definition: CheckDefinition): CheckRunner {
-    const kind = checkKinds.get(definition.kind);
+    const kind = kinds.get(definition.kind);
     if (kind === undefined) throw new Error(`unknown kind "${definition.kind}"`); // validated before
     return createRunner(definition, kind, redact(kind.target(definition.options)), kind.create(definition.options, definition));
   }
