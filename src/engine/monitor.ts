@@ -45,10 +45,25 @@ function fingerprint(definition: CheckDefinition): string {
   return JSON.stringify(definition);
 }
 
+/**
+ * One check as the monitor holds it. `visible` is what every reader sees (status, details,
+ * series). A changed definition runs as `pending` and takes over with its first result: until
+ * then the check goes on reporting what it last knew, so a reload (a rotated password) never
+ * turns a healthy critical check unknown and /ready 503 for the length of a run.
+ */
+interface Entry {
+  visible: CheckRunner;
+  pending: CheckRunner | undefined;
+  /** Of the newest definition (the pending one, if any). */
+  fingerprint: string;
+}
+
 export function createMonitor(options: MonitorOptions): Monitor {
   const { kinds, metrics, logger, redact } = options;
-  const configured = new Map<string, { runner: CheckRunner; fingerprint: string }>();
-  const custom = new Map<string, CheckRunner>();
+  const configured = new Map<string, Entry>();
+  const custom = new Map<string, Entry>();
+  /** Pending runners, to find their entry when their first result arrives. */
+  const pendingEntries = new Map<CheckView, Entry>();
   const listeners: (() => void)[] = [];
   let running = false;
   let started = false;
@@ -57,7 +72,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Checks without a first result; /startup latches when it empties (a set, not a scan per run). */
   const unrun = new Set<CheckView>();
 
-  const all = (): CheckRunner[] => [...[...configured.values()].map((c) => c.runner), ...custom.values()];
+  const entries = (): Entry[] => [...configured.values(), ...custom.values()];
+  const all = (): CheckRunner[] => entries().map((entry) => entry.visible);
+  /** The runners that run: a pending definition replaces the one it will take over from. */
+  const scheduled = (): CheckRunner[] => entries().map((entry) => entry.pending ?? entry.visible);
 
   function changed(): void {
     // Only once the checks run: before start() (or with custom checks still to be added) an
@@ -67,13 +85,25 @@ export function createMonitor(options: MonitorOptions): Monitor {
   }
 
   function onRun({ check, run, previous }: RunEvent): void {
+    let from = previous;
+    const entry = pendingEntries.get(check);
+    if (entry?.pending !== undefined) {
+      // The new definition's first result: it becomes the check readers see, and the change
+      // of status is measured from what they saw, not from the new runner's "unknown".
+      pendingEntries.delete(check);
+      from = entry.visible.status;
+      unrun.delete(entry.visible);
+      metrics.replaceCheck(entry.visible, entry.pending);
+      entry.visible = entry.pending;
+      entry.pending = undefined;
+    }
     unrun.delete(check);
     metrics.recordRun(check, run);
-    if (check.status !== previous) {
+    if (check.status !== from) {
       logger.info(
         {
           check: check.definition.name,
-          from: previous,
+          from,
           to: check.status,
           reason: run.reason ?? null,
           output: run.output ?? null,
@@ -103,9 +133,57 @@ export function createMonitor(options: MonitorOptions): Monitor {
     return createRunner(definition, kind, redact(kind.target(definition.options)), kind.create(definition.options, definition));
   }
 
+  function addEntry(runner: CheckRunner, fingerprint: string, countBeforeFirstResult: boolean): Entry {
+    unrun.add(runner);
+    metrics.addCheck(runner);
+    if (running) runner.start({ countBeforeFirstResult });
+    return { visible: runner, pending: undefined, fingerprint };
+  }
+
+  /** A new definition for an existing check. */
+  function replace(entry: Entry, runner: CheckRunner, fingerprint: string): void {
+    const { visible, pending } = entry;
+    if (pending !== undefined) {
+      pending.stop();
+      pendingEntries.delete(pending);
+      unrun.delete(pending);
+    }
+    // The old definition stops at once: its credentials may be the ones just rotated out.
+    visible.stop();
+    entry.fingerprint = fingerprint;
+    if (visible.last === undefined) {
+      // Nothing known yet, so nothing to keep reporting: the new runner takes its place now,
+      // counting for /ready exactly as the one it replaces did.
+      const wasUnrun = unrun.delete(visible);
+      if (wasUnrun) unrun.add(runner);
+      metrics.replaceCheck(visible, runner);
+      entry.visible = runner;
+      entry.pending = undefined;
+      if (running) runner.start({ countBeforeFirstResult: !visible.awaitingFirstResult });
+      return;
+    }
+    entry.pending = runner;
+    pendingEntries.set(runner, entry);
+    if (running) runner.start();
+  }
+
+  function remove(entry: Entry): void {
+    for (const runner of [entry.visible, entry.pending]) {
+      if (runner === undefined) continue;
+      runner.stop();
+      unrun.delete(runner);
+      pendingEntries.delete(runner);
+    }
+    metrics.removeCheck(entry.visible);
+  }
+
   function checkStale(): void {
     const now = Date.now();
-    for (const check of all()) {
+    for (const entry of entries()) {
+      // A check waiting for its new definition's first run reports its old result on purpose;
+      // that run ends at its deadline at the latest.
+      if (entry.pending !== undefined) continue;
+      const check = entry.visible;
       const { last, definition } = check;
       if (last === undefined) continue;
       if (now - last.finishedAt > 2 * definition.intervalMs + definition.timeoutMs) {
@@ -124,37 +202,29 @@ export function createMonitor(options: MonitorOptions): Monitor {
 
   const monitor: Monitor = {
     checks: all,
-    get: (name) => configured.get(name)?.runner ?? custom.get(name),
+    get: (name) => (configured.get(name) ?? custom.get(name))?.visible,
     apply(definitions) {
-      const next = new Map<string, { runner: CheckRunner; fingerprint: string }>();
+      const next = new Map<string, Entry>();
       const report = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
       for (const definition of definitions) {
+        if (custom.has(definition.name)) throw new Error(`"${definition.name}" is already a custom check`); // validated before
         const print = fingerprint(definition);
         const existing = configured.get(definition.name);
-        if (existing?.fingerprint === print) {
-          next.set(definition.name, existing);
+        if (existing === undefined) {
+          report.added.push(definition.name);
+          // A check that appears with a reload must not turn /ready red before its first run.
+          next.set(definition.name, addEntry(runnerFor(definition), print, !started));
           continue;
         }
-        if (existing !== undefined) {
-          existing.runner.stop();
-          metrics.removeCheck(existing.runner);
+        if (existing.fingerprint !== print) {
           report.changed.push(definition.name);
-        } else {
-          report.added.push(definition.name);
+          replace(existing, runnerFor(definition), print);
         }
-        if (existing !== undefined) unrun.delete(existing.runner);
-        const runner = runnerFor(definition);
-        unrun.add(runner);
-        next.set(definition.name, { runner, fingerprint: print });
-        metrics.addCheck(runner);
-        // A check that appears with a reload must not turn /ready red before its first run.
-        if (running) runner.start({ countBeforeFirstResult: existing === undefined ? !started : true });
+        next.set(definition.name, existing);
       }
-      for (const [name, { runner }] of configured) {
+      for (const [name, entry] of configured) {
         if (next.has(name)) continue;
-        runner.stop();
-        unrun.delete(runner);
-        metrics.removeCheck(runner);
+        remove(entry);
         report.removed.push(name);
       }
       configured.clear();
@@ -177,16 +247,13 @@ export function createMonitor(options: MonitorOptions): Monitor {
       };
       if (definition.timeoutMs >= definition.intervalMs) throw new Error(`check "${check.name}": timeout must be shorter than interval`);
       const runner = createRunner(definition, { componentType: 'component' }, '', check.run);
-      custom.set(check.name, runner);
-      unrun.add(runner);
-      metrics.addCheck(runner);
-      if (running) runner.start({ countBeforeFirstResult: !started });
+      custom.set(check.name, addEntry(runner, JSON.stringify(definition), !started));
       changed();
     },
     start() {
       if (running) return;
       running = true;
-      for (const check of all()) check.start();
+      for (const check of scheduled()) check.start();
       watchdog = setInterval(checkStale, WATCHDOG_MS);
       watchdog.unref();
       changed();
@@ -194,7 +261,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     stop() {
       running = false;
       clearInterval(watchdog);
-      for (const check of all()) check.stop();
+      for (const check of scheduled()) check.stop();
     },
     readiness: (excluded) => readiness(all().map((c) => ({ name: c.definition.name, critical: c.definition.critical, status: c.status, awaitingFirstResult: c.awaitingFirstResult })), draining, excluded),
     started: () => started,

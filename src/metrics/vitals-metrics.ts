@@ -11,6 +11,12 @@ export interface VitalsMetrics {
   /** Creates every series of a check at its starting value (SPEC §4: all exist from startup). */
   addCheck(check: CheckView): void;
   removeCheck(check: CheckView): void;
+  /**
+   * A changed check's new runner takes over its series. The counters go on from the old
+   * runner's: to whoever graphs the check it is the same check, and a reset in the middle of a
+   * reload would drop from rate() the runs before it. The gauges follow the new runner.
+   */
+  replaceCheck(previous: CheckView, next: CheckView): void;
   recordRun(check: CheckView, run: RunResult): void;
   /** `vitals_ready` is read from this at scrape time, not recomputed on every run. */
   setReadiness(isReady: () => boolean): void;
@@ -173,18 +179,32 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     return body;
   }
 
+  const newSeries = (view: CheckView): CheckSeries => ({
+    view,
+    labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
+    runs: 0,
+    failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
+    lines: [],
+    stale: true,
+  });
+
   return {
     registry,
     addCheck(view) {
-      const series: CheckSeries = {
-        view,
-        labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
-        runs: 0,
-        failures: { timeout: 0, refused: 0, auth: 0, protocol: 0, error: 0 },
-        lines: [],
-        stale: true,
-      };
+      const series = newSeries(view);
       checks.set(view.definition.name, series);
+      render(series);
+    },
+    replaceCheck(previous, next) {
+      const old = checks.get(previous.definition.name);
+      const series = newSeries(next);
+      if (old?.view === previous) {
+        series.runs = old.runs;
+        Object.assign(series.failures, old.failures);
+      }
+      // Same key, so the check keeps its place; a changed kind or critical flag takes its
+      // label set with it, and the old one leaves the exposition in the same scrape.
+      checks.set(next.definition.name, series);
       render(series);
     },
     removeCheck(view) {
