@@ -130,7 +130,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   function runnerFor(definition: CheckDefinition): CheckRunner {
     const kind = kinds.get(definition.kind);
     if (kind === undefined) throw new Error(`unknown kind "${definition.kind}"`); // validated before
-    return createRunner(definition, kind, redact(kind.target(definition.options)), kind.create(definition.options, definition));
+    // Not redacted: a target is built from the host, port, scheme, name or path alone, never from
+    // credentials, and scrubbing it anyway turned "localhost:5432" into "***host:5432" whenever
+    // a password was a substring of it. The target unit spec proves it over every kind.
+    return createRunner(definition, kind, kind.target(definition.options), kind.create(definition.options, definition));
   }
 
   function addEntry(runner: CheckRunner, fingerprint: string, countBeforeFirstResult: boolean): Entry {
