@@ -80,7 +80,8 @@ const rootSections = {
   checks: z.array(z.unknown()).default([]),
 };
 
-const commonSchema = z.strictObject({
+/** The fields every check has, config or custom (`addCheck`); kinds add their own. */
+export const commonSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must match [a-z0-9][a-z0-9_-]* (it becomes a metric label)')
@@ -109,9 +110,18 @@ export interface SecurityConfig {
   readonly trustProxy: readonly string[];
 }
 
+/** `defaults` resolved: what a check that leaves these fields out gets, custom checks included. */
+export interface CheckDefaults {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+}
+
 export interface Config {
   /** The file it came from, or "built-in default". */
   readonly source: string;
+  readonly defaults: CheckDefaults;
   readonly server: ServerConfig;
   readonly security: SecurityConfig;
   readonly checks: readonly CheckDefinition[];
@@ -146,7 +156,7 @@ function joinPath(path: readonly PropertyKey[], prefix = ''): string {
   return text;
 }
 
-function zodProblems(error: z.ZodError, prefix = ''): string[] {
+export function zodProblems(error: z.ZodError, prefix = ''): string[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => `${joinPath([...issue.path, key], prefix)}: unknown key`);
@@ -198,7 +208,7 @@ function parseDefaults(raw: unknown, problems: string[]): Defaults {
   };
 }
 
-function timeoutProblem(at: string, timeoutMs: number, intervalMs: number): string {
+export function timeoutProblem(at: string, timeoutMs: number, intervalMs: number): string {
   return `${at}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`;
 }
 
@@ -324,7 +334,15 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   if (/\s/.test(token)) {
     problems.push(`${security.tokenFile !== undefined ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (
+    problems.length > 0 ||
+    defaults.interval === undefined ||
+    defaults.timeout === undefined ||
+    defaults.failureThreshold === undefined ||
+    defaults.successThreshold === undefined
+  ) {
+    throw new ConfigError(source, problems);
+  }
   if (token !== '') secrets.push(token);
 
   const warnings: string[] = [];
@@ -340,6 +358,12 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const { shutdownDelay, shutdownTimeout, watchConfig, ...serverRest } = server;
   return {
     source,
+    defaults: {
+      intervalMs: defaults.interval,
+      timeoutMs: defaults.timeout,
+      failureThreshold: defaults.failureThreshold,
+      successThreshold: defaults.successThreshold,
+    },
     server: { ...serverRest, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout, watchConfigMs: watchConfig },
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     checks,

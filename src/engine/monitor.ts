@@ -6,26 +6,27 @@ import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
 
-/** A check registered from code (SPEC §7) rather than from the config. */
-export interface CustomCheck {
-  readonly name: string;
-  readonly critical?: boolean;
-  readonly interval?: number;
-  readonly timeout?: number;
-  readonly run: Probe;
-}
+export type { CustomCheck } from './custom-check.js';
 
 export interface Monitor {
   /** Checks in config order, custom checks last. */
   readonly checks: () => readonly CheckRunner[];
   get(name: string): CheckRunner | undefined;
-  /** Replaces the config's checks; an unchanged definition keeps its runner (state, counters, schedule). */
-  apply(definitions: readonly CheckDefinition[]): { added: string[]; changed: string[]; removed: string[] };
-  addCustom(check: CustomCheck, defaults: { intervalMs: number; timeoutMs: number }): void;
+  /**
+   * Replaces the config's checks; an unchanged definition keeps its runner (state, counters,
+   * schedule). `custom` holds the custom checks' definitions resolved against the new defaults,
+   * by name; one that differs restarts like a changed config check.
+   */
+  apply(
+    definitions: readonly CheckDefinition[],
+    custom?: ReadonlyMap<string, CheckCommon>,
+  ): { added: string[]; changed: string[]; removed: string[] };
+  /** A custom check, already validated and resolved against the defaults. */
+  addCustom(definition: CheckCommon, probe: Probe): void;
   start(): void;
   stop(): void;
   readiness(excluded?: ReadonlySet<string>): 'pass' | 'warn' | 'fail';
-  /** SPEC §3 /startup: every check has had a first result once; it then stays true. */
+  /** For /startup: every check has had a first result once; it then stays true. */
   readonly started: () => boolean;
   readonly draining: () => boolean;
   setDraining(): void;
@@ -56,6 +57,8 @@ interface Entry {
   pending: CheckRunner | undefined;
   /** Of the newest definition (the pending one, if any). */
   fingerprint: string;
+  /** A custom check's own probe, for its next definition; config checks get theirs from the kind. */
+  probe?: Probe;
 }
 
 export function createMonitor(options: MonitorOptions): Monitor {
@@ -206,7 +209,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const monitor: Monitor = {
     checks: all,
     get: (name) => (configured.get(name) ?? custom.get(name))?.visible,
-    apply(definitions) {
+    apply(definitions, customDefinitions) {
       const next = new Map<string, Entry>();
       const report = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
       for (const definition of definitions) {
@@ -230,27 +233,23 @@ export function createMonitor(options: MonitorOptions): Monitor {
         remove(entry);
         report.removed.push(name);
       }
+      for (const [name, definition] of customDefinitions ?? []) {
+        const entry = custom.get(name);
+        const print = JSON.stringify(definition);
+        if (entry === undefined || entry.fingerprint === print) continue;
+        report.changed.push(name);
+        if (entry.probe === undefined) continue;
+        replace(entry, createRunner(definition, { componentType: 'component' }, '', entry.probe), print);
+      }
       configured.clear();
       for (const [name, entry] of next) configured.set(name, entry);
       changed();
       return report;
     },
-    addCustom(check, defaults) {
-      if (configured.has(check.name) || custom.has(check.name)) throw new Error(`a check named "${check.name}" already exists`);
-      if (!/^[a-z0-9][a-z0-9_-]*$/.test(check.name)) throw new Error(`invalid check name "${check.name}": use [a-z0-9][a-z0-9_-]*`);
-      const definition: CheckCommon = {
-        name: check.name,
-        kind: 'custom',
-        critical: check.critical ?? true,
-        intervalMs: check.interval ?? defaults.intervalMs,
-        timeoutMs: check.timeout ?? defaults.timeoutMs,
-        failureThreshold: 1,
-        successThreshold: 1,
-        warnLatencyMs: undefined,
-      };
-      if (definition.timeoutMs >= definition.intervalMs) throw new Error(`check "${check.name}": timeout must be shorter than interval`);
-      const runner = createRunner(definition, { componentType: 'component' }, '', check.run);
-      custom.set(check.name, addEntry(runner, JSON.stringify(definition), !started));
+    addCustom(definition, probe) {
+      if (configured.has(definition.name) || custom.has(definition.name)) throw new Error(`a check named "${definition.name}" already exists`);
+      const runner = createRunner(definition, { componentType: 'component' }, '', probe);
+      custom.set(definition.name, { ...addEntry(runner, JSON.stringify(definition), !started), probe });
       changed();
     },
     start() {
