@@ -102,9 +102,15 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
       logger.error({ problems }, 'config reload rejected; the running config stays');
       return { applied: false, problems };
     }
-    // Validated whole before anything changes, like the file: the custom checks must still be
-    // valid under the new defaults.
+    // Validated whole before anything changes, like the file: a config check may not take a
+    // custom check's name (both would run, and the custom one would decide /ready while its
+    // series had left /metrics), and the custom checks must still be valid under new defaults.
     const problems: string[] = [];
+    next.checks.forEach((check, index) => {
+      if (customChecks.has(check.name)) {
+        problems.push(`checks[${String(index)}].name: "${check.name}" is already a custom check added by addCheck`);
+      }
+    });
     const customDefinitions = new Map<string, CheckCommon>();
     for (const [name, check] of customChecks) {
       const resolved = resolveCustomCheck(check, next.defaults);

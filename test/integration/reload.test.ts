@@ -16,6 +16,7 @@ import { skipUnlessBinaries } from '../helpers/binaries.js';
 import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
 import { startBlackhole, type BlackholeListener } from '../helpers/servers.js';
 import { waitFor } from '../helpers/vitals.js';
+import { controlled, json, startVitals } from '../helpers/vitals-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -379,3 +380,31 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
   },
 );
+
+describe('reload and custom checks', () => {
+  it('refuses a config check named like a custom check: 400 naming it, running config kept, reload gauge 0', async () => {
+    const target = await tcpServer();
+    const document = { checks: [{ name: 'cache', kind: 'tcp', host: '127.0.0.1', port: target.port, interval: '200ms', timeout: '100ms' }] as unknown[] };
+    const queue = controlled('pass');
+    const s = await startVitals(document, [{ name: 'queue', interval: '200ms', timeout: '100ms', run: queue.run }]);
+    try {
+      await waitFor(() => s.get('/ready').then((r) => r.status), (status) => status === 200, 5000);
+      document.checks.push(
+        { name: 'extra', kind: 'tcp', host: '127.0.0.1', port: target.port },
+        { name: 'queue', kind: 'tcp', host: '127.0.0.1', port: target.port },
+      );
+      const refused = await s.get('/-/reload', { method: 'POST' });
+      expect(refused.status).toBe(400);
+      expect(json(refused)).toMatchObject({ applied: false, problems: ['checks[2].name: "queue" is already a custom check added by addCheck'] });
+      const text = (await s.get('/metrics')).body;
+      expect(sample(text, 'vitals_config_last_reload_successful')).toBe(0);
+      expect(text).not.toContain('check="extra"');
+      expect(sample(text, 'vitals_check_info', { check: 'queue', kind: 'custom', target: '' })).toBe(1);
+      expect(text).not.toMatch(/check="queue",kind="tcp"/);
+      expect(s.vitals.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual(['cache/tcp', 'queue/custom']);
+    } finally {
+      await s.close();
+      await target.close();
+    }
+  });
+});
