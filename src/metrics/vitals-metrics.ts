@@ -118,6 +118,12 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   // Default process metrics and the few global gauges stay with prom-client.
   const base = new Registry();
   collectDefaultMetrics({ register: base });
+  // prom-client names these gauges with `_total`, which Prometheus keeps for counters: promtool's
+  // lint fails the whole exposition on them. Each is the sum of the per-type gauge of the same
+  // name without the suffix (`sum(nodejs_active_handles)`), which stays.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    base.removeSingleMetric(name);
+  }
   let isReady: () => boolean = () => false;
   const gauge = (name: string, help: string, labelNames: readonly string[] = [], collect?: (this: Gauge) => void) =>
     new Gauge({ name, help, labelNames, registers: [base], ...(collect ? { collect } : {}) });
