@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { checkKinds } from './checks/index.js';
-import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
+import { ConfigError, DEFAULT_CONFIG_SOURCE, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
@@ -71,7 +71,7 @@ function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv): Config {
 export async function createVitals(input?: ConfigInput, options: VitalsOptions = {}): Promise<Vitals> {
   const env = options.env ?? process.env;
   let config = resolveConfig(input, env);
-  const reloadSource: ConfigInput = isResolved(input) ? (input.source === 'built-in default' ? undefined : input.source) : input;
+  const reloadSource: ConfigInput = isResolved(input) ? (input.source === DEFAULT_CONFIG_SOURCE ? undefined : input.source) : input;
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const redactor = createRedactor();
   redactor.add(config.secrets);

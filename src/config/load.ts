@@ -72,7 +72,7 @@ const defaultsSchema = z.strictObject({
 });
 
 // Each section is validated on its own (see `section`), so that a mistake in `server` does not
-// hide the mistakes in `checks`: SPEC §2 wants every problem reported at once.
+// hide the mistakes in `checks`: every problem of a config is reported at once.
 const rootSections = {
   server: serverSchema.default(serverSchema.parse({})),
   security: securitySchema.default(securitySchema.parse({})),
@@ -411,11 +411,14 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   return parseConfigText(text, path, { baseDir: dirname(resolvePath(path)), configFile: resolvePath(path), ...options });
 }
 
-/** SPEC §1: one critical mysql check against MYSQL_URL. */
+/** With no config file: one critical mysql check against MYSQL_URL. */
 export const DEFAULT_CONFIG_DOCUMENT = {
   checks: [{ name: 'mysql', kind: 'mysql', url: '${MYSQL_URL:-mysql://root@127.0.0.1:3306/}' }],
 };
 
+/** The `source` of the built-in default config: no file to re-read on reload. */
+export const DEFAULT_CONFIG_SOURCE = 'built-in default';
+
 export function defaultConfig(options: LoadOptions = {}): Config {
-  return parseConfig(DEFAULT_CONFIG_DOCUMENT, 'built-in default', options);
+  return parseConfig(DEFAULT_CONFIG_DOCUMENT, DEFAULT_CONFIG_SOURCE, options);
 }

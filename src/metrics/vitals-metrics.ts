@@ -8,7 +8,7 @@ const STATUSES: readonly Status[] = ['unknown', 'pass', 'warn', 'fail'];
 export interface VitalsMetrics {
   /** Every vitals metric plus the default process metrics, for an embedding app to merge. */
   readonly registry: Registry;
-  /** Creates every series of a check at its starting value (SPEC §4: all exist from startup). */
+  /** Creates every series of a check at its starting value: each exists from the start, before any run. */
   addCheck(check: CheckView): void;
   removeCheck(check: CheckView): void;
   /**

@@ -1,7 +1,7 @@
 /**
- * SPEC §4 against the real HTTP server: every own metric, its type, labels and values, for
- * custom checks (SPEC §7) that pass, fail for each reason, and hang; content negotiation; and
- * promtool's lint of our own families.
+ * The own metrics against the real HTTP server: every family, its type, labels and values, for
+ * custom checks (addCheck) that pass, fail for each reason, and hang; content negotiation; and
+ * promtool's lint of the whole exposition.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
 
-/** SPEC §4's table: every own family and its type. */
+/** Every own family and its type, as the metrics contract lists them. */
 const FAMILIES: Record<string, 'gauge' | 'counter'> = {
   vitals_check_up: 'gauge',
   vitals_check_status: 'gauge',
@@ -133,7 +133,7 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
 });
 
-describe('/metrics: own metrics (SPEC §4)', () => {
+describe('/metrics: own metrics', () => {
   it('every family has its type and help, and every series exists from startup at its starting value', async () => {
     const before = Date.now() / 1000;
     const fresh = controlled('hold');

@@ -1,5 +1,5 @@
 /**
- * Live config reload (SPEC §8) through the real CLI: SIGHUP, POST /-/reload and --watch-config
+ * Live config reload through the real CLI: SIGHUP, POST /-/reload and --watch-config
  * on `node dist/cli.js serve`. The checks are tcp checks against node:net servers this file
  * controls (and a blackholed port, for a first run that takes its whole timeout), plus one
  * mysql check against a throwaway MariaDB for a passwordFile that changes.
