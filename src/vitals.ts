@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Registry } from 'prom-client';
-import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
-import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
+import { checkKinds } from './checks/index.js';
+import { ConfigError, DEFAULT_CONFIG_SOURCE, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
+import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
+import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
 import { createProbeResponses, type ProbeResponses } from './http/probe-responses.js';
@@ -10,6 +12,7 @@ import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/r
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
 import { createAuthorizer, type Authorizer } from './security/authorizer.js';
+import type { CheckCommon } from './types.js';
 import { VERSION } from './version.js';
 
 export interface VitalsOptions {
@@ -25,6 +28,11 @@ export interface Vitals {
   /** The config in force. */
   config(): Config;
   readonly monitor: Monitor;
+  /**
+   * A check run by your own code, with the common fields of a config check (durations as
+   * strings or milliseconds) and the config's defaults for those it leaves out. Throws
+   * ConfigError naming each invalid field.
+   */
   addCheck(check: CustomCheck): void;
   /** Starts the background checks: each runs once now, then on its interval. */
   start(): Promise<void>;
@@ -79,14 +87,16 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
 export async function createVitalsService(input?: ConfigInput, options: VitalsOptions = {}): Promise<VitalsService> {
   const env = options.env ?? process.env;
   let config = resolveConfig(input, env);
-  const reloadSource: ConfigInput = isResolved(input) ? (input.source === 'built-in default' ? undefined : input.source) : input;
+  const reloadSource: ConfigInput = isResolved(input) ? (input.source === DEFAULT_CONFIG_SOURCE ? undefined : input.source) : input;
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const redactor = createRedactor();
   redactor.add(config.secrets);
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION);
-  const monitor = createMonitor({ metrics, logger, redact });
+  const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
   let authorizer = createAuthorizer(config.security);
+  /** As given to addCheck: re-resolved against the defaults of every reloaded config. */
+  const customChecks = new Map<string, CustomCheck>();
   monitor.apply(config.checks);
   metrics.setReload(true);
   const startedAt = performance.now();
@@ -108,8 +118,28 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       logger.error({ problems }, 'config reload rejected; the running config stays');
       return { applied: false, problems };
     }
+    // Validated whole before anything changes, like the file: a config check may not take a
+    // custom check's name (both would run, and the custom one would decide /ready while its
+    // series had left /metrics), and the custom checks must still be valid under new defaults.
+    const problems: string[] = [];
+    next.checks.forEach((check, index) => {
+      if (customChecks.has(check.name)) {
+        problems.push(`checks[${String(index)}].name: "${check.name}" is already a custom check added by addCheck`);
+      }
+    });
+    const customDefinitions = new Map<string, CheckCommon>();
+    for (const [name, check] of customChecks) {
+      const resolved = resolveCustomCheck(check, next.defaults);
+      if (resolved.definition === undefined) problems.push(...resolved.problems.map((p) => `${p} (under the new defaults)`));
+      else customDefinitions.set(name, resolved.definition);
+    }
+    if (problems.length > 0) {
+      metrics.setReload(false);
+      logger.error({ problems: problems.map(redact) }, 'config reload rejected; the running config stays');
+      return { applied: false, problems: problems.map(redact) };
+    }
     redactor.add(next.secrets);
-    const report = monitor.apply(next.checks);
+    const report = monitor.apply(next.checks, customDefinitions);
     authorizer = createAuthorizer(next.security);
     config = next;
     metrics.setReload(true);
@@ -136,7 +166,15 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     config: () => config,
     monitor,
     addCheck(check) {
-      monitor.addCustom(check, { intervalMs: 10_000, timeoutMs: 2000 });
+      const resolved = resolveCustomCheck(check, config.defaults);
+      if (resolved.definition === undefined) throw new ConfigError('addCheck', resolved.problems);
+      const { name } = resolved.definition;
+      if (customChecks.has(name)) throw new ConfigError('addCheck', [`addCheck(${JSON.stringify(name)}).name: already added by addCheck`]);
+      if (config.checks.some((c) => c.name === name)) {
+        throw new ConfigError('addCheck', [`addCheck(${JSON.stringify(name)}).name: already a check in the config`]);
+      }
+      monitor.addCustom(resolved.definition, check.run);
+      customChecks.set(name, check);
     },
     async start() {
       for (const warning of config.warnings) logger.warn({ warning }, 'config warning');

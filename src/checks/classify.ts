@@ -1,4 +1,4 @@
-import type { FailureReason } from '../types.js';
+import { FAILURE_REASONS, type FailureReason } from '../types.js';
 
 /** Raised by a probe when it knows exactly why it failed. */
 export class CheckFailure extends Error {
@@ -35,9 +35,35 @@ const SYSTEM_CODES: Record<string, FailureReason> = {
   EPROTO: 'protocol',
 };
 
-/** The reason for errors every kind can see: sockets, DNS, TLS. */
+/**
+ * Reads one property of a thrown value. A custom check may throw anything, including an object
+ * whose getter throws or a revoked proxy: reading it must not throw again.
+ */
+function property(value: unknown, key: string): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    // A proxy whose getPrototypeOf trap throws.
+    return false;
+  }
+}
+
+/** The reason for errors every kind can see: sockets, DNS, TLS. Never throws. */
 export function classifyCommon(error: unknown): FailureReason {
-  if (error instanceof CheckFailure) return error.reason;
+  if (isInstance(error, CheckFailure)) {
+    const reason = property(error, 'reason');
+    // Code outside TypeScript may construct a CheckFailure with any reason; the label set is closed.
+    return (FAILURE_REASONS as readonly unknown[]).includes(reason) ? (reason as FailureReason) : 'error';
+  }
   const code = errorCode(error);
   if (code !== undefined) {
     const reason = SYSTEM_CODES[code];
@@ -48,20 +74,23 @@ export function classifyCommon(error: unknown): FailureReason {
 }
 
 export function errorCode(error: unknown): string | undefined {
-  if (error !== null && typeof error === 'object' && 'code' in error) {
-    const { code } = error;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
+  const code = property(error, 'code');
+  return typeof code === 'string' ? code : undefined;
 }
 
-/** A one-line message for any thrown value; never a stack. */
+const firstLine = (text: string) => text.split('\n')[0]?.trim() ?? '';
+
+/** A one-line message for any thrown value (an Error or not); never a stack, never throws. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
-    const code = errorCode(error);
-    const message = error.message.split('\n')[0] ?? '';
-    if (message === '') return code ?? error.name;
-    return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+  if (typeof error === 'string') return firstLine(error) || 'unknown error';
+  if (typeof error === 'number' || typeof error === 'boolean' || typeof error === 'bigint' || typeof error === 'symbol') {
+    return `unknown error (${String(error)})`;
   }
-  return typeof error === 'string' ? error : 'unknown error';
+  const rawMessage = property(error, 'message');
+  const message = typeof rawMessage === 'string' ? firstLine(rawMessage) : '';
+  const code = errorCode(error);
+  if (message !== '') return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+  if (code !== undefined) return code;
+  const name = isInstance(error, Error) ? property(error, 'name') : undefined;
+  return typeof name === 'string' && name !== '' ? firstLine(name) || 'unknown error' : 'unknown error';
 }

@@ -61,7 +61,8 @@ const rootSections = {
   checks: z.array(z.unknown()).default([]),
 };
 
-const commonSchema = z.strictObject({
+/** The fields every check has, config or custom (`addCheck`); kinds add their own. */
+export const commonSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must match [a-z0-9][a-z0-9_-]* (it becomes a metric label)')
@@ -90,9 +91,18 @@ export interface SecurityConfig {
   readonly trustProxy: readonly string[];
 }
 
+/** `defaults` resolved: what a check that leaves these fields out gets, custom checks included. */
+export interface CheckDefaults {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+}
+
 export interface Config {
   /** The file it came from, or "built-in default". */
   readonly source: string;
+  readonly defaults: CheckDefaults;
   readonly server: ServerConfig;
   readonly security: SecurityConfig;
   readonly checks: readonly CheckDefinition[];
@@ -153,7 +163,7 @@ function parseDefaults(raw: unknown, problems: string[]): Defaults {
   };
 }
 
-function timeoutProblem(at: string, timeoutMs: number, intervalMs: number): string {
+export function timeoutProblem(at: string, timeoutMs: number, intervalMs: number): string {
   return `${at}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`;
 }
 
@@ -283,7 +293,15 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   if (/\s/.test(token)) {
     problems.push(`${security.tokenFile !== undefined ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (
+    problems.length > 0 ||
+    defaults.interval === undefined ||
+    defaults.timeout === undefined ||
+    defaults.failureThreshold === undefined ||
+    defaults.successThreshold === undefined
+  ) {
+    throw new ConfigError(source, problems);
+  }
   if (token !== '') secrets.push(token);
 
   const warnings: string[] = [];
@@ -299,6 +317,12 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const { shutdownDelay, shutdownTimeout, watchConfig, ...serverRest } = server;
   return {
     source,
+    defaults: {
+      intervalMs: defaults.interval,
+      timeoutMs: defaults.timeout,
+      failureThreshold: defaults.failureThreshold,
+      successThreshold: defaults.successThreshold,
+    },
     server: { ...serverRest, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout, watchConfigMs: watchConfig },
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     checks,
@@ -332,6 +356,9 @@ export const DEFAULT_CONFIG_DOCUMENT = {
   checks: [{ name: 'mysql', kind: 'mysql', url: '${MYSQL_URL:-mysql://root@127.0.0.1:3306/}' }],
 };
 
+/** The `source` of the built-in default config: no file to re-read on reload. */
+export const DEFAULT_CONFIG_SOURCE = 'built-in default';
+
 export function defaultConfig(options: LoadOptions = {}): Config {
-  return parseConfig(DEFAULT_CONFIG_DOCUMENT, 'built-in default', options);
+  return parseConfig(DEFAULT_CONFIG_DOCUMENT, DEFAULT_CONFIG_SOURCE, options);
 }

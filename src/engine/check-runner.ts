@@ -139,7 +139,26 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       running = true;
       awaitingFirstResult = !startOptions.countBeforeFirstResult && last === undefined;
       startedAt = performance.now();
-      tick();
+      const previous = hanging;
+      if (previous === undefined) {
+        tick();
+        return;
+      }
+      // A run that stop() aborted settles a moment later; starting at once would fail the first
+      // run with "previous run still running" against a probe that did stop. One that really
+      // ignores its abort still gets that failure, at the deadline.
+      const startedIn = generation;
+      let gone = false;
+      const go = () => {
+        if (gone) return;
+        gone = true;
+        clearTimeout(wait);
+        if (running && startedIn === generation) tick();
+      };
+      const wait = setTimeout(go, definition.timeoutMs);
+      wait.unref();
+      timer = wait;
+      void previous.then(go);
     },
     stop() {
       running = false;

@@ -1,4 +1,3 @@
-import { checkKinds } from '../checks/index.js';
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
 import type { CheckCommon, CheckDefinition, CheckKind, Probe, RunResult } from '../types.js';
@@ -7,26 +6,27 @@ import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
 
-/** A check registered from code (SPEC §7) rather than from the config. */
-export interface CustomCheck {
-  readonly name: string;
-  readonly critical?: boolean;
-  readonly interval?: number;
-  readonly timeout?: number;
-  readonly run: Probe;
-}
+export type { CustomCheck } from './custom-check.js';
 
 export interface Monitor {
   /** Checks in config order, custom checks last. */
   readonly checks: () => readonly CheckRunner[];
   get(name: string): CheckRunner | undefined;
-  /** Replaces the config's checks; an unchanged definition keeps its runner (state, counters, schedule). */
-  apply(definitions: readonly CheckDefinition[]): { added: string[]; changed: string[]; removed: string[] };
-  addCustom(check: CustomCheck, defaults: { intervalMs: number; timeoutMs: number }): void;
+  /**
+   * Replaces the config's checks; an unchanged definition keeps its runner (state, counters,
+   * schedule). `custom` holds the custom checks' definitions resolved against the new defaults,
+   * by name; one that differs restarts like a changed config check.
+   */
+  apply(
+    definitions: readonly CheckDefinition[],
+    custom?: ReadonlyMap<string, CheckCommon>,
+  ): { added: string[]; changed: string[]; removed: string[] };
+  /** A custom check, already validated and resolved against the defaults. */
+  addCustom(definition: CheckCommon, probe: Probe): void;
   start(): void;
   stop(): void;
   readiness(excluded?: ReadonlySet<string>): 'pass' | 'warn' | 'fail';
-  /** SPEC §3 /startup: every check has had a first result once; it then stays true. */
+  /** For /startup: every check has had a first result once; it then stays true. */
   readonly started: () => boolean;
   readonly draining: () => boolean;
   setDraining(): void;
@@ -35,6 +35,8 @@ export interface Monitor {
 }
 
 export interface MonitorOptions {
+  /** The kinds a config check may name; injected so that the engine runs without real probes. */
+  readonly kinds: ReadonlyMap<string, CheckKind>;
   readonly metrics: VitalsMetrics;
   readonly logger: Logger;
   readonly redact: (text: string) => string;
@@ -44,10 +46,27 @@ function fingerprint(definition: CheckDefinition): string {
   return JSON.stringify(definition);
 }
 
+/**
+ * One check as the monitor holds it. `visible` is what every reader sees (status, details,
+ * series). A changed definition runs as `pending` and takes over with its first result: until
+ * then the check goes on reporting what it last knew, so a reload (a rotated password) never
+ * turns a healthy critical check unknown and /ready 503 for the length of a run.
+ */
+interface Entry {
+  visible: CheckRunner;
+  pending: CheckRunner | undefined;
+  /** Of the newest definition (the pending one, if any). */
+  fingerprint: string;
+  /** A custom check's own probe, for its next definition; config checks get theirs from the kind. */
+  probe?: Probe;
+}
+
 export function createMonitor(options: MonitorOptions): Monitor {
-  const { metrics, logger, redact } = options;
-  const configured = new Map<string, { runner: CheckRunner; fingerprint: string }>();
-  const custom = new Map<string, CheckRunner>();
+  const { kinds, metrics, logger, redact } = options;
+  const configured = new Map<string, Entry>();
+  const custom = new Map<string, Entry>();
+  /** Pending runners, to find their entry when their first result arrives. */
+  const pendingEntries = new Map<CheckView, Entry>();
   const listeners: (() => void)[] = [];
   let running = false;
   let started = false;
@@ -56,7 +75,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Checks without a first result; /startup latches when it empties (a set, not a scan per run). */
   const unrun = new Set<CheckView>();
 
-  const all = (): CheckRunner[] => [...[...configured.values()].map((c) => c.runner), ...custom.values()];
+  const entries = (): Entry[] => [...configured.values(), ...custom.values()];
+  const all = (): CheckRunner[] => entries().map((entry) => entry.visible);
+  /** The runners that run: a pending definition replaces the one it will take over from. */
+  const scheduled = (): CheckRunner[] => entries().map((entry) => entry.pending ?? entry.visible);
 
   function changed(): void {
     // Only once the checks run: before start() (or with custom checks still to be added) an
@@ -66,13 +88,25 @@ export function createMonitor(options: MonitorOptions): Monitor {
   }
 
   function onRun({ check, run, previous }: RunEvent): void {
+    let from = previous;
+    const entry = pendingEntries.get(check);
+    if (entry?.pending !== undefined) {
+      // The new definition's first result: it becomes the check readers see, and the change
+      // of status is measured from what they saw, not from the new runner's "unknown".
+      pendingEntries.delete(check);
+      from = entry.visible.status;
+      unrun.delete(entry.visible);
+      metrics.replaceCheck(entry.visible, entry.pending);
+      entry.visible = entry.pending;
+      entry.pending = undefined;
+    }
     unrun.delete(check);
     metrics.recordRun(check, run);
-    if (check.status !== previous) {
+    if (check.status !== from) {
       logger.info(
         {
           check: check.definition.name,
-          from: previous,
+          from,
           to: check.status,
           reason: run.reason ?? null,
           output: run.output ?? null,
@@ -97,14 +131,65 @@ export function createMonitor(options: MonitorOptions): Monitor {
   }
 
   function runnerFor(definition: CheckDefinition): CheckRunner {
-    const kind = checkKinds.get(definition.kind);
+    const kind = kinds.get(definition.kind);
     if (kind === undefined) throw new Error(`unknown kind "${definition.kind}"`); // validated before
-    return createRunner(definition, kind, redact(kind.target(definition.options)), kind.create(definition.options, definition));
+    // Not redacted: a target is built from the host, port, scheme, name or path alone, never from
+    // credentials, and scrubbing it anyway turned "localhost:5432" into "***host:5432" whenever
+    // a password was a substring of it. The target unit spec proves it over every kind.
+    return createRunner(definition, kind, kind.target(definition.options), kind.create(definition.options, definition));
+  }
+
+  function addEntry(runner: CheckRunner, fingerprint: string, countBeforeFirstResult: boolean): Entry {
+    unrun.add(runner);
+    metrics.addCheck(runner);
+    if (running) runner.start({ countBeforeFirstResult });
+    return { visible: runner, pending: undefined, fingerprint };
+  }
+
+  /** A new definition for an existing check. */
+  function replace(entry: Entry, runner: CheckRunner, fingerprint: string): void {
+    const { visible, pending } = entry;
+    if (pending !== undefined) {
+      pending.stop();
+      pendingEntries.delete(pending);
+      unrun.delete(pending);
+    }
+    // The old definition stops at once: its credentials may be the ones just rotated out.
+    visible.stop();
+    entry.fingerprint = fingerprint;
+    if (visible.last === undefined) {
+      // Nothing known yet, so nothing to keep reporting: the new runner takes its place now,
+      // counting for /ready exactly as the one it replaces did.
+      const wasUnrun = unrun.delete(visible);
+      if (wasUnrun) unrun.add(runner);
+      metrics.replaceCheck(visible, runner);
+      entry.visible = runner;
+      entry.pending = undefined;
+      if (running) runner.start({ countBeforeFirstResult: !visible.awaitingFirstResult });
+      return;
+    }
+    entry.pending = runner;
+    pendingEntries.set(runner, entry);
+    if (running) runner.start();
+  }
+
+  function remove(entry: Entry): void {
+    for (const runner of [entry.visible, entry.pending]) {
+      if (runner === undefined) continue;
+      runner.stop();
+      unrun.delete(runner);
+      pendingEntries.delete(runner);
+    }
+    metrics.removeCheck(entry.visible);
   }
 
   function checkStale(): void {
     const now = Date.now();
-    for (const check of all()) {
+    for (const entry of entries()) {
+      // A check waiting for its new definition's first run reports its old result on purpose;
+      // that run ends at its deadline at the latest.
+      if (entry.pending !== undefined) continue;
+      const check = entry.visible;
       const { last, definition } = check;
       if (last === undefined) continue;
       if (now - last.finishedAt > 2 * definition.intervalMs + definition.timeoutMs) {
@@ -123,69 +208,54 @@ export function createMonitor(options: MonitorOptions): Monitor {
 
   const monitor: Monitor = {
     checks: all,
-    get: (name) => configured.get(name)?.runner ?? custom.get(name),
-    apply(definitions) {
-      const next = new Map<string, { runner: CheckRunner; fingerprint: string }>();
+    get: (name) => (configured.get(name) ?? custom.get(name))?.visible,
+    apply(definitions, customDefinitions) {
+      const next = new Map<string, Entry>();
       const report = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
       for (const definition of definitions) {
+        if (custom.has(definition.name)) throw new Error(`"${definition.name}" is already a custom check`); // validated before
         const print = fingerprint(definition);
         const existing = configured.get(definition.name);
-        if (existing?.fingerprint === print) {
-          next.set(definition.name, existing);
+        if (existing === undefined) {
+          report.added.push(definition.name);
+          // A check that appears with a reload must not turn /ready red before its first run.
+          next.set(definition.name, addEntry(runnerFor(definition), print, !started));
           continue;
         }
-        if (existing !== undefined) {
-          existing.runner.stop();
-          metrics.removeCheck(existing.runner);
+        if (existing.fingerprint !== print) {
           report.changed.push(definition.name);
-        } else {
-          report.added.push(definition.name);
+          replace(existing, runnerFor(definition), print);
         }
-        if (existing !== undefined) unrun.delete(existing.runner);
-        const runner = runnerFor(definition);
-        unrun.add(runner);
-        next.set(definition.name, { runner, fingerprint: print });
-        metrics.addCheck(runner);
-        // A check that appears with a reload must not turn /ready red before its first run.
-        if (running) runner.start({ countBeforeFirstResult: existing === undefined ? !started : true });
+        next.set(definition.name, existing);
       }
-      for (const [name, { runner }] of configured) {
+      for (const [name, entry] of configured) {
         if (next.has(name)) continue;
-        runner.stop();
-        unrun.delete(runner);
-        metrics.removeCheck(runner);
+        remove(entry);
         report.removed.push(name);
+      }
+      for (const [name, definition] of customDefinitions ?? []) {
+        const entry = custom.get(name);
+        const print = JSON.stringify(definition);
+        if (entry === undefined || entry.fingerprint === print) continue;
+        report.changed.push(name);
+        if (entry.probe === undefined) continue;
+        replace(entry, createRunner(definition, { componentType: 'component' }, '', entry.probe), print);
       }
       configured.clear();
       for (const [name, entry] of next) configured.set(name, entry);
       changed();
       return report;
     },
-    addCustom(check, defaults) {
-      if (configured.has(check.name) || custom.has(check.name)) throw new Error(`a check named "${check.name}" already exists`);
-      if (!/^[a-z0-9][a-z0-9_-]*$/.test(check.name)) throw new Error(`invalid check name "${check.name}": use [a-z0-9][a-z0-9_-]*`);
-      const definition: CheckCommon = {
-        name: check.name,
-        kind: 'custom',
-        critical: check.critical ?? true,
-        intervalMs: check.interval ?? defaults.intervalMs,
-        timeoutMs: check.timeout ?? defaults.timeoutMs,
-        failureThreshold: 1,
-        successThreshold: 1,
-        warnLatencyMs: undefined,
-      };
-      if (definition.timeoutMs >= definition.intervalMs) throw new Error(`check "${check.name}": timeout must be shorter than interval`);
-      const runner = createRunner(definition, { componentType: 'component' }, '', check.run);
-      custom.set(check.name, runner);
-      unrun.add(runner);
-      metrics.addCheck(runner);
-      if (running) runner.start({ countBeforeFirstResult: !started });
+    addCustom(definition, probe) {
+      if (configured.has(definition.name) || custom.has(definition.name)) throw new Error(`a check named "${definition.name}" already exists`);
+      const runner = createRunner(definition, { componentType: 'component' }, '', probe);
+      custom.set(definition.name, { ...addEntry(runner, JSON.stringify(definition), !started), probe });
       changed();
     },
     start() {
       if (running) return;
       running = true;
-      for (const check of all()) check.start();
+      for (const check of scheduled()) check.start();
       watchdog = setInterval(checkStale, WATCHDOG_MS);
       watchdog.unref();
       changed();
@@ -193,7 +263,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     stop() {
       running = false;
       clearInterval(watchdog);
-      for (const check of all()) check.stop();
+      for (const check of scheduled()) check.stop();
     },
     readiness: (excluded) => readiness(all().map((c) => ({ name: c.definition.name, critical: c.definition.critical, status: c.status, awaitingFirstResult: c.awaitingFirstResult })), draining, excluded),
     started: () => started,

@@ -1,5 +1,5 @@
 import { CheckFailure, CheckTimeoutError, classifyCommon, errorMessage } from '../checks/classify.js';
-import type { CheckCommon, FailureReason, Probe, RunResult } from '../types.js';
+import { FAILURE_REASONS, type CheckCommon, type FailureReason, type Probe, type RunResult } from '../types.js';
 
 export interface ProbeRun {
   /** Settles at the deadline at the latest. */
@@ -13,6 +13,61 @@ export interface ProbeRun {
 export interface RunOptions {
   readonly classify?: (error: unknown) => FailureReason | undefined;
   readonly redact: (text: string) => string;
+}
+
+/** Outputs are short reasons shown in every /ready answer: a huge message must not bloat them. */
+const MAX_OUTPUT = 500;
+
+function shortOutput(text: string): string {
+  return text.length <= MAX_OUTPUT ? text : `${text.slice(0, MAX_OUTPUT - 1)}…`;
+}
+
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * What a probe's resolved value says, read defensively: a custom check is code we did not
+ * write, and may resolve with anything (a number, a proxy, `{ warn: 503 }`). Resolving means
+ * healthy; only an object's `warn` and `observedValue` carry more. A string is returned when
+ * the value cannot even be read, and the run fails with it.
+ */
+function readSuccess(success: unknown): { warn: string | undefined; observedValue: number | undefined } | string {
+  if (success === null || typeof success !== 'object') return { warn: undefined, observedValue: undefined };
+  let warn: unknown;
+  let observedValue: unknown;
+  try {
+    ({ warn, observedValue } = success as { warn?: unknown; observedValue?: unknown });
+  } catch (error) {
+    return `the check's result could not be read: ${errorMessage(error)}`;
+  }
+  return { warn: warnText(warn), observedValue: finite(observedValue) };
+}
+
+/** A falsy warn is no warning; anything else is one, shown as text. */
+function warnText(warn: unknown): string | undefined {
+  if (warn === undefined || warn === null || warn === false || warn === '') return undefined;
+  if (typeof warn === 'string') return warn.split('\n')[0]?.trim() || 'warn';
+  if (typeof warn === 'number' || typeof warn === 'boolean' || typeof warn === 'bigint' || typeof warn === 'symbol') return String(warn);
+  return 'warn (the check gave a reason that is not a string)';
+}
+
+function failureObservedValue(error: unknown): number | undefined {
+  try {
+    return error instanceof CheckFailure ? finite(error.observedValue) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonOf(error: unknown, classify: RunOptions['classify']): FailureReason {
+  let reason: unknown;
+  try {
+    reason = classify?.(error);
+  } catch {
+    reason = undefined;
+  }
+  return (FAILURE_REASONS as readonly unknown[]).includes(reason) ? (reason as FailureReason) : classifyCommon(error);
 }
 
 /**
@@ -38,38 +93,53 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
     () => undefined,
     () => undefined,
   );
-  const result = Promise.race([attempt, deadline]).then(
-    (success): RunResult => {
+  const failed = (error: unknown): RunResult => {
+    const durationMs = performance.now() - started;
+    const timedOut = error instanceof CheckTimeoutError;
+    return {
+      status: 'fail',
+      durationMs,
+      observedValue: failureObservedValue(error) ?? durationMs,
+      finishedAt: Date.now(),
+      output: shortOutput(options.redact(errorMessage(error))),
+      reason: timedOut ? 'timeout' : reasonOf(error, options.classify),
+    };
+  };
+  const result = Promise.race([attempt, deadline])
+    .then((success): RunResult => {
       const durationMs = performance.now() - started;
+      const reported = readSuccess(success);
+      if (typeof reported === 'string') return { ...failed(new Error(reported)), reason: 'error' };
       const slow = check.warnLatencyMs !== undefined && durationMs > check.warnLatencyMs;
-      const warn = success?.warn ?? (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
+      const warn = reported.warn ?? (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
       return {
         status: warn === undefined ? 'pass' : 'warn',
         durationMs,
-        observedValue: success?.observedValue ?? durationMs,
+        observedValue: reported.observedValue ?? durationMs,
         finishedAt: Date.now(),
-        output: warn === undefined ? undefined : options.redact(warn),
+        output: warn === undefined ? undefined : shortOutput(options.redact(warn)),
         reason: undefined,
       };
-    },
-    (error: unknown): RunResult => {
-      const durationMs = performance.now() - started;
-      const timedOut = error instanceof CheckTimeoutError;
-      return {
+    }, failed)
+    // The last line of defence: a result, whatever went wrong above, never a rejection that
+    // nobody handles (which ends the embedding application).
+    .catch(failed)
+    .catch(
+      (): RunResult => ({
         status: 'fail',
-        durationMs,
-        observedValue: error instanceof CheckFailure ? (error.observedValue ?? durationMs) : durationMs,
+        durationMs: performance.now() - started,
+        observedValue: performance.now() - started,
         finishedAt: Date.now(),
-        output: options.redact(errorMessage(error)),
-        reason: timedOut ? 'timeout' : (options.classify?.(error) ?? classifyCommon(error)),
-      };
-    },
-  );
-  void result.finally(() => {
+        output: 'unknown error',
+        reason: 'error',
+      }),
+    );
+  const cleanUp = () => {
     clearTimeout(timer);
     // Whatever the probe still holds is released as soon as the run is decided.
     if (!controller.signal.aborted) controller.abort(new Error('run finished'));
-  });
+  };
+  void result.then(cleanUp, cleanUp);
   return {
     result,
     settled,

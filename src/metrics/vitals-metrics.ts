@@ -8,9 +8,15 @@ const STATUSES: readonly Status[] = ['unknown', 'pass', 'warn', 'fail'];
 export interface VitalsMetrics {
   /** Every vitals metric plus the default process metrics, for an embedding app to merge. */
   readonly registry: Registry;
-  /** Creates every series of a check at its starting value (SPEC §4: all exist from startup). */
+  /** Creates every series of a check at its starting value: each exists from the start, before any run. */
   addCheck(check: CheckView): void;
   removeCheck(check: CheckView): void;
+  /**
+   * A changed check's new runner takes over its series. The counters go on from the old
+   * runner's: to whoever graphs the check it is the same check, and a reset in the middle of a
+   * reload would drop from rate() the runs before it. The gauges follow the new runner.
+   */
+  replaceCheck(previous: CheckView, next: CheckView): void;
   recordRun(check: CheckView, run: RunResult): void;
   /** `vitals_ready` is read from this at scrape time, not recomputed on every run. */
   setReadiness(isReady: () => boolean): void;
@@ -112,6 +118,12 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   // Default process metrics and the few global gauges stay with prom-client.
   const base = new Registry();
   collectDefaultMetrics({ register: base });
+  // prom-client names these gauges with `_total`, which Prometheus keeps for counters: promtool's
+  // lint fails the whole exposition on them. Each is the sum of the per-type gauge of the same
+  // name without the suffix (`sum(nodejs_active_handles)`), which stays.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    base.removeSingleMetric(name);
+  }
   let isReady: () => boolean = () => false;
   const gauge = (name: string, help: string, labelNames: readonly string[] = [], collect?: (this: Gauge) => void) =>
     new Gauge({ name, help, labelNames, registers: [base], ...(collect ? { collect } : {}) });
@@ -173,18 +185,32 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     return body;
   }
 
+  const newSeries = (view: CheckView): CheckSeries => ({
+    view,
+    labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
+    runs: 0,
+    failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
+    lines: [],
+    stale: true,
+  });
+
   return {
     registry,
     addCheck(view) {
-      const series: CheckSeries = {
-        view,
-        labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
-        runs: 0,
-        failures: { timeout: 0, refused: 0, auth: 0, protocol: 0, error: 0 },
-        lines: [],
-        stale: true,
-      };
+      const series = newSeries(view);
       checks.set(view.definition.name, series);
+      render(series);
+    },
+    replaceCheck(previous, next) {
+      const old = checks.get(previous.definition.name);
+      const series = newSeries(next);
+      if (old?.view === previous) {
+        series.runs = old.runs;
+        Object.assign(series.failures, old.failures);
+      }
+      // Same key, so the check keeps its place; a changed kind or critical flag takes its
+      // label set with it, and the old one leaves the exposition in the same scrape.
+      checks.set(next.definition.name, series);
       render(series);
     },
     removeCheck(view) {

@@ -14,7 +14,7 @@ const DIST = join(import.meta.dirname, '../../dist');
 // The built package entry, as an application would import it (npm test builds first). A path in
 // a variable, so that typechecking a fresh clone does not need dist/; its types are src's.
 const ENTRY = join(DIST, 'index.js');
-const { createVitals } = (await import(ENTRY)) as typeof import('../../src/index.js');
+const { createVitals, ConfigError } = (await import(ENTRY)) as typeof import('../../src/index.js');
 
 describe('vitals embedded in an existing Koa app', () => {
   let vitals: Vitals;
@@ -116,6 +116,18 @@ describe('vitals embedded in an existing Koa app', () => {
     // The mounted /ops/metrics is the same exposition.
     const mounted = await (await fetch(`${base}/ops/metrics`)).text();
     expect(mounted).toMatch(/^vitals_check_runs_total\{check="queue",kind="custom",critical="true"\} [1-9]\d*$/m);
+  });
+
+  it('addCheck refuses what would spin or misbehave with the exported ConfigError, naming the field', async () => {
+    const other = await createVitals({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
+    const attempt = (fields: Record<string, unknown>) => () => {
+      other.addCheck({ name: 'jobs', run: async () => undefined, ...fields });
+    };
+    expect(attempt({ interval: Infinity })).toThrow(ConfigError);
+    expect(attempt({ interval: 3e9 })).toThrow('addCheck("jobs").interval: duration "3000000000ms" out of range (100ms to 1d)');
+    expect(attempt({ timeout: -1 })).toThrow(/addCheck\("jobs"\)\.timeout: expected a duration string/);
+    other.addCheck({ name: 'jobs', run: async () => undefined });
+    expect(other.monitor.get('jobs')?.definition).toMatchObject({ intervalMs: 30_000, timeoutMs: 5000 });
   });
 
   it('leaves unknown paths to the app (no vitals 404 inside someone else\'s app)', async () => {

@@ -1,7 +1,7 @@
 /**
- * SPEC §4 against the real HTTP server: every own metric, its type, labels and values, for
- * custom checks (SPEC §7) that pass, fail for each reason, and hang; content negotiation; and
- * promtool's lint of our own families.
+ * The own metrics against the real HTTP server: every family, its type, labels and values, for
+ * custom checks (addCheck) that pass, fail for each reason, and hang; content negotiation; and
+ * promtool's lint of the whole exposition.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
 
-/** SPEC §4's table: every own family and its type. */
+/** Every own family and its type, as the metrics contract lists them. */
 const FAMILIES: Record<string, 'gauge' | 'counter'> = {
   vitals_check_up: 'gauge',
   vitals_check_status: 'gauge',
@@ -133,7 +133,7 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
 });
 
-describe('/metrics: own metrics (SPEC §4)', () => {
+describe('/metrics: own metrics', () => {
   it('every family has its type and help, and every series exists from startup at its starting value', async () => {
     const before = Date.now() / 1000;
     const fresh = controlled('hold');
@@ -365,7 +365,7 @@ describe('/metrics: content negotiation', () => {
 });
 
 describe.skipIf(skipUnlessBinaries(['promtool'], 'promtool lint'))('/metrics: promtool check metrics', () => {
-  it('our own families pass promtool\'s lint with no output', async () => {
+  it('the whole exposition (our families and the default process and Node.js ones) passes promtool\'s lint with no output', async () => {
     const s = await start({ checks: [] }, [
       fast('good', controlled('pass')),
       fast('bad', controlled({ throw: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }), false),
@@ -375,14 +375,22 @@ describe.skipIf(skipUnlessBinaries(['promtool'], 'promtool lint'))('/metrics: pr
     await afterRuns(s, 'bad', 1, false);
     const reply = await s.get('/metrics');
     expect(reply.status).toBe(200);
-    const own = reply.body
-      .split('\n')
-      .filter((line) => /^(# (HELP|TYPE) )?vitals_/.test(line))
-      .join('\n');
-    expect(own.split('\n').length).toBeGreaterThan(50);
-    const result = spawnSync(resolveBinary('promtool'), ['check', 'metrics'], { input: `${own}\n`, encoding: 'utf8', timeout: 20_000 });
+    const families = [...parseExposition(reply.body).types.keys()];
+    expect(families.filter((name) => name.startsWith('vitals_')).length).toBe(Object.keys(FAMILIES).length);
+    // The default metrics are there, so the lint covers them too.
+    expect(families).toEqual(expect.arrayContaining(['process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles']));
+    const result = spawnSync(resolveBinary('promtool'), ['check', 'metrics'], { input: reply.body, encoding: 'utf8', timeout: 20_000 });
     expect(result.error).toBeUndefined();
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  it('drops the three default gauges whose names break the counter-only _total rule; their per-type gauges stay', async () => {
+    const s = await start({ checks: [] }, []);
+    const types = parseExposition((await s.get('/metrics')).body).types;
+    for (const name of ['nodejs_active_handles', 'nodejs_active_requests', 'nodejs_active_resources']) {
+      expect(types.has(`${name}_total`), `${name}_total`).toBe(false);
+      expect(types.get(name), name).toBe('gauge');
+    }
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Live config reload (SPEC §8) through the real CLI: SIGHUP, POST /-/reload and --watch-config
+ * Live config reload through the real CLI: SIGHUP, POST /-/reload and --watch-config
  * on `node dist/cli.js serve`. The checks are tcp checks against node:net servers this file
  * controls (and a blackholed port, for a first run that takes its whole timeout), plus one
  * mysql check against a throwaway MariaDB for a passwordFile that changes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { skipUnlessBinaries } from '../helpers/binaries.js';
 import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
 import { startBlackhole, type BlackholeListener } from '../helpers/servers.js';
 import { waitFor } from '../helpers/vitals.js';
+import { controlled, json, startVitals } from '../helpers/vitals-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -252,6 +254,58 @@ describe('config reload through the CLI', () => {
     expect(sample(now, 'vitals_check_up', { check: 'second' })).toBeDefined();
   });
 
+  it('a changed critical check (a rotated credential) keeps /ready 200 while its new definition\'s first run is under way, also under a SIGHUP storm', async () => {
+    // A healthy dependency that takes 800 ms to answer, and checks it through a header that the
+    // reloads rotate, as a password rotation would.
+    const slow = http.createServer((_request, response) => {
+      setTimeout(() => response.end('ok'), 800);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const slowPort = (slow.address() as net.AddressInfo).port;
+    const checkWith = (secret: string) =>
+      `checks:\n  - { name: api, kind: http, url: "http://127.0.0.1:${String(slowPort)}/", headers: { Authorization: "Bearer ${secret}" }, interval: 5s, timeout: 2s }\n`;
+    try {
+      const config = join(dir, 'rotate.yml');
+      await writeFile(config, checkWith('one'));
+      const vitals = await serve(config);
+      await waitFor(() => fetch(`${vitals.base}/ready`).then((r) => r.status), (status) => status === 200, 10_000);
+
+      const probes = watchProbes(vitals.base);
+      await writeFile(config, checkWith('two'));
+      vitals.child.kill('SIGHUP');
+      await sleep(1500);
+      const single = await probes.stop();
+
+      const storm = watchProbes(vitals.base);
+      for (let i = 0; i < 15; i++) {
+        await writeFile(config, checkWith(`storm-${String(i)}`));
+        vitals.child.kill('SIGHUP');
+        await sleep(150);
+      }
+      await sleep(1500);
+      const stormSeen = await storm.stop();
+      const count503 = (statuses: number[]) => statuses.filter((status) => status === 503).length;
+      console.info(
+        `rotation: /ready 503 ${String(count503(single.ready))}/${String(single.ready.length)}; ` +
+          `storm: /ready 503 ${String(count503(stormSeen.ready))}/${String(stormSeen.ready.length)}`,
+      );
+
+      expect(vitals.logLines().filter((line) => line.msg === 'config reloaded').length).toBeGreaterThanOrEqual(10);
+      expect(single.ready.length).toBeGreaterThan(5);
+      expect(count503(single.ready)).toBe(0);
+      expect(count503(stormSeen.ready)).toBe(0);
+      expect([...single.startup, ...stormSeen.startup].every((status) => status === 200)).toBe(true);
+      // The last definition did get its result, and is the one now reported.
+      const text = await metrics(vitals.base);
+      expect(sample(text, 'vitals_check_up', { check: 'api' })).toBe(1);
+      // Only the first result's change; no reload logged a flap through unknown.
+      const changes = vitals.logLines().filter((line) => line.msg === 'check status changed');
+      expect(changes.map((line) => [line.check, line.from, line.to])).toEqual([['api', 'unknown', 'pass']]);
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   it('a change to server.port is rejected with "restart required"', async () => {
     const config = join(dir, 'port.yml');
     await writeFile(config, `checks:\n${tcpCheck('steady', a.port)}`);
@@ -326,3 +380,31 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
   },
 );
+
+describe('reload and custom checks', () => {
+  it('refuses a config check named like a custom check: 400 naming it, running config kept, reload gauge 0', async () => {
+    const target = await tcpServer();
+    const document = { checks: [{ name: 'cache', kind: 'tcp', host: '127.0.0.1', port: target.port, interval: '200ms', timeout: '100ms' }] as unknown[] };
+    const queue = controlled('pass');
+    const s = await startVitals(document, [{ name: 'queue', interval: '200ms', timeout: '100ms', run: queue.run }]);
+    try {
+      await waitFor(() => s.get('/ready').then((r) => r.status), (status) => status === 200, 5000);
+      document.checks.push(
+        { name: 'extra', kind: 'tcp', host: '127.0.0.1', port: target.port },
+        { name: 'queue', kind: 'tcp', host: '127.0.0.1', port: target.port },
+      );
+      const refused = await s.get('/-/reload', { method: 'POST' });
+      expect(refused.status).toBe(400);
+      expect(json(refused)).toMatchObject({ applied: false, problems: ['checks[2].name: "queue" is already a custom check added by addCheck'] });
+      const text = (await s.get('/metrics')).body;
+      expect(sample(text, 'vitals_config_last_reload_successful')).toBe(0);
+      expect(text).not.toContain('check="extra"');
+      expect(sample(text, 'vitals_check_info', { check: 'queue', kind: 'custom', target: '' })).toBe(1);
+      expect(text).not.toMatch(/check="queue",kind="tcp"/);
+      expect(s.vitals.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual(['cache/tcp', 'queue/custom']);
+    } finally {
+      await s.close();
+      await target.close();
+    }
+  });
+});

@@ -1,0 +1,166 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runProbe } from '../../../src/engine/run-probe.js';
+import { createRedactor } from '../../../src/log.js';
+import { FAILURE_REASONS, type Probe, type RunResult } from '../../../src/types.js';
+import { common } from './fakes.js';
+
+const SECRET = 'hunter2-secret';
+
+/** A value made inside the property: fast-check itself would trip over a hostile proxy. */
+type Make = (() => unknown) & { [fc.toStringMethod]: () => string };
+
+function made(label: string, make: () => unknown): Make {
+  return Object.assign(make, { [fc.toStringMethod]: () => label });
+}
+
+/** Values that break naive handling: throwing getters, proxies that throw on every trap, symbols. */
+function hostile(): fc.Arbitrary<Make> {
+  const thrown = fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.constant(new Error(`has ${SECRET} in it`)));
+  const throwingGetter = fc.tuple(fc.constantFrom('warn', 'observedValue', 'message', 'code', 'name', 'then', 'stack'), thrown, fc.boolean()).map(
+    ([key, value, asError]) =>
+      made(`${asError ? 'an Error' : 'an object'} whose ${key} getter throws ${fc.stringify(value)}`, () => {
+        const target: object = asError ? new Error('with a getter') : {};
+        Object.defineProperty(target, key, {
+          get() {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- any value: that is the test
+            throw value;
+          },
+        });
+        return target;
+      }),
+  );
+  const trapAll = fc.constant(
+    made('a proxy that throws on every trap', () => {
+      const fail = () => {
+        throw new TypeError('trap');
+      };
+      return new Proxy({}, { get: fail, has: fail, getPrototypeOf: fail, ownKeys: fail, getOwnPropertyDescriptor: fail });
+    }),
+  );
+  const revoked = fc.constant(
+    made('a revoked proxy', () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    }),
+  );
+  const errorWithOddMessage = fc.tuple(fc.anything(), fc.anything()).map(([message, code]) => {
+    const error = new Error('placeholder');
+    Object.defineProperty(error, 'message', { value: message });
+    Object.defineProperty(error, 'code', { value: code });
+    return error;
+  });
+  const symbol = fc.string().map((description) => Symbol(description));
+  const plain = fc.oneof(
+    fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true }),
+    fc.record({ warn: fc.anything(), observedValue: fc.anything() }, { requiredKeys: [] }),
+    fc.record({ warn: fc.oneof(fc.integer(), fc.constant(SECRET), fc.string(), symbol, fc.constant(503)) }),
+    errorWithOddMessage,
+    symbol,
+    fc.constant(SECRET),
+    fc.string().map((s) => `${s}\n    at stack (frame.js:1:1)`),
+  );
+  return fc.oneof(
+    plain.map((value) => made(fc.stringify(value), () => value)),
+    throwingGetter,
+    trapAll,
+    revoked,
+  );
+}
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeEach(() => {
+  unhandled.length = 0;
+  process.on('unhandledRejection', onUnhandled);
+});
+
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+
+async function runOnce(probe: Probe): Promise<RunResult> {
+  const redactor = createRedactor();
+  redactor.add([SECRET]);
+  const run = runProbe(probe, common({ name: 'custom', kind: 'custom', timeoutMs: 1000, intervalMs: 2000 }), {
+    redact: (text) => redactor.redact(text),
+  });
+  // Not `settled`: a value with a `then` of its own may never settle the probe; the result
+  // comes at the deadline all the same.
+  const result = await run.result;
+  // Long enough for a rejection nobody handled to be reported.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  return result;
+}
+
+function expectAResult(result: RunResult): void {
+  expect(['pass', 'warn', 'fail']).toContain(result.status);
+  expect(Number.isFinite(result.durationMs)).toBe(true);
+  expect(Number.isFinite(result.observedValue)).toBe(true);
+  expect(Number.isFinite(result.finishedAt)).toBe(true);
+  if (result.status === 'pass') expect(result.output).toBeUndefined();
+  else {
+    expect(typeof result.output).toBe('string');
+    expect(result.output).not.toBe('');
+    expect(result.output).not.toContain('\n');
+    expect(result.output).not.toContain(SECRET);
+    expect((result.output ?? '').length).toBeLessThanOrEqual(500);
+  }
+  if (result.status === 'fail') expect(FAILURE_REASONS).toContain(result.reason);
+  else expect(result.reason).toBeUndefined();
+  expect(unhandled).toEqual([]);
+}
+
+describe('runProbe: whatever a custom check does is a result, never a crash', () => {
+  it('any value a probe resolves with is a pass or warn (or a fail naming a result it could not read)', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile(), async (make) => {
+        const result = await runOnce(async () => make() as never);
+        expectAResult(result);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any value a probe throws, or rejects with, is a fail with a one-line reason', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile(), fc.boolean(), async (make, synchronous) => {
+        const probe: Probe = synchronous
+          ? () => {
+              throw make();
+            }
+          : // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- any value: that is the test
+            () => Promise.reject(make());
+        const result = await runOnce(probe);
+        expectAResult(result);
+        expect(result.status).toBe('fail');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the reported cases: { warn: 503 } with a secret configured, an Error whose message is not a string, null', async () => {
+    const warned = await runOnce(async () => ({ warn: 503 }) as never);
+    expectAResult(warned);
+    expect(warned).toMatchObject({ status: 'warn', output: '503' });
+
+    const odd = new Error('x');
+    Object.defineProperty(odd, 'message', { value: { not: 'a string' } });
+    const failed = await runOnce(() => Promise.reject(odd));
+    expectAResult(failed);
+    expect(failed).toMatchObject({ status: 'fail', reason: 'error', output: 'Error' });
+
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what a careless check does
+    const nothing = await runOnce(() => Promise.reject(null));
+    expectAResult(nothing);
+    expect(nothing).toMatchObject({ status: 'fail', output: 'unknown error' });
+  });
+
+  it('a message carrying a configured secret is scrubbed, and only its first line is kept', async () => {
+    const result = await runOnce(() => Promise.reject(new Error(`login failed for ${SECRET}\n    at frame (x.js:1:1)`)));
+    expect(result).toMatchObject({ status: 'fail', output: 'login failed for ***' });
+  });
+});
