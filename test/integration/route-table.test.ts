@@ -126,7 +126,7 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
 
   it.each(PATHS)('%s, GET and HEAD, every Accept', async (path) => {
     for (const { method, accept } of cases.filter((c) => c.path === path)) {
-      const headers = accept === undefined ? {} : { Accept: accept };
+      const headers: Record<string, string> = accept === undefined ? {} : { Accept: accept };
       const what = `${method} ${path} Accept: ${String(accept)}`;
       const standalone = comparable(await s.get(path, { method, headers }));
       const embedded = comparable(await request(plainPort, path, { method, headers }));
