@@ -14,7 +14,9 @@ Config from --config, else VITALS_CONFIG, else the built-in default (one mysql c
 Port from --port, else PORT, else server.port, else ${String(DEFAULT_PORT)}. Exit codes: 0 ok, 1 not ready (check), 2 usage or config error.`;
 
 /** A mistake in how vitals was invoked: printed with the usage, exit 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 export function fail(message: string): never {
   throw new UsageError(message);
