@@ -1,15 +1,15 @@
 import type Router from '@koa/router';
-import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { ConfigError, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
 import { createMonitor, type CustomCheck, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
-import { createProbeResponses, type ProbeResponses } from './http/probe-responses.js';
-import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/router.js';
+import { createProbeResponses } from './http/probe-responses.js';
+import { createVitalsRouter, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
-import { createAuthorizer, type Authorizer } from './security/authorizer.js';
+import { createAuthorizer } from './security/authorizer.js';
+import type { ReloadOutcome } from './types.js';
 import { VERSION } from './version.js';
 
 export interface VitalsOptions {
@@ -17,6 +17,11 @@ export interface VitalsOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The embedding API: what an application needs to run vitals' checks and mount its routes. The
+ * listener's internals (the prepared probe answers, the authorizer, draining) are not part of
+ * it; a listener of its own gets them from createVitalsService.
+ */
 export interface Vitals {
   /** The prom-client registry with every vitals metric and the default process metrics. */
   readonly registry: Registry;
@@ -24,24 +29,16 @@ export interface Vitals {
   readonly version: string;
   /** The config in force. */
   config(): Config;
-  readonly monitor: Monitor;
+  /** Adds a check of the application's own (kind "custom"). */
   addCheck(check: CustomCheck): void;
   /** Starts the background checks: each runs once now, then on its interval. */
   start(): Promise<void>;
   /** Stops every check. */
   stop(): Promise<void>;
-  /** The vitals routes, to mount in an existing Koa app. */
+  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, /, /-/reload), to mount in an existing Koa app. */
   router(): Router;
-  /** A standalone Koa app serving the routes, with JSON 404s. */
-  app(): Koa;
   /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
   reload(): Promise<ReloadOutcome>;
-  /** SIGTERM's first step: /ready answers 503 from now on. */
-  drain(): void;
-  redact(text: string): string;
-  authorizer(): Authorizer;
-  /** The prepared probe answers, for a listener that answers probes before Koa. */
-  readonly responses: ProbeResponses;
 }
 
 type ConfigInput = string | Record<string, unknown> | Config | undefined;
@@ -57,14 +54,18 @@ function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv): Config {
   return parseConfig(input, 'config object', { env });
 }
 
-/** Vitals plus what a listener of its own needs: not part of the embedding API. */
+/** Vitals plus what a listener of its own and the CLI need: not part of the embedding API. */
 export interface VitalsService {
   readonly vitals: Vitals;
-  /** The probe fast path, then the standalone Koa app. */
+  /** The probe fast path, then the standalone Koa app (JSON 404s). */
   readonly handle: VitalsRequestHandler;
   readonly logger: Logger;
   /** server.probesWithoutAuth of the config in force. */
   readonly probesWithoutAuth: () => boolean;
+  /** The checks and their state. */
+  readonly monitor: Monitor;
+  /** SIGTERM's first step: /ready answers 503 from now on. */
+  drain(): void;
 }
 
 /**
@@ -134,7 +135,6 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     logger,
     version: VERSION,
     config: () => config,
-    monitor,
     addCheck(check) {
       monitor.addCustom(check, { intervalMs: 10_000, timeoutMs: 2000 });
     },
@@ -146,19 +146,16 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       monitor.stop();
     },
     router: () => createVitalsRouter(deps),
-    app: () => createApp(deps, logger),
     reload,
-    drain() {
-      monitor.setDraining();
-    },
-    redact,
-    authorizer: () => authorizer,
-    responses,
   };
   return {
     vitals,
     handle: createRequestHandler(responses, (access) => createApp(deps, logger, access)),
     logger,
     probesWithoutAuth: () => config.server.probesWithoutAuth,
+    monitor,
+    drain() {
+      monitor.setDraining();
+    },
   };
 }

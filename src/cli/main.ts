@@ -4,7 +4,7 @@ import { ConfigError, type Config } from '../config/load.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { loadWebConfig } from '../http/web-config.js';
 import { createLogger } from '../log.js';
-import { createVitals } from '../vitals.js';
+import { createVitalsService } from '../vitals.js';
 import { VERSION } from '../version.js';
 import { load, webConfigFileOf } from './config-files.js';
 import { serve, type ServeOptions } from './serve.js';
@@ -113,8 +113,8 @@ function validate(args: Args): number {
 }
 
 async function check(args: Args): Promise<number> {
-  const vitals = await createVitals(load(args.config), { logger: createLogger('silent') });
-  const checks = vitals.monitor.checks();
+  const { monitor } = await createVitalsService(load(args.config), { logger: createLogger('silent') });
+  const checks = monitor.checks();
   const results = await Promise.all(checks.map((c) => c.runOnce()));
   const rows = [['NAME', 'KIND', 'STATUS', 'LATENCY', 'REASON']];
   checks.forEach((c, i) => {
@@ -126,7 +126,7 @@ async function check(args: Args): Promise<number> {
   for (const row of rows) {
     process.stdout.write(`${row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ')}\n`);
   }
-  const verdict = vitals.monitor.readiness();
+  const verdict = monitor.readiness();
   process.stdout.write(`ready: ${verdict === 'fail' ? 'no' : 'yes'} (${verdict})\n`);
   return verdict === 'fail' ? EXIT_NOT_READY : EXIT_OK;
 }

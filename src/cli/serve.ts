@@ -92,7 +92,7 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
     }
     stopping = true;
     const { shutdownDelayMs, shutdownTimeoutMs } = vitals.config().server;
-    vitals.drain();
+    service.drain();
     logger.info({ signal, shutdownDelayMs, shutdownTimeoutMs }, 'draining: /ready answers 503 until the listener closes');
     setTimeout(() => {
       stopWatching?.();

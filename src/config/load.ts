@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { cidrProblem } from '../security/cidr.js';
-import type { CheckDefinition } from '../types.js';
+import type { CheckDefinition, SecurityConfig } from '../types.js';
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { substituteEnv, type UnsetVariable } from './substitute.js';
@@ -72,7 +72,7 @@ const defaultsSchema = z.strictObject({
 });
 
 // Each section is validated on its own (see `section`), so that a mistake in `server` does not
-// hide the mistakes in `checks`: SPEC §2 wants every problem reported at once.
+// hide the mistakes in `checks`: every problem is reported at once.
 const rootSections = {
   server: serverSchema.default(serverSchema.parse({})),
   security: securitySchema.default(securitySchema.parse({})),
@@ -101,13 +101,7 @@ export type ServerConfig = Omit<z.infer<typeof serverSchema>, 'shutdownDelay' | 
   readonly watchConfigMs: number | undefined;
 };
 
-export interface SecurityConfig {
-  readonly details: 'always' | 'authorized' | 'never';
-  readonly allow: readonly string[];
-  /** The bearer token, read from tokenFile when that is set; '' means token auth is off. */
-  readonly token: string;
-  readonly trustProxy: readonly string[];
-}
+export type { SecurityConfig };
 
 export interface Config {
   /** The file it came from, or "built-in default". */
@@ -387,7 +381,7 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   return parseConfigText(text, path, { baseDir: dirname(resolvePath(path)), configFile: resolvePath(path), ...options });
 }
 
-/** SPEC §1: one critical mysql check against MYSQL_URL. */
+/** With no config file: one critical mysql check against MYSQL_URL (default root@127.0.0.1:3306). */
 export const DEFAULT_CONFIG_DOCUMENT = {
   checks: [{ name: 'mysql', kind: 'mysql', url: '${MYSQL_URL:-mysql://root@127.0.0.1:3306/}' }],
 };

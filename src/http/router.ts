@@ -6,16 +6,9 @@ import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { accessOf } from './handler.js';
 import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
+import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
 
-
-export interface ReloadOutcome {
-  readonly applied: boolean;
-  readonly problems: readonly string[];
-  readonly added?: readonly string[];
-  readonly changed?: readonly string[];
-  readonly removed?: readonly string[];
-}
 
 /** What the routes read. Everything is in memory: no route waits on a dependency. */
 export interface RouteDeps {

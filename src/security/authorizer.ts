@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { SecurityConfig } from '../config/load.js';
+import type { SecurityConfig } from '../types.js';
 import { createCidrSet, normalizeAddress } from './cidr.js';
 
 export interface CallerFacts {
@@ -16,7 +16,7 @@ export interface Authorizer {
    * trusted proxies; undefined when that hop is not an address.
    */
   clientAddress(facts: CallerFacts): string | undefined;
-  /** True when the caller may see per-check details and reload the config (SPEC §2 `security`). */
+  /** True when the caller may see per-check details and reload the config: a matching bearer token, or a client address in `security.allow`. */
   isAuthorized(facts: CallerFacts): boolean;
   /** True when per-check details are shown to this caller. */
   showsDetails(facts: CallerFacts): boolean;

@@ -77,6 +77,11 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(typeof createVitals).toBe('function');
   });
 
+  it('exposes the embedding API and nothing of the listener\'s internals', () => {
+    const members = Object.keys(vitals).sort();
+    expect(members).toStrictEqual(['addCheck', 'config', 'logger', 'registry', 'reload', 'router', 'start', 'stop', 'version']);
+  });
+
   it('serves the vitals routes under the prefix beside the app\'s own routes', async () => {
     expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from the app');
     const health = await fetch(`${base}/ops/health`);

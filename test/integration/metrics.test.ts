@@ -1,6 +1,6 @@
 /**
- * SPEC §4 against the real HTTP server: every own metric, its type, labels and values, for
- * custom checks (SPEC §7) that pass, fail for each reason, and hang; content negotiation; and
+ * The vitals_ metrics against the real HTTP server: every own metric, its type, labels and values, for
+ * custom checks (vitals.addCheck) that pass, fail for each reason, and hang; content negotiation; and
  * promtool's lint of our own families.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
 const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
 
-/** SPEC §4's table: every own family and its type. */
+/** Every own metric family and its type, as the README's Metrics table lists them. */
 const FAMILIES: Record<string, 'gauge' | 'counter'> = {
   vitals_check_up: 'gauge',
   vitals_check_status: 'gauge',
@@ -133,7 +133,7 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
 });
 
-describe('/metrics: own metrics (SPEC §4)', () => {
+describe('/metrics: own metrics', () => {
   it('every family has its type and help, and every series exists from startup at its starting value', async () => {
     const before = Date.now() / 1000;
     const fresh = controlled('hold');
@@ -245,7 +245,7 @@ describe('/metrics: own metrics (SPEC §4)', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(() => s.vitals.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
+    await waitFor(() => s.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -265,7 +265,7 @@ describe('/metrics: own metrics (SPEC §4)', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(() => s.vitals.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
+    await waitFor(() => s.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -283,7 +283,7 @@ describe('/metrics: own metrics (SPEC §4)', () => {
     expect(value(m, 'vitals_check_up', checkLabels('two'))).toBe(0);
     expect(value(m, 'vitals_draining')).toBe(0);
 
-    s.vitals.drain();
+    s.drain();
     m = await scrape(s);
     expect(value(m, 'vitals_draining')).toBe(1);
     expect(value(m, 'vitals_ready')).toBe(0);

@@ -99,8 +99,8 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
     if (scenario.gate !== undefined) checks.push({ name: 'gate', critical: true, interval: 60_000, timeout: 30_000, run: controlled(scenario.gate).run });
     s = await startVitals(scenario.config, checks);
     const settled = scenario.gate === 'hold' ? 1 : checks.length;
-    await waitFor(() => s.vitals.monitor.checks().filter((check) => check.last !== undefined).length === settled, 5000, 'first results');
-    if (scenario.drain === true) s.vitals.drain();
+    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, 5000, 'first results');
+    if (scenario.drain === true) s.drain();
 
     const plain = new Koa();
     plain.use(s.vitals.router().routes());
