@@ -87,7 +87,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION);
   const monitor = createMonitor({ metrics, logger, redact });
-  let authorizer = createAuthorizer(config.security);
+  let authorizer = createAuthorizer(config.security, config.server.allowedHosts);
   monitor.apply(config.checks);
   metrics.setReload(true);
   const startedAt = performance.now();
@@ -111,7 +111,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     }
     redactor.add(next.secrets);
     const report = monitor.apply(next.checks);
-    authorizer = createAuthorizer(next.security);
+    authorizer = createAuthorizer(next.security, next.server.allowedHosts);
     config = next;
     metrics.setReload(true);
     logger.info(report, 'config reloaded');

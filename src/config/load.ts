@@ -49,6 +49,16 @@ const serverSchema = z.strictObject({
   webConfigFile: z.string().min(1).optional(),
   watchConfig: duration({ min: 100 }).optional(),
   probesWithoutAuth: z.boolean().default(true),
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i,
+          'must be a host name without scheme or port, such as vitals.example.com (a leading dot covers its subdomains)',
+        ),
+    )
+    .default([]),
 });
 
 const securitySchema = z
