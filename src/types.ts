@@ -70,3 +70,33 @@ export interface RunResult {
   readonly output: string | undefined;
   readonly reason: FailureReason | undefined;
 }
+
+/** A check as the routes, the metrics and an embedder see it. */
+export interface CheckView {
+  readonly definition: CheckCommon;
+  readonly componentType: CheckKind['componentType'];
+  readonly target: string;
+  readonly status: Status;
+  readonly last: RunResult | undefined;
+  /** ms since the epoch of the last pass or warn; 0 = never. */
+  readonly lastSuccessAt: number;
+  readonly awaitingFirstResult: boolean;
+}
+
+/** The `security` section, resolved: who is authorized, and who sees per-check details. */
+export interface SecurityConfig {
+  readonly details: 'always' | 'authorized' | 'never';
+  readonly allow: readonly string[];
+  /** The bearer token, read from tokenFile when that is set; '' means token auth is off. */
+  readonly token: string;
+  readonly trustProxy: readonly string[];
+}
+
+/** What a reload did: applied (with the checks it added, changed and removed) or not, and why. */
+export interface ReloadOutcome {
+  readonly applied: boolean;
+  readonly problems: readonly string[];
+  readonly added?: readonly string[];
+  readonly changed?: readonly string[];
+  readonly removed?: readonly string[];
+}

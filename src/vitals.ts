@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { checkKinds } from './checks/index.js';
 import { ConfigError, DEFAULT_CONFIG_SOURCE, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
@@ -7,12 +6,12 @@ import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
-import { createProbeResponses, type ProbeResponses } from './http/probe-responses.js';
-import { createVitalsRouter, type ReloadOutcome, type RouteDeps } from './http/router.js';
+import { createProbeResponses } from './http/probe-responses.js';
+import { createVitalsRouter, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
-import { createAuthorizer, type Authorizer } from './security/authorizer.js';
-import type { CheckCommon } from './types.js';
+import { createAuthorizer } from './security/authorizer.js';
+import type { CheckCommon, ReloadOutcome } from './types.js';
 import { VERSION } from './version.js';
 
 export interface VitalsOptions {
@@ -20,6 +19,11 @@ export interface VitalsOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The embedding API: what an application needs to run vitals' checks and mount its routes. The
+ * listener's internals (the prepared probe answers, the authorizer, draining) are not part of
+ * it; a listener of its own gets them from createVitalsService.
+ */
 export interface Vitals {
   /** The prom-client registry with every vitals metric and the default process metrics. */
   readonly registry: Registry;
@@ -27,7 +31,6 @@ export interface Vitals {
   readonly version: string;
   /** The config in force. */
   config(): Config;
-  readonly monitor: Monitor;
   /**
    * A check run by your own code, with the common fields of a config check (durations as
    * strings or milliseconds) and the config's defaults for those it leaves out. Throws
@@ -38,18 +41,10 @@ export interface Vitals {
   start(): Promise<void>;
   /** Stops every check. */
   stop(): Promise<void>;
-  /** The vitals routes, to mount in an existing Koa app. */
+  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, /, /-/reload), to mount in an existing Koa app. */
   router(): Router;
-  /** A standalone Koa app serving the routes, with JSON 404s. */
-  app(): Koa;
   /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
   reload(): Promise<ReloadOutcome>;
-  /** SIGTERM's first step: /ready answers 503 from now on. */
-  drain(): void;
-  redact(text: string): string;
-  authorizer(): Authorizer;
-  /** The prepared probe answers, for a listener that answers probes before Koa. */
-  readonly responses: ProbeResponses;
 }
 
 type ConfigInput = string | Record<string, unknown> | Config | undefined;
@@ -65,14 +60,18 @@ function resolveConfig(input: ConfigInput, env: NodeJS.ProcessEnv): Config {
   return parseConfig(input, 'config object', { env });
 }
 
-/** Vitals plus what a listener of its own needs: not part of the embedding API. */
+/** Vitals plus what a listener of its own and the CLI need: not part of the embedding API. */
 export interface VitalsService {
   readonly vitals: Vitals;
-  /** The probe fast path, then the standalone Koa app. */
+  /** The probe fast path, then the standalone Koa app (JSON 404s). */
   readonly handle: VitalsRequestHandler;
   readonly logger: Logger;
   /** server.probesWithoutAuth of the config in force. */
   readonly probesWithoutAuth: () => boolean;
+  /** The checks and their state. */
+  readonly monitor: Monitor;
+  /** SIGTERM's first step: /ready answers 503 from now on. */
+  drain(): void;
 }
 
 /**
@@ -94,7 +93,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION);
   const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
-  let authorizer = createAuthorizer(config.security);
+  let authorizer = createAuthorizer(config.security, config.server.allowedHosts);
   /** As given to addCheck: re-resolved against the defaults of every reloaded config. */
   const customChecks = new Map<string, CustomCheck>();
   monitor.apply(config.checks);
@@ -140,7 +139,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     }
     redactor.add(next.secrets);
     const report = monitor.apply(next.checks, customDefinitions);
-    authorizer = createAuthorizer(next.security);
+    authorizer = createAuthorizer(next.security, next.server.allowedHosts);
     config = next;
     metrics.setReload(true);
     logger.info(report, 'config reloaded');
@@ -164,7 +163,6 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     logger,
     version: VERSION,
     config: () => config,
-    monitor,
     addCheck(check) {
       const resolved = resolveCustomCheck(check, config.defaults);
       if (resolved.definition === undefined) throw new ConfigError('addCheck', resolved.problems);
@@ -184,19 +182,16 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       monitor.stop();
     },
     router: () => createVitalsRouter(deps),
-    app: () => createApp(deps, logger),
     reload,
-    drain() {
-      monitor.setDraining();
-    },
-    redact,
-    authorizer: () => authorizer,
-    responses,
   };
   return {
     vitals,
     handle: createRequestHandler(responses, (access) => createApp(deps, logger, access)),
     logger,
     probesWithoutAuth: () => config.server.probesWithoutAuth,
+    monitor,
+    drain() {
+      monitor.setDraining();
+    },
   };
 }

@@ -2,7 +2,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { cidrProblem } from '../security/cidr.js';
-import type { CheckDefinition } from '../types.js';
+import type { CheckDefinition, SecurityConfig } from '../types.js';
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { ConfigError, joinPath, zodProblems } from './problems.js';
@@ -30,6 +30,16 @@ const serverSchema = z.strictObject({
   webConfigFile: z.string().min(1).optional(),
   watchConfig: duration({ min: 100 }).optional(),
   probesWithoutAuth: z.boolean().default(true),
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i,
+          'must be a host name without scheme or port, such as vitals.example.com (a leading dot covers its subdomains)',
+        ),
+    )
+    .default([]),
 });
 
 const securitySchema = z
@@ -83,13 +93,7 @@ export type ServerConfig = Omit<z.infer<typeof serverSchema>, 'shutdownDelay' | 
   readonly watchConfigMs: number | undefined;
 };
 
-export interface SecurityConfig {
-  readonly details: 'always' | 'authorized' | 'never';
-  readonly allow: readonly string[];
-  /** The bearer token, read from tokenFile when that is set; '' means token auth is off. */
-  readonly token: string;
-  readonly trustProxy: readonly string[];
-}
+export type { SecurityConfig };
 
 /** `defaults` resolved: what a check that leaves these fields out gets, custom checks included. */
 export interface CheckDefaults {

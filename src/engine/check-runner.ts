@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { CheckCommon, CheckKind, FailureReason, Probe, RunResult, Status } from '../types.js';
+import type { CheckCommon, CheckKind, CheckView, FailureReason, Probe, RunResult, Status } from '../types.js';
 import { runProbe, type ProbeRun } from './run-probe.js';
 import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from './thresholds.js';
 
-/** What the rest of vitals may read about a check. */
-export interface CheckView {
-  readonly definition: CheckCommon;
-  readonly componentType: CheckKind['componentType'];
-  readonly target: string;
-  readonly status: Status;
-  readonly last: RunResult | undefined;
-  /** ms since the epoch of the last pass or warn; 0 = never. */
-  readonly lastSuccessAt: number;
-  readonly awaitingFirstResult: boolean;
-}
+/** What the rest of vitals may read about a check (defined with the shared types). */
+export type { CheckView };
 
 export interface RunEvent {
   readonly check: CheckView;

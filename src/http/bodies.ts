@@ -1,4 +1,4 @@
-import type { CheckView } from '../engine/check-runner.js';
+import type { CheckView } from '../types.js';
 
 /** One member of the IETF draft's `checks` object. */
 export interface CheckEntry {

@@ -42,6 +42,7 @@ function factsOf(request: IncomingMessage): CallerFacts {
     peer: request.socket.remoteAddress,
     forwardedFor: request.headers['x-forwarded-for'],
     authorization: request.headers.authorization,
+    host: request.headers.host,
   };
 }
 
@@ -106,15 +107,16 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
       cachedFor = authorizer;
       detailsByAddress.clear();
     }
-    // Only a decision that depends on the peer alone may be cached; headers change it.
+    // Only a decision that depends on the peer and the Host alone may be cached; other headers change it.
     if (facts.authorization !== undefined || facts.forwardedFor !== undefined || facts.peer === undefined) {
       return authorizer.showsDetails(facts);
     }
-    let shows = detailsByAddress.get(facts.peer);
+    const key = `${facts.peer} ${facts.host ?? ''}`;
+    let shows = detailsByAddress.get(key);
     if (shows === undefined) {
       shows = authorizer.showsDetails(facts);
       if (detailsByAddress.size >= MAX_CACHED_ADDRESSES) detailsByAddress.clear();
-      detailsByAddress.set(facts.peer, shows);
+      detailsByAddress.set(key, shows);
     }
     return shows;
   }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Monitor } from '../engine/monitor.js';
@@ -6,16 +7,9 @@ import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { accessOf } from './handler.js';
 import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
+import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
 
-
-export interface ReloadOutcome {
-  readonly applied: boolean;
-  readonly problems: readonly string[];
-  readonly added?: readonly string[];
-  readonly changed?: readonly string[];
-  readonly removed?: readonly string[];
-}
 
 /** What the routes read. Everything is in memory: no route waits on a dependency. */
 export interface RouteDeps {
@@ -36,7 +30,35 @@ export function callerFacts(ctx: Context): CallerFacts {
     peer: ctx.req.socket.remoteAddress,
     forwardedFor: ctx.req.headers['x-forwarded-for'],
     authorization: ctx.req.headers.authorization,
+    host: ctx.req.headers.host,
   };
+}
+
+/**
+ * Why a request comes from a page of another origin, or undefined. A browser sends Origin on
+ * every POST and Sec-Fetch-Site on every request; curl and scripts send neither, and are let
+ * through. `same-site` is refused too: another port of localhost, or a sibling subdomain, is
+ * the same site but another origin (a dev server, another tool's page).
+ */
+export function crossOriginReason(headers: IncomingHttpHeaders): string | undefined {
+  const origin = headers.origin;
+  if (origin !== undefined && !sameAuthority(origin, headers.host)) {
+    return `Origin ${origin.slice(0, 200)} is not this server`;
+  }
+  const site = headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return `Sec-Fetch-Site: ${site}`;
+  return undefined;
+}
+
+/** Origin's host:port against the Host header, the default port of Origin's scheme filled in. */
+function sameAuthority(origin: string, host: string | undefined): boolean {
+  if (host === undefined || origin === 'null') return false;
+  try {
+    const own = new URL(origin);
+    return own.host === new URL(`${own.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
 }
 
 function jsonContentType(ctx: Context): string {
@@ -137,6 +159,11 @@ export function createVitalsRouter(deps: RouteDeps): Router {
   });
 
   router.post('/-/reload', async (ctx) => {
+    const crossOrigin = crossOriginReason(ctx.req.headers);
+    if (crossOrigin !== undefined) {
+      sendError(ctx, 403, `cross-origin request refused: ${crossOrigin}`);
+      return;
+    }
     if (!deps.authorizer().isAuthorized(callerFacts(ctx))) {
       sendError(ctx, 403, 'reload is allowed for authorized callers only');
       return;

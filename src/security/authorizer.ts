@@ -1,13 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { SecurityConfig } from '../config/load.js';
+import type { SecurityConfig } from '../types.js';
 import { createCidrSet, normalizeAddress } from './cidr.js';
+import { createHostCheck } from './host.js';
 
 export interface CallerFacts {
   /** The TCP peer's address. */
   readonly peer: string | undefined;
   readonly forwardedFor: string | string[] | undefined;
   readonly authorization: string | undefined;
+  /** The Host header: authorization by address holds only for a Host no web page can rebind. */
+  readonly host?: string | undefined;
 }
 
 export interface Authorizer {
@@ -16,7 +19,10 @@ export interface Authorizer {
    * trusted proxies; undefined when that hop is not an address.
    */
   clientAddress(facts: CallerFacts): string | undefined;
-  /** True when the caller may see per-check details and reload the config (the config's `security` section). */
+  /**
+   * True when the caller may see per-check details and reload the config: a matching bearer
+   * token, or a client address in `security.allow` reached through a Host a page cannot rebind.
+   */
   isAuthorized(facts: CallerFacts): boolean;
   /** True when per-check details are shown to this caller. */
   showsDetails(facts: CallerFacts): boolean;
@@ -24,8 +30,10 @@ export interface Authorizer {
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-export function createAuthorizer(security: SecurityConfig): Authorizer {
+/** `allowedHosts`: server.allowedHosts, the DNS names vitals is reached by (see createHostCheck). */
+export function createAuthorizer(security: SecurityConfig, allowedHosts: readonly string[] = []): Authorizer {
   const allow = createCidrSet(security.allow);
+  const trustedHost = createHostCheck(allowedHosts);
   const proxies = createCidrSet(security.trustProxy);
   // Hashing both sides gives equal-length buffers, so the comparison time says nothing about
   // the token's length or its first differing character.
@@ -59,6 +67,8 @@ export function createAuthorizer(security: SecurityConfig): Authorizer {
 
   function isAuthorized(facts: CallerFacts): boolean {
     if (hasToken(facts.authorization)) return true;
+    // A token cannot be sent by a page that does not know it; an address can (DNS rebinding).
+    if (!trustedHost(facts.host)) return false;
     const address = clientAddress(facts);
     return address !== undefined && allow.has(address);
   }

@@ -1,11 +1,11 @@
 /**
- * A real vitals HTTP server on an ephemeral port, with custom checks (SPEC §7) whose behaviour
+ * A real vitals HTTP server on an ephemeral port, with custom checks (vitals.addCheck) whose behaviour
  * the test controls, logs captured in memory, and a raw node:http client (no keep-alive, headers
  * sent exactly as given, paths sent byte for byte).
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { createLogger } from '../../src/log.js';
-import type { CustomCheck } from '../../src/engine/monitor.js';
+import type { CustomCheck, Monitor } from '../../src/engine/monitor.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import type { Probe, ProbeSuccess } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
@@ -120,6 +120,10 @@ export function json(reply: Reply): Record<string, unknown> {
 
 export interface RunningVitals {
   readonly vitals: Vitals;
+  /** The checks' state, which the embedding API does not expose. */
+  readonly monitor: Monitor;
+  /** SIGTERM's first step, as serve takes it. */
+  drain(): void;
   readonly server: RunningServer;
   readonly port: number;
   /** Raw log lines, as written. */
@@ -156,6 +160,10 @@ export async function startVitals(
   const server = await listen(service, host, 0);
   return {
     vitals,
+    monitor: service.monitor,
+    drain: () => {
+      service.drain();
+    },
     server,
     port: server.port,
     logs,

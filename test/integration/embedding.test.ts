@@ -77,6 +77,11 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(typeof createVitals).toBe('function');
   });
 
+  it('exposes the embedding API and nothing of the listener\'s internals', () => {
+    const members = Object.keys(vitals).sort();
+    expect(members).toStrictEqual(['addCheck', 'config', 'logger', 'registry', 'reload', 'router', 'start', 'stop', 'version']);
+  });
+
   it('serves the vitals routes under the prefix beside the app\'s own routes', async () => {
     expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from the app');
     const health = await fetch(`${base}/ops/health`);
@@ -119,7 +124,9 @@ describe('vitals embedded in an existing Koa app', () => {
   });
 
   it('addCheck refuses what would spin or misbehave with the exported ConfigError, naming the field', async () => {
-    const other = await createVitals({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
+    const { createVitalsService } = await import('../../src/vitals.js');
+    const service = await createVitalsService({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
+    const other = service.vitals;
     const attempt = (fields: Record<string, unknown>) => () => {
       other.addCheck({ name: 'jobs', run: async () => undefined, ...fields });
     };
@@ -127,7 +134,7 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(attempt({ interval: 3e9 })).toThrow('addCheck("jobs").interval: duration "3000000000ms" out of range (100ms to 1d)');
     expect(attempt({ timeout: -1 })).toThrow(/addCheck\("jobs"\)\.timeout: expected a duration string/);
     other.addCheck({ name: 'jobs', run: async () => undefined });
-    expect(other.monitor.get('jobs')?.definition).toMatchObject({ intervalMs: 30_000, timeoutMs: 5000 });
+    expect(service.monitor.get('jobs')?.definition).toMatchObject({ intervalMs: 30_000, timeoutMs: 5000 });
   });
 
   it('leaves unknown paths to the app (no vitals 404 inside someone else\'s app)', async () => {

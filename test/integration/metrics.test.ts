@@ -245,7 +245,7 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(() => s.vitals.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
+    await waitFor(() => s.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -265,7 +265,7 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(() => s.vitals.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
+    await waitFor(() => s.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -283,7 +283,7 @@ describe('/metrics: own metrics', () => {
     expect(value(m, 'vitals_check_up', checkLabels('two'))).toBe(0);
     expect(value(m, 'vitals_draining')).toBe(0);
 
-    s.vitals.drain();
+    s.drain();
     m = await scrape(s);
     expect(value(m, 'vitals_draining')).toBe(1);
     expect(value(m, 'vitals_ready')).toBe(0);

@@ -401,7 +401,7 @@ describe('reload and custom checks', () => {
       expect(text).not.toContain('check="extra"');
       expect(sample(text, 'vitals_check_info', { check: 'queue', kind: 'custom', target: '' })).toBe(1);
       expect(text).not.toMatch(/check="queue",kind="tcp"/);
-      expect(s.vitals.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual(['cache/tcp', 'queue/custom']);
+      expect(s.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual(['cache/tcp', 'queue/custom']);
     } finally {
       await s.close();
       await target.close();

@@ -1,6 +1,6 @@
 /**
- * SPEC §3 against the real HTTP server: /health, /ready, /ready/NAME, /startup, detail gating,
- * methods, odd input and /-/reload, driven by custom checks (SPEC §7) whose runs the test
+ * The HTTP routes against the real HTTP server: /health, /ready, /ready/NAME, /startup, detail gating,
+ * methods, odd input and /-/reload, driven by custom checks (vitals.addCheck) whose runs the test
  * controls.
  */
 import { readFileSync } from 'node:fs';
@@ -57,7 +57,7 @@ function expectJsonHeaders(reply: Reply, type = HEALTH_JSON): void {
 }
 
 async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(() => running.vitals.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
+  await waitFor(() => running.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {
@@ -340,7 +340,7 @@ describe('unknown results, /startup and draining', () => {
     await settle(s, 'o', 'fail');
     expect((await s.get('/ready')).status).toBe(200);
 
-    s.vitals.drain();
+    s.drain();
     let reply = await s.get('/ready');
     expect(reply.status).toBe(503);
     expectJsonHeaders(reply);
@@ -385,8 +385,8 @@ describe('unknown results, /startup and draining', () => {
     await s.vitals.stop();
     await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, 2000, 'the run to be aborted');
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
-    expect(s.vitals.monitor.get('hung')?.status).toBe('unknown');
-    expect(s.vitals.monitor.get('hung')?.last).toBeUndefined();
+    expect(s.monitor.get('hung')?.status).toBe('unknown');
+    expect(s.monitor.get('hung')?.last).toBeUndefined();
   });
 });
 
@@ -521,7 +521,7 @@ describe('POST /-/reload', () => {
     expect(reply.status).toBe(200);
     expectJsonHeaders(reply, PLAIN_JSON);
     expect(json(reply)).toStrictEqual({ status: 'pass', applied: true, problems: [], added: [], changed: [], removed: [] });
-    expect(s.vitals.monitor.get('steady')?.status).toBe('pass');
+    expect(s.monitor.get('steady')?.status).toBe('pass');
     expect((await s.get('/ready')).status).toBe(200);
   });
 

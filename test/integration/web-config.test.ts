@@ -1,5 +1,5 @@
 /**
- * Listener security (SPEC §8) with real certificates made by the `openssl` CLI, real HTTPS
+ * Listener security (the exporter-toolkit web config file) with real certificates made by the `openssl` CLI, real HTTPS
  * clients (node:https), bcrypt hashes, and at the end a real Prometheus scraping vitals over TLS
  * with basic auth.
  */
@@ -119,7 +119,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     const { vitals } = service;
     vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
     await vitals.start();
-    await waitFor(() => vitals.monitor.started(), (started) => started, 5000);
+    await waitFor(() => service.monitor.started(), (started) => started, 5000);
     const server = await listen(service, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort });
     open.push(async () => {
       await vitals.stop();

@@ -43,6 +43,7 @@ describe('a valid config', () => {
       shutdownTimeoutMs: 10_000,
       watchConfigMs: undefined,
       probesWithoutAuth: true,
+      allowedHosts: [],
     });
     expect(config.security).toEqual({
       details: 'authorized',
@@ -93,6 +94,7 @@ describe('a valid config', () => {
       shutdownTimeoutMs: 2000,
       watchConfigMs: 500,
       probesWithoutAuth: true,
+      allowedHosts: [],
     });
     const [inherits, own] = config.checks;
     expect(inherits).toMatchObject({ critical: true, intervalMs: 30_000, timeoutMs: 5000, failureThreshold: 3, successThreshold: 2 });

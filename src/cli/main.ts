@@ -1,0 +1,194 @@
+import { parseArgs } from 'node:util';
+import { checkKinds } from '../checks/index.js';
+import { ConfigError, type Config } from '../config/load.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
+import { loadWebConfig } from '../http/web-config.js';
+import { createLogger } from '../log.js';
+import { createVitalsService } from '../vitals.js';
+import { VERSION } from '../version.js';
+import { load, webConfigFileOf } from './config-files.js';
+import { serve, type ServeOptions } from './serve.js';
+import { EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, fail, USAGE, UsageError } from './usage.js';
+
+function parsePort(text: string, where: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) fail(`${where}: expected a port number (0-65535), got "${text}"`);
+  return Number(text);
+}
+
+interface Args extends ServeOptions {
+  readonly command: 'serve' | 'validate' | 'check';
+}
+
+// The same bounds as server.watchConfig: above a day a Node timer overflows and fires every 1 ms.
+const WATCH_MIN_MS = 100;
+const WATCH_MAX_MS = 24 * 3600 * 1000;
+
+function parseWatch(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < WATCH_MIN_MS || ms > WATCH_MAX_MS) {
+    fail(`--watch-config: expected a duration from 100ms to 1d such as "10s", got "${text}"`);
+  }
+  return ms;
+}
+
+function parse(argv: string[]): Args | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
+        'watch-config': { type: 'string' },
+        'web.config.file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return 'help';
+  if (values.version === true) return 'version';
+  if (positionals.length > 1) fail(`unexpected argument "${positionals[1] ?? ''}"`);
+  const command = positionals[0] ?? 'serve';
+  if (command !== 'serve' && command !== 'validate' && command !== 'check') fail(`unknown command "${command}"`);
+  const env = process.env;
+  const config = values.config ?? (env.VITALS_CONFIG === '' ? undefined : env.VITALS_CONFIG);
+  if (values.config === '') fail('--config: empty path');
+  if (values['web.config.file'] === '') fail('--web.config.file: empty path');
+  const port =
+    values.port !== undefined
+      ? parsePort(values.port, '--port')
+      : env.PORT !== undefined && env.PORT !== ''
+        ? parsePort(env.PORT, 'PORT')
+        : undefined;
+  const watch = values['watch-config'];
+  return {
+    command,
+    config,
+    host: values.host,
+    port,
+    webConfigFile: values['web.config.file'],
+    // Parsed here, not in serve, so a bad value is a usage error before anything listens.
+    watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined,
+  };
+}
+
+function summarize(config: Config): string[] {
+  return config.checks.map((check) => {
+    const kind = checkKinds.get(check.kind);
+    const target = kind === undefined ? '' : kind.target(check.options);
+    return [
+      check.name,
+      `kind=${check.kind}`,
+      `target=${target}`,
+      `critical=${String(check.critical)}`,
+      `interval=${formatDuration(check.intervalMs)}`,
+      `timeout=${formatDuration(check.timeoutMs)}`,
+    ].join('  ');
+  });
+}
+
+function validate(args: Args): number {
+  if (args.config === undefined) fail('validate: --config FILE is required');
+  const config = load(args.config);
+  // The web config the config names (or --web.config.file) is part of what serve would refuse.
+  const webConfigPath = args.webConfigFile ?? webConfigFileOf(config);
+  const webConfig = webConfigPath === undefined ? undefined : loadWebConfig(webConfigPath);
+  for (const line of summarize(config)) process.stdout.write(`${line}\n`);
+  if (webConfigPath !== undefined && webConfig !== undefined) {
+    const tls = webConfig.tls === undefined ? 'no tls' : `tls ${webConfig.tls.clientAuth}`;
+    process.stdout.write(
+      `web config ${webConfigPath}: ok (${tls}, ${String(webConfig.users.size)} basic auth user(s), ${String(webConfig.headers.length)} header(s))\n`,
+    );
+  }
+  for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  process.stdout.write(`${args.config}: ok, ${String(config.checks.length)} check(s)\n`);
+  return EXIT_OK;
+}
+
+async function check(args: Args): Promise<number> {
+  const { monitor } = await createVitalsService(load(args.config), { logger: createLogger('silent') });
+  const checks = monitor.checks();
+  const results = await Promise.all(checks.map((c) => c.runOnce()));
+  const rows = [['NAME', 'KIND', 'STATUS', 'LATENCY', 'REASON']];
+  checks.forEach((c, i) => {
+    const run = results[i];
+    const reason = run?.status === 'pass' ? '' : `${run?.reason ?? ''}${run?.reason !== undefined ? ': ' : ''}${run?.output ?? ''}`;
+    rows.push([c.definition.name, c.definition.kind, run?.status ?? 'unknown', `${(run?.durationMs ?? 0).toFixed(1)}ms`, reason]);
+  });
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
+  for (const row of rows) {
+    process.stdout.write(`${row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ')}\n`);
+  }
+  const verdict = monitor.readiness();
+  process.stdout.write(`ready: ${verdict === 'fail' ? 'no' : 'yes'} (${verdict})\n`);
+  return verdict === 'fail' ? EXIT_NOT_READY : EXIT_OK;
+}
+
+/**
+ * Exits with `code` once stdout and stderr have handed everything to the OS. Exiting at once
+ * cut a long problem list at 64 KiB when stderr is a pipe (the rest was still queued in node);
+ * waiting for the event loop to empty instead could hang on a dependency's closing socket.
+ */
+export function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const flushed = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+}
+
+/** What the entry module saw before this module was loaded. */
+export interface Startup {
+  /** SIGHUPs received so far. */
+  readonly hangups: () => number;
+}
+
+/** Runs the command line; resolves with the exit code, or undefined while serving. */
+export async function main(argv: string[], startup: Startup): Promise<number | undefined> {
+  try {
+    const args = parse(argv);
+    if (args === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (args === 'version') {
+      process.stdout.write(`vitals ${VERSION}\n`);
+      return EXIT_OK;
+    }
+    switch (args.command) {
+      case 'validate':
+        return validate(args);
+      case 'check':
+        return await check(args);
+      case 'serve':
+        await serve(args, {
+          exit: exitWhenFlushed,
+          onSignal: (signal, handler) => process.on(signal, handler),
+          logger: createLogger(),
+          earlyHangups: startup.hangups,
+        });
+        return undefined;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`vitals: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`vitals: ${error.message}\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`vitals: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_USAGE;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The built CLI as a process: what reaches a pipe before it exits, and signals that arrive
+ * while it is still starting. No dependency is needed: the configs hold no check, or fail
+ * validation.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveChildren } from '../helpers/cleanup.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli.js');
+let dir = '';
+
+function newestSource(path: string): number {
+  return Math.max(
+    ...readdirSync(path, { withFileTypes: true }).map((entry) =>
+      entry.isDirectory() ? newestSource(join(path, entry.name)) : statSync(join(path, entry.name)).mtimeMs,
+    ),
+  );
+}
+
+beforeAll(() => {
+  // Run alone after an edit, this file would otherwise test the previous build.
+  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newestSource(join(ROOT, 'src'))) {
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  }
+  dir = mkdtempSync(join(tmpdir(), 'vitals-cli-process-'));
+}, 120_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function start(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
+  liveChildren.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const finished = new Promise<Finished>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      liveChildren.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, finished };
+}
+
+describe('every problem reaches a piped stderr before the process exits', () => {
+  const COUNT = 1500;
+  let config = '';
+
+  beforeAll(() => {
+    // ~100 kB of problems: more than a pipe buffers (64 KiB), so an exit that does not wait for
+    // stderr to drain cuts the list.
+    const checks = Array.from({ length: COUNT }, (_, i) => `  - { name: check-${String(i).padStart(4, '0')}, kind: no-such-kind-${String(i)} }`);
+    config = join(dir, 'many-problems.yml');
+    writeFileSync(config, `checks:\n${checks.join('\n')}\n`);
+  });
+
+  /**
+   * Runs the CLI with stderr on a pipe(2) to `cat`, as `vitals validate ... 2>&1 | less` would:
+   * node's own spawn gives a child a socket pair, which buffers more and hides the cut.
+   */
+  function throughPipe(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+    const shell = spawn('bash', ['-c', '"$0" "$@" 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"', process.execPath, CLI, ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 30_000,
+    });
+    liveChildren.add(shell);
+    // What the CLI wrote to its stderr arrives on the shell's stdout.
+    let stderr = '';
+    shell.stdout.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    return new Promise((resolve, reject) => {
+      shell.once('error', reject);
+      shell.once('close', (code) => {
+        liveChildren.delete(shell);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  for (const command of ['validate', 'serve']) {
+    it(`${command}: all ${String(COUNT)} problems, then exit 2`, async () => {
+      const result = await throughPipe([command, '--config', config, '--port', '0', '--host', '127.0.0.1']);
+      expect(result.code).toBe(2);
+      const problems = result.stderr.split('\n').filter((line) => /^ {2}checks\[\d+\]\.kind: /.test(line));
+      expect(problems).toHaveLength(COUNT);
+      expect(problems.at(-1)).toMatch(/^ {2}checks\[1499\]\.kind: unknown kind "no-such-kind-1499"/);
+      expect(Buffer.byteLength(result.stderr)).toBeGreaterThan(64 * 1024);
+    });
+  }
+});
+
+describe('a SIGHUP while vitals is still starting', () => {
+  let config = '';
+  beforeAll(() => {
+    config = join(dir, 'empty.yml');
+    writeFileSync(config, 'server: { shutdownDelay: 0s, shutdownTimeout: 1s }\nchecks: []\n');
+  });
+
+  // Node itself takes ~0.2 s to reach the first line of cli.js on a loaded machine, and a signal
+  // before that gets the default action whatever vitals does; vitals' own start-up (module loading,
+  // config, listen) takes longer again. These offsets fall in the latter.
+  const DELAYS_MS = [300, 400, 500, 650, 800];
+
+  it.each(DELAYS_MS)('%i ms after spawn neither kills it nor stops it from serving and draining', async (delayMs) => {
+    const { child, finished } = start(['serve', '--config', config, '--port', '0', '--host', '127.0.0.1']);
+    await new Promise<void>((resolve) => child.once('spawn', resolve));
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    child.kill('SIGHUP');
+    let stdout = '';
+    child.stdout?.on('data', (chunk: string) => (stdout += chunk));
+    const listening = await new Promise<boolean>((resolve) => {
+      const timer = setInterval(() => {
+        if (stdout.includes('"msg":"listening"')) {
+          clearInterval(timer);
+          resolve(true);
+        }
+      }, 20);
+      void finished.then(() => {
+        clearInterval(timer);
+        resolve(false);
+      });
+    });
+    if (listening) child.kill('SIGTERM');
+    const result = await finished;
+    expect({ code: result.code, signal: result.signal }).toStrictEqual({ code: 0, signal: null });
+    expect(result.stdout).toContain('"msg":"listening"');
+    // Handled, not merely survived: the reload it asks for happens once vitals serves.
+    expect(result.stdout).toMatch(/"msg":"SIGHUP[^"]*: reloading config and web config"/);
+    expect(result.stdout).toContain('"msg":"config reloaded"');
+  });
+});
