@@ -170,7 +170,7 @@ export async function listen(inputs: ListenInputs, host: string, port: number, o
       }
       // Wrong credentials on a probe route still get the probe's answer, without details:
       // a load balancer with a stale password must not take the service out.
-      void auth.verify(authorization).then(
+      void auth.verify(authorization, request.socket.remoteAddress).then(
         (ok) => {
           (ok ? dispatch : dispatchWithoutDetails)(request, response);
         },
@@ -184,7 +184,7 @@ export async function listen(inputs: ListenInputs, host: string, port: number, o
       unauthorized(request, response);
       return;
     }
-    void auth.verify(authorization).then(
+    void auth.verify(authorization, request.socket.remoteAddress).then(
       (ok) => {
         dispatchIf(request, response, ok);
       },
