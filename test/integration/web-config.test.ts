@@ -1,7 +1,7 @@
 /**
- * Listener security (the web config: TLS, client certificates, basic auth, headers) with real certificates made by the `openssl` CLI, real HTTPS
- * clients (node:https), bcrypt hashes, and at the end a real Prometheus scraping vitals over TLS
- * with basic auth.
+ * Listener security (the web config: TLS, client certificates, basic auth, headers) with real
+ * certificates made by the `openssl` CLI, real HTTPS clients (node:https), bcrypt hashes, and
+ * at the end a real Prometheus scraping vitals over TLS with basic auth.
  */
 import { hashSync } from '@node-rs/bcrypt';
 import { spawn, type ChildProcess } from 'node:child_process';
