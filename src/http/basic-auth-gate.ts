@@ -1,12 +1,14 @@
 /**
  * What a request on the main listener goes through before vitals' routes see it, when a web
- * config is in force: its extra headers, then its basic auth. Probe routes answer without
- * credentials (unless probesWithoutAuth is off); only /ready's details need them.
+ * config is in force: its extra headers, its rate limit, then its basic auth. Probe routes
+ * skip the last two (unless probesWithoutAuth is off): a kubelet carries no password, and a
+ * burst of scrapes must not fail the liveness probe. Only /ready's details need credentials.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBasicAuth, hasBasicAuthorization, type BasicAuth } from './basic-auth.js';
 import { FULL_ACCESS, NO_DETAILS, type VitalsRequestHandler } from './handler.js';
 import { sendJson } from './listener-socket.js';
+import { TokenBucket } from './rate-limit.js';
 import { matchRoute, parseTarget } from './routes.js';
 import type { WebConfig } from './web-config.js';
 
@@ -15,15 +17,31 @@ export interface Guard {
   readonly config: WebConfig;
   readonly headers: readonly (readonly [string, string])[];
   readonly auth: BasicAuth | undefined;
+  readonly bucket: TokenBucket | undefined;
 }
 
-export function guardOf(config: WebConfig | undefined): Guard | undefined {
+/**
+ * `previous`: the guard in force. Its bucket is kept when the rate limit is unchanged, so that
+ * a re-read (a rotated certificate) does not hand out a fresh burst.
+ */
+export function guardOf(config: WebConfig | undefined, previous?: Guard): Guard | undefined {
   if (config === undefined) return undefined;
-  return { config, headers: config.headers, auth: config.users.size > 0 ? createBasicAuth(config.users) : undefined };
+  const limit = config.rateLimit;
+  const kept = previous?.bucket;
+  const bucket =
+    limit === undefined ? undefined : kept?.intervalMs === limit.intervalMs && kept.burst === limit.burst ? kept : new TokenBucket(limit.intervalMs, limit.burst);
+  return { config, headers: config.headers, auth: config.users.size > 0 ? createBasicAuth(config.users) : undefined, bucket };
 }
 
 function unauthorized(request: IncomingMessage, response: ServerResponse): void {
   sendJson(request, response, 401, { status: 'fail', error: 'authentication required' }, { 'www-authenticate': 'Basic realm="vitals"' });
+}
+
+function tooManyRequests(request: IncomingMessage, response: ServerResponse, bucket: TokenBucket): void {
+  const waitMs = bucket.waitMs();
+  // With a burst of 0 no request ever gets through; the interval is still the honest pace to retry at.
+  const seconds = Math.max(1, Math.ceil((Number.isFinite(waitMs) ? waitMs : bucket.intervalMs) / 1000));
+  sendJson(request, response, 429, { status: 'fail', error: 'too many requests' }, { 'retry-after': String(seconds) });
 }
 
 export type GatedHandler = (guard: Guard | undefined, request: IncomingMessage, response: ServerResponse) => void;
@@ -49,14 +67,20 @@ export function createGate(handle: VitalsRequestHandler, probesWithoutAuth: () =
       return;
     }
     for (const [name, value] of guard.headers) response.setHeader(name, value);
-    const { auth } = guard;
+    const route = matchRoute(parseTarget(request.url).path)?.route;
+    const exempt = route?.probe === true && probesWithoutAuth();
+    const { auth, bucket } = guard;
+    // Before basic auth: a request over the limit costs no bcrypt comparison.
+    if (bucket !== undefined && !exempt && !bucket.take()) {
+      tooManyRequests(request, response, bucket);
+      return;
+    }
     if (auth === undefined) {
       serve(request, response);
       return;
     }
     const authorization = request.headers.authorization;
-    const route = matchRoute(parseTarget(request.url).path)?.route;
-    if (route?.probe === true && probesWithoutAuth()) {
+    if (exempt) {
       if (route.name !== 'ready' && route.name !== 'ready-check') {
         serve(request, response);
         return;

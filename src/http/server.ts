@@ -64,6 +64,8 @@ export interface RunningServer {
 export async function listen(inputs: ListenInputs, host: string, port: number, options: ListenOptions = {}): Promise<RunningServer> {
   const { handle, logger, probesWithoutAuth } = inputs;
   let guard = guardOf(options.webConfig);
+  const startWarnings = options.webConfig?.warnings ?? [];
+  if (startWarnings.length > 0) logger.warn({ webConfig: options.webConfig?.source, warnings: startWarnings }, 'web config: settings that do nothing');
   const gate = createGate(handle, probesWithoutAuth);
   const main = createMainServer(options.webConfig?.tls, (request: IncomingMessage, response: ServerResponse) => {
     gate(guard, request, response);
@@ -86,7 +88,7 @@ export async function listen(inputs: ListenInputs, host: string, port: number, o
     file: options.webConfigFile ?? (() => options.webConfig?.source),
     apply(next) {
       const problems = main.applyTls(next?.tls);
-      if (problems.length === 0) guard = guardOf(next);
+      if (problems.length === 0) guard = guardOf(next, guard);
       return problems;
     },
   });

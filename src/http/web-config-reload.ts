@@ -64,9 +64,12 @@ export function createWebConfigReloader(options: WebConfigReloaderOptions): WebC
         tls: tls === undefined ? null : { clientAuth: tls.clientAuth, certSerial: tls.certificate.serialNumber, certNotAfter: tls.certificate.validTo },
         basicAuthUsers: next?.users.size ?? 0,
         headers: next?.headers.length ?? 0,
+        rateLimit: next?.rateLimit ?? null,
       },
       'web config applied',
     );
+    const warnings = next?.warnings ?? [];
+    if (warnings.length > 0) logger.warn({ webConfig: path, warnings }, 'web config: settings that do nothing');
     return [];
   }
 
