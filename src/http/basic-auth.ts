@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { KeyedBuckets } from './rate-limit.js';
 
 /**
  * A bcrypt hash (cost 10) of a random password nobody knows: an unknown user costs the same
@@ -9,11 +11,31 @@ const DUMMY_HASH = '$2b$10$0wGYxz6.J76Bj/Yknc65peskvN55F4fvMwvcmRHhzdIeFKgllC4bm
 /** Successful (user, hash, password) digests kept; a Prometheus scrape then costs one hash, not a bcrypt. */
 const MAX_CACHED = 256;
 /**
- * bcrypt costs 50-100 ms of CPU a comparison. Beyond this many comparisons in flight, a
- * request with credentials not yet seen is refused without one, so a flood of wrong passwords
- * cannot queue up seconds of CPU work (cached credentials are still accepted).
+ * Comparisons waiting or running, in all. bcrypt costs 50-100 ms of CPU a comparison: beyond
+ * this, a request with credentials not yet seen is refused without one, so a flood of wrong
+ * passwords cannot queue up seconds of work (cached credentials are still accepted).
  */
 const MAX_PENDING = 16;
+/**
+ * One comparison at a time, as the exporter-toolkit does. It runs on libuv's thread pool, off
+ * the event loop, so probes keep answering; one thread of it, so that bcrypt never takes more
+ * than one core from the event loop, and the rest of the pool (4 threads by default, shared
+ * with fs and dns.lookup) stays free for the checks' name lookups. The other pending
+ * comparisons wait here, not in the pool's queue.
+ */
+const MAX_RUNNING = 1;
+/**
+ * Comparisons one peer address may start: a burst of this many, then one a second. A client
+ * trying passwords in a loop then costs two or three comparisons and gets refusals; a scraper
+ * logs in once and is served from the cache after that.
+ */
+const PEER_BURST = 4;
+const PEER_INTERVAL_MS = 1_000;
+/**
+ * A refusal without a comparison waits about as long as one would take: a client in a loop
+ * does not spin the event loop with instant 401s, and a refusal looks the same either way.
+ */
+const REFUSAL_DELAY_MS = 100;
 
 export interface Credentials {
   readonly user: string;
@@ -36,20 +58,38 @@ export function hasBasicAuthorization(header: string | undefined): boolean {
 }
 
 export interface BasicAuth {
-  /** True when the header carries a configured user and its password. */
-  verify(authorization: string | undefined): Promise<boolean>;
+  /**
+   * True when the header carries a configured user and its password. `peer` (the client's
+   * address) is what the per-client budget of comparisons is kept by.
+   */
+  verify(authorization: string | undefined, peer?: string): Promise<boolean>;
 }
 
 /**
- * Checks basic auth credentials against bcrypt hashes (bcryptjs; a password is never compared
- * as plain text). Successful results are remembered by a SHA-256 digest of user, hash and
- * password, never by the plain text, as the exporter-toolkit does; failures are not.
+ * Checks basic auth credentials against bcrypt hashes (@node-rs/bcrypt; a password is never
+ * compared as plain text). Successful results are remembered by a SHA-256 digest of user, hash
+ * and password, never by the plain text, as the exporter-toolkit does; failures are not.
  */
 export function createBasicAuth(users: ReadonlyMap<string, string>): BasicAuth {
   const verified = new Set<string>();
+  const peers = new KeyedBuckets(PEER_INTERVAL_MS, PEER_BURST);
   let pending = 0;
+  let running = 0;
+  const waiting: (() => void)[] = [];
+
+  async function compare(password: string, hash: string): Promise<boolean> {
+    if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await bcryptVerify(password, hash);
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  }
+
   return {
-    async verify(authorization) {
+    async verify(authorization, peer = '') {
       const credentials = parseBasicAuthorization(authorization);
       if (credentials === undefined) return false;
       const hash = users.get(credentials.user);
@@ -57,11 +97,14 @@ export function createBasicAuth(users: ReadonlyMap<string, string>): BasicAuth {
         .update(JSON.stringify([credentials.user, hash ?? '', credentials.password]))
         .digest('base64');
       if (hash !== undefined && verified.has(key)) return true;
-      if (pending >= MAX_PENDING) return false;
+      if (pending >= MAX_PENDING || !peers.take(peer)) {
+        await sleep(REFUSAL_DELAY_MS);
+        return false;
+      }
       pending += 1;
       let ok: boolean;
       try {
-        ok = await bcrypt.compare(credentials.password, hash ?? DUMMY_HASH);
+        ok = await compare(credentials.password, hash ?? DUMMY_HASH);
       } finally {
         pending -= 1;
       }

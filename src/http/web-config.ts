@@ -1,7 +1,9 @@
 /**
  * The listener's web config file, in the Prometheus exporter-toolkit format
  * (https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md):
- * TLS (with client certificates), basic auth with bcrypt hashes, and extra response headers.
+ * TLS (with client certificates), basic auth with bcrypt hashes, extra response headers and a
+ * rate limit. Every file the toolkit loads loads here too, unless it uses a setting vitals does
+ * not implement, which is then refused by name rather than ignored.
  *
  * Everything is checked at load time, the certificate files included (a TLS secure context is
  * built from them), so that a bad file is a start-up error and, at a live re-read, is refused
@@ -38,7 +40,10 @@ export interface WebTls {
   readonly clientAuth: ClientAuthType;
   /** Ask the client for a certificate (every mode but NoClientCert). */
   readonly requestCert: boolean;
-  /** Refuse the handshake without a certificate signed by client_ca_file (RequireAndVerifyClientCert). */
+  /**
+   * Refuse the handshake without a certificate signed by client_ca_file (RequireAndVerifyClientCert);
+   * without client_ca_file, by a root CA node trusts, as Go falls back to the system roots.
+   */
   readonly rejectUnauthorized: boolean;
   readonly secureContext: {
     readonly cert: Buffer;
@@ -51,6 +56,13 @@ export interface WebTls {
   readonly certificate: { readonly serialNumber: string; readonly subject: string; readonly validTo: string };
 }
 
+export interface RateLimit {
+  /** A token comes back this often. */
+  readonly intervalMs: number;
+  /** The bucket's size: this many requests at once. */
+  readonly burst: number;
+}
+
 export interface WebConfig {
   /** The file it came from. */
   readonly source: string;
@@ -59,12 +71,19 @@ export interface WebConfig {
   readonly users: ReadonlyMap<string, string>;
   /** Extra response headers, as [name, value]. */
   readonly headers: readonly (readonly [string, string])[];
+  /** The main listener's token bucket; undefined = no limit (no rate_limit, or interval 0). */
+  readonly rateLimit: RateLimit | undefined;
+  /** Settings that load but do nothing, for the log: the file is valid, maybe not what was meant. */
+  readonly warnings: readonly string[];
   /** The web config file and every file it names (absolute): what a watcher must poll. */
   readonly files: readonly string[];
 }
 
-/** bcrypt's modular crypt format: $2$, $2a$, $2b$ or $2y$, a cost of 04-31, 22 + 31 characters. */
-const BCRYPT_HASH = /^\$2[aby]?\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+/**
+ * bcrypt's modular crypt format: $2a$, $2b$ or $2y$, a cost of 04-31, 22 + 31 characters. The
+ * original $2$ is refused: the bcrypt vitals uses cannot check it, so it would never match.
+ */
+const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 /** Exporter-toolkit keys vitals does not implement: refused by name rather than as unknown. */
 const UNSUPPORTED_TLS_KEYS = [
@@ -125,9 +144,30 @@ const webConfigSchema = z.strictObject({
   tls_server_config: tlsSchema.optional(),
   http_server_config: z
     .strictObject({
-      headers: z.record(z.string(), z.string({ error: 'expected a string' })).nullable().optional(),
+      // YAML reads `X-XSS-Protection: 1` as a number; the toolkit (Go) takes it as the text.
+      headers: z
+        .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string' }).transform(String))
+        .nullable()
+        .optional(),
       /** Accepted for compatibility; vitals serves HTTP/1.1. */
       http2: z.boolean().optional(),
+    })
+    .nullable()
+    .optional(),
+  rate_limit: z
+    .strictObject({
+      interval: z
+        .union([z.string(), z.number()])
+        .optional()
+        .transform((value, ctx) => {
+          const ms = value === undefined ? 0 : typeof value === 'number' ? nanosecondsToMs(value) : parseGoDuration(value);
+          if (ms === undefined) {
+            ctx.addIssue({ code: 'custom', message: 'expected a duration such as 1s or 500ms' });
+            return z.NEVER;
+          }
+          return ms;
+        }),
+      burst: z.number({ error: 'expected a whole number, 0 or more' }).int({ error: 'expected a whole number, 0 or more' }).min(0, { error: 'expected a whole number, 0 or more' }).optional(),
     })
     .nullable()
     .optional(),
@@ -139,6 +179,27 @@ const webConfigSchema = z.strictObject({
     .nullable()
     .optional(),
 });
+
+const GO_UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
+
+/**
+ * A duration as the toolkit reads it (Go's time.ParseDuration: "1s", "1m30s", "1.5s", "250ms"),
+ * in milliseconds; undefined when it is not one. A negative one is refused: Go would make it
+ * "no limit", which is what leaving rate_limit out says plainly.
+ */
+function parseGoDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  if (!GO_DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(value) * (GO_UNIT_MS[unit ?? ''] ?? 0);
+  return Number.isFinite(total) ? total : undefined;
+}
+
+/** A bare number is nanoseconds, as Go reads an integer into a time.Duration. */
+function nanosecondsToMs(value: number): number | undefined {
+  return Number.isInteger(value) && value >= 0 ? value / 1e6 : undefined;
+}
 
 function readFile(path: string, at: string, baseDir: string, problems: string[], files: string[]): Buffer | undefined {
   const absolute = resolvePath(baseDir, path);
@@ -153,24 +214,36 @@ function readFile(path: string, at: string, baseDir: string, problems: string[],
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-function parseTls(raw: NonNullable<z.infer<typeof tlsSchema>>, baseDir: string, problems: string[], files: string[]): WebTls | undefined {
+function parseTls(
+  raw: NonNullable<z.infer<typeof tlsSchema>>,
+  baseDir: string,
+  problems: string[],
+  files: string[],
+  warnings: string[],
+): WebTls | undefined {
   const certFile = raw.cert_file ?? '';
   const keyFile = raw.key_file ?? '';
+  const caFile = raw.client_ca_file ?? '';
   const clientAuth = raw.client_auth_type ?? 'NoClientCert';
-  const settings = Object.entries(raw).filter(([, value]) => value !== undefined);
-  // As in the exporter-toolkit: no certificate and no key is no TLS at all.
+  // As in the exporter-toolkit: a certificate, a key, a client CA or a client_auth_type turns
+  // TLS on; without them the listener serves plain HTTP, and min_version & co. do nothing.
+  if (certFile === '' && keyFile === '' && caFile === '' && raw.client_auth_type === undefined) {
+    const idle = Object.entries(raw)
+      .filter(([, value]) => value !== undefined && value !== '')
+      .map(([key]) => key);
+    if (idle.length > 0) {
+      warnings.push(`tls_server_config: no cert_file and key_file, so no TLS: ${idle.join(', ')} ${idle.length === 1 ? 'does' : 'do'} nothing`);
+    }
+    return undefined;
+  }
   if (certFile === '' && keyFile === '') {
-    if (settings.length > 0) problems.push('tls_server_config: cert_file and key_file are required to serve TLS');
+    problems.push('tls_server_config: cert_file and key_file are required to serve TLS');
     return undefined;
   }
   const before = problems.length;
   if (certFile === '') problems.push('tls_server_config.cert_file: required with key_file');
   if (keyFile === '') problems.push('tls_server_config.key_file: required with cert_file');
-  const verifies = clientAuth === 'VerifyClientCertIfGiven' || clientAuth === 'RequireAndVerifyClientCert';
-  if (verifies && (raw.client_ca_file ?? '') === '') {
-    problems.push(`tls_server_config.client_ca_file: required with client_auth_type ${clientAuth}`);
-  }
-  if (clientAuth === 'NoClientCert' && (raw.client_ca_file ?? '') !== '') {
+  if (clientAuth === 'NoClientCert' && caFile !== '') {
     problems.push('tls_server_config.client_auth_type: client_ca_file is set but client_auth_type is NoClientCert (set one, e.g. RequireAndVerifyClientCert)');
   }
   const minVersion = TLS_VERSIONS[raw.min_version ?? 'TLS12'] ?? 'TLSv1.2';
@@ -181,7 +254,8 @@ function parseTls(raw: NonNullable<z.infer<typeof tlsSchema>>, baseDir: string, 
 
   const cert = certFile === '' ? undefined : readFile(certFile, 'tls_server_config.cert_file', baseDir, problems, files);
   const key = keyFile === '' ? undefined : readFile(keyFile, 'tls_server_config.key_file', baseDir, problems, files);
-  const caFile = raw.client_ca_file ?? '';
+  // Without client_ca_file the verifying modes check against node's root CAs
+  // (tls.rootCertificates), as Go checks against the system roots.
   const ca = caFile === '' ? undefined : readFile(caFile, 'tls_server_config.client_ca_file', baseDir, problems, files);
 
   let certificate: X509Certificate | undefined;
@@ -269,11 +343,16 @@ export function parseWebConfig(document: unknown, source: string, baseDir: strin
   const parsed = webConfigSchema.safeParse(document ?? {});
   if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
   const problems: string[] = [];
-  const { tls_server_config: rawTls, http_server_config: http, basic_auth_users: users } = parsed.data;
-  const tls = rawTls === undefined || rawTls === null ? undefined : parseTls(rawTls, baseDir, problems, files);
+  const warnings: string[] = [];
+  const { tls_server_config: rawTls, http_server_config: http, basic_auth_users: users, rate_limit: rawLimit } = parsed.data;
+  const tls = rawTls === undefined || rawTls === null ? undefined : parseTls(rawTls, baseDir, problems, files, warnings);
   const headers = parseHeaders(http?.headers ?? {}, problems);
+  // As in the toolkit: an interval of 0 is no limit at all, whatever the burst.
+  const intervalMs = rawLimit?.interval ?? 0;
+  const rateLimit = intervalMs > 0 ? { intervalMs, burst: rawLimit?.burst ?? 0 } : undefined;
+  if (rateLimit?.burst === 0) warnings.push('rate_limit.burst: 0 refuses every request but the probes (429); set burst to 1 or more');
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { source, tls, users: new Map(Object.entries(users ?? {})), headers, files };
+  return { source, tls, users: new Map(Object.entries(users ?? {})), headers, rateLimit, warnings, files };
 }
 
 /**

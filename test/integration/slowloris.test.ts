@@ -12,9 +12,9 @@ import { connect } from '../helpers/raw-http.js';
 import { controlled, request, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
 
 const SLOW_SOCKETS = 200;
-/** src/http/server.ts */
+/** src/http/listener-socket.ts */
 const HEADERS_TIMEOUT_MS = 5000;
-/** src/http/server.ts connectionsCheckingInterval: how often the timeouts above are enforced. */
+/** src/http/listener-socket.ts connectionsCheckingInterval: how often the timeouts above are enforced. */
 const CHECKING_INTERVAL_MS = 1_000;
 const PROBE_BUDGET_MS = 500;
 

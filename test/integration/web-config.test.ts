@@ -1,9 +1,9 @@
 /**
- * Listener security (the exporter-toolkit web config file) with real certificates made by the `openssl` CLI, real HTTPS
- * clients (node:https), bcrypt hashes, and at the end a real Prometheus scraping vitals over TLS
- * with basic auth.
+ * Listener security (the web config: TLS, client certificates, basic auth, headers) with real
+ * certificates made by the `openssl` CLI, real HTTPS clients (node:https), bcrypt hashes, and
+ * at the end a real Prometheus scraping vitals over TLS with basic auth.
  */
-import bcrypt from 'bcryptjs';
+import { hashSync } from '@node-rs/bcrypt';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders } from 'node:http';
@@ -21,6 +21,7 @@ import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../helpers/binaries.js';
 import { freePort } from '../helpers/mariadb.js';
 import { startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
+import { parseResponses } from '../helpers/raw-http.js';
 import { makeCa, makeCert, type Pem } from '../helpers/tls.js';
 import { captureLogs, waitFor, type LogCapture } from '../helpers/vitals.js';
 
@@ -139,7 +140,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     client = makeCert(dir, 'client', ca, 'client');
     rogue = makeCert(dir, 'rogue', otherCa, 'client');
     caPem = await readFile(ca.certFile, 'utf8');
-    hash = bcrypt.hashSync(PASSWORD, 10);
+    hash = hashSync(PASSWORD, { cost: 10 });
   });
 
   afterEach(async () => {
@@ -245,6 +246,44 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     expect(JSON.parse((await request(port, '/ready/dep', { user: USER, password: PASSWORD })).body)).toHaveProperty('checks');
   });
 
+  it('a probe in absolute form (GET http://host/health) answers without credentials; /metrics in absolute form still needs them', async () => {
+    // Plain HTTP, so that the request line goes on the wire exactly as written.
+    const { port } = await secured(usersYaml());
+    // Not half-closed after the request, as rawRequest does: node drops the answer to a
+    // half-closed connection when it comes later than the request's own tick (bcrypt does).
+    const send = (target: string, authorization?: string) =>
+      new Promise<{ statuses: number[]; bodies: string[]; text: string }>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = net.connect({ port, host: '127.0.0.1' }, () => {
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${String(port)}\r\n${authorization === undefined ? '' : `Authorization: ${authorization}\r\n`}Connection: close\r\n\r\n`);
+        });
+        socket.setTimeout(5000, () => socket.destroy(new Error(`${target}: no answer`)));
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const text = Buffer.concat(chunks).toString('latin1');
+          resolve({ ...parseResponses(text), text });
+        });
+      });
+    for (const path of ['/health', '/ready', '/startup', '/ready/dep', '/ready?exclude=dep']) {
+      for (const target of [`http://127.0.0.1:${String(port)}${path}`, `HTTP://vitals.example${path}`]) {
+        const reply = await send(target);
+        expect(reply.statuses, target).toEqual([200]);
+        // Without credentials, no per-check details.
+        expect(reply.bodies[0], target).not.toContain('dep:responseTime');
+      }
+    }
+    const metrics = `http://127.0.0.1:${String(port)}/metrics`;
+    const refused = await send(metrics);
+    expect(refused.statuses).toEqual([401]);
+    expect(refused.text.toLowerCase()).toContain('www-authenticate: basic realm="vitals"');
+    expect(refused.text).not.toContain('vitals_check_up');
+    expect((await send(metrics, basic(USER, 'wrong'))).statuses).toEqual([401]);
+    const allowed = await send(metrics, basic(USER, PASSWORD));
+    expect(allowed.statuses).toEqual([200]);
+    expect(allowed.bodies[0]).toContain('vitals_check_up{check="dep"');
+  });
+
   it('probesWithoutAuth: false puts the probe routes behind basic auth too', async () => {
     const { port } = await secured(`${tlsOnly()}${usersYaml()}`, { server: { probesWithoutAuth: false } });
     for (const path of ['/health', '/ready', '/startup', '/ready/dep']) {
@@ -343,7 +382,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
   it('applies changed users and client_auth_type at a live re-read', async () => {
     const { port, webFile } = await secured(`${tlsOnly()}${usersYaml()}`);
     expect((await request(port, '/metrics', { user: USER, password: PASSWORD })).status).toBe(200);
-    const newHash = bcrypt.hashSync('rotated password', 10);
+    const newHash = hashSync('rotated password', { cost: 10 });
     await writeFile(webFile, `${tlsOnly()}  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\nbasic_auth_users:\n  ${USER}: ${newHash}\n`);
     await waitFor(
       () => request(port, '/metrics', { cert: client, user: USER, password: 'rotated password' }).then((r) => r.status, () => 0),
@@ -389,8 +428,8 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     } catch (caught) {
       error = caught;
     }
+    // RequireAndVerifyClientCert without client_ca_file is no problem: node's root CAs verify.
     expect((error as ConfigError).problems).toEqual([
-      'tls_server_config.client_ca_file: required with client_auth_type RequireAndVerifyClientCert',
       'tls_server_config.min_version: TLS13 is above max_version TLS12',
       'tls_server_config.cert_file: cannot read "missing.crt" (ENOENT)',
       'http_server_config.headers.Content-Type: this header cannot be configured (vitals sets it, or it would break HTTP)',
