@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions, RowDataPacket } from 'mysql2';
+import type { Duplex } from 'node:stream';
+import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2';
 import { z } from 'zod';
 import { credentialOptions, duration, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
 import type { CheckKind, FailureReason } from '../types.js';
@@ -95,6 +96,11 @@ function connectionOptions(o: MysqlOptions, timeoutMs: number): ConnectionOption
   return connection;
 }
 
+/** The connection's current socket, which mysql2 keeps untyped. */
+function streamOf(connection: Connection): Duplex {
+  return (connection as unknown as { stream: Duplex }).stream;
+}
+
 interface ReplicaStatus {
   lagSeconds: number | null;
   running: boolean;
@@ -132,6 +138,16 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
     // Errors also reach the pending command's callback; this listener only keeps an
     // 'error' event after the run from crashing the process.
     connection.on('error', () => undefined);
+    // mysql2's destroy() is its close(): it only half-closes the socket (end()). A stopped server
+    // never answers that FIN, so the socket stays in FIN-WAIT-2, an fd of ours, for as long as the
+    // server stays stopped; a connect still pending stays SYN-SENT. The socket itself must go. TLS
+    // later wraps this socket in another, so the current stream and this one are both destroyed.
+    const socket = streamOf(connection);
+    const destroy = () => {
+      connection.destroy();
+      streamOf(connection).destroy();
+      socket.destroy();
+    };
     const query = (sql: string) =>
       new Promise<RowDataPacket[]>((resolve, reject) => {
         connection.query<RowDataPacket[]>({ sql, timeout: check.timeoutMs }, (error, rows) => {
@@ -169,15 +185,13 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
     } finally {
       if (healthy) {
         // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
-        const timer = setTimeout(() => {
-          connection.destroy();
-        }, check.timeoutMs);
+        const timer = setTimeout(destroy, check.timeoutMs);
         timer.unref();
         connection.end(() => {
           clearTimeout(timer);
         });
       } else {
-        connection.destroy();
+        destroy();
       }
     }
   },

@@ -5,11 +5,13 @@
  * strict schema and `passwordFile` are exercised), and with redaction OFF: a secret must stay
  * out of the kind's target and output by construction, not because the engine scrubs it.
  */
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkKinds } from '../../src/checks/index.js';
 import { ConfigError, parseConfig, type Config } from '../../src/config/load.js';
 import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
+import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
+import { startBlackhole, type BlackholeListener } from './servers.js';
 import { waitFor } from './wait.js';
 
 /** A check's own fields (everything but name and kind). */
@@ -37,8 +39,22 @@ export interface ContractFixtures {
   };
   /** A check with a wrong password: fails with `auth`. */
   readonly wrongCredentials?: () => Fields;
-  /** The real server stopped with SIGSTOP, and resumed: fails with `timeout` at the deadline. */
-  readonly pause?: { readonly pause: () => void; readonly resume: () => void };
+  /**
+   * The real server stopped with SIGSTOP, and resumed: fails with `timeout` at the deadline, and
+   * while runs keep hitting it for PAUSE_WINDOW_MS the process's fds and its sockets to `port`
+   * stay flat.
+   */
+  readonly pause?: { readonly pause: () => void; readonly resume: () => void; readonly port: () => number };
+  /**
+   * Hung dependencies without a process to stop: while runs keep hitting one, the process's fds
+   * and sockets to it stay flat. `at` is a check of this kind against 127.0.0.1:port, which the
+   * contract points at a port that drops SYNs and at a stopped listener (handshakes complete from
+   * its backlog, then nothing: never a byte, never a FIN); `udp` a check against a UDP server that never answers, and its port.
+   */
+  readonly hung?: {
+    readonly at?: (port: number) => Fields;
+    readonly udp?: { readonly fields: () => Fields; readonly port: () => number };
+  };
   /** The server's count of client connections, for before/after comparisons. */
   readonly connections?: () => Promise<number>;
   /** Strings that must appear in no target and no output (the configured passwords). */
@@ -100,6 +116,75 @@ export async function runCheck(kindName: string, fields: Fields, timeoutMs = REL
   return { result, target: kind.target(definition.options), config, settledMs: performance.now() - started };
 }
 
+/** How long runs keep hitting a paused server: long enough that a per-run leak is unmistakable. */
+export const PAUSE_WINDOW_MS = 20_000;
+/** The same for the in-process hung servers, which need no process stopped. */
+const HUNG_WINDOW_MS = 4000;
+/** Runs against a hung dependency use a short deadline, so that a window holds many of them. */
+const HUNG_TIMEOUT_MS = 300;
+/**
+ * Descriptors the process may gain during a window for reasons of its own (the test runner's
+ * IPC, a lazily opened file): far below one per run, which is what a leak costs.
+ */
+const FD_SLACK = 3;
+
+export interface FdAudit {
+  readonly runs: number;
+  readonly fdsBefore: number;
+  readonly fdsMax: number;
+  readonly fdsAfter: number;
+  /** The most sockets to the port the process held after any one run beyond those it held before, and their states. */
+  readonly socketsMax: number;
+  readonly states: readonly string[];
+  readonly results: readonly RunResult[];
+}
+
+/**
+ * Runs one check back to back for `windowMs` (each under `timeoutMs`), counting after every
+ * run the process's fds and its own sockets to `port`. A probe that releases its connection at
+ * the deadline leaves nothing behind; one that only half-closes it, or leaves a connect pending,
+ * leaves one socket (and fd) per run for as long as the dependency stays hung.
+ */
+export async function auditFds(
+  kind: string,
+  fields: Fields,
+  target: { port: number; protocol?: 'tcp' | 'udp' },
+  windowMs: number,
+  timeoutMs = HUNG_TIMEOUT_MS,
+): Promise<FdAudit> {
+  const fdsBefore = openFds();
+  let fdsMax = fdsBefore;
+  // The test's own sockets to the port (a blackhole's backlog fillers) are there before it starts.
+  const socketsBefore = ownSocketsTo(target.port, target.protocol).length;
+  let socketsMax = 0;
+  const states = new Set<string>();
+  const results: RunResult[] = [];
+  const until = performance.now() + windowMs;
+  while (performance.now() < until) {
+    const { result } = await runCheck(kind, fields, timeoutMs);
+    results.push(result);
+    // A destroyed socket's descriptor is closed at once; one turn lets a deferred close run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const sockets = ownSocketsTo(target.port, target.protocol);
+    for (const state of sockets) states.add(state);
+    socketsMax = Math.max(socketsMax, sockets.length - socketsBefore);
+    fdsMax = Math.max(fdsMax, openFds());
+  }
+  return { runs: results.length, fdsBefore, fdsMax, fdsAfter: openFds(), socketsMax, states: [...states], results };
+}
+
+function describeAudit(a: FdAudit): string {
+  return `${String(a.runs)} runs: fds ${String(a.fdsBefore)} -> max ${String(a.fdsMax)}, ${String(a.fdsAfter)} at the end; ` +
+    `at most ${String(a.socketsMax)} own sockets to the port (${a.states.join(', ') || 'none'})`;
+}
+
+function expectFlat(a: FdAudit, minRuns: number): void {
+  const summary = describeAudit(a);
+  expect(a.runs, summary).toBeGreaterThanOrEqual(minRuns);
+  expect(a.socketsMax, summary).toBe(0);
+  expect(a.fdsMax - a.fdsBefore, summary).toBeLessThanOrEqual(FD_SLACK);
+}
+
 /** Every form a secret may take in output. */
 function forms(secret: string): string[] {
   return [secret, encodeURIComponent(secret)];
@@ -125,7 +210,7 @@ export function runCheckKindContract(f: ContractFixtures): void {
     expect(configProblems(f.kind, f.healthy())).toEqual([]);
   });
 
-  it('passes against a healthy server, with the SPEC §4 target, and leaves no connection open', async () => {
+  it('passes against a healthy server, with its target label (no credential in it), and leaves no connection open', async () => {
     const before = await f.connections?.();
     const { result, target } = await run(f.healthy());
     expect(result, result.output).toMatchObject({ status: 'pass', reason: undefined, output: undefined });
@@ -177,21 +262,66 @@ export function runCheckKindContract(f: ContractFixtures): void {
   }
 
   if (f.pause !== undefined) {
-    const { pause, resume } = f.pause;
-    it('fails with reason timeout at the deadline while the server is stopped (SIGSTOP), and leaves no connection once it resumes', async () => {
-      const before = await f.connections?.();
-      pause();
-      try {
-        const { result, settledMs } = await run(f.healthy(), timeoutMs);
-        expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
-        expect(result.durationMs).toBeLessThan(timeoutMs + 250);
-        expect(settledMs).toBeLessThan(timeoutMs + 250);
-      } finally {
-        resume();
-      }
-      await settle(before, 'after the server resumed');
-      const { result } = await run(f.healthy());
-      expect(result.status).toBe('pass');
+    const { pause, resume, port } = f.pause;
+    it(
+      'fails with reason timeout at the deadline while the server is stopped (SIGSTOP), holds no more fds or sockets ' +
+        'however long it stays stopped, and leaves no connection once it resumes',
+      async () => {
+        const before = await f.connections?.();
+        pause();
+        let audit: FdAudit;
+        try {
+          const { result, settledMs } = await run(f.healthy(), timeoutMs);
+          expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
+          expect(result.durationMs).toBeLessThan(timeoutMs + 250);
+          expect(settledMs).toBeLessThan(timeoutMs + 250);
+          audit = await auditFds(f.kind, f.healthy(), { port: port() }, PAUSE_WINDOW_MS);
+        } finally {
+          resume();
+        }
+        for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+        expectFlat(audit, PAUSE_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+        await settle(before, 'after the server resumed');
+        const { result } = await run(f.healthy());
+        expect(result.status).toBe('pass');
+      },
+      PAUSE_WINDOW_MS + 30_000,
+    );
+  }
+
+  const at = f.hung?.at;
+  if (at !== undefined) {
+    let blackhole: BlackholeListener | undefined;
+    let stopped: StoppedServer | undefined;
+    beforeAll(async () => {
+      [blackhole, stopped] = await Promise.all([startBlackhole(), startStoppedServer()]);
+    });
+    afterAll(async () => {
+      await blackhole?.close();
+      await stopped?.close();
+    });
+    it('holds no more fds or sockets while runs keep hitting a port that drops connects (SYN-SENT)', async () => {
+      const port = (blackhole as BlackholeListener).port;
+      const audit = await auditFds(f.kind, at(port), { port }, HUNG_WINDOW_MS);
+      for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+    });
+    it('holds no more fds or sockets while runs keep hitting a stopped server (connects complete, nothing else ever happens)', async () => {
+      const server = stopped as StoppedServer;
+      const audit = await auditFds(f.kind, at(server.port), { port: server.port }, HUNG_WINDOW_MS);
+      // tcp cannot tell a mute server from a healthy one; every other kind waits for an answer.
+      const expected = f.silent?.expect === 'pass' ? { status: 'pass' } : { status: 'fail', reason: 'timeout' };
+      for (const r of audit.results) expect(r).toMatchObject(expected);
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+    });
+  }
+
+  const udp = f.hung?.udp;
+  if (udp !== undefined) {
+    it('holds no more fds or sockets while runs keep hitting a server that never answers', async () => {
+      const audit = await auditFds(f.kind, udp.fields(), { port: udp.port(), protocol: 'udp' }, HUNG_WINDOW_MS);
+      for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
     });
   }
 

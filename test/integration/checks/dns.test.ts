@@ -31,6 +31,7 @@ describe('the dns check kind', () => {
       target: () => `db.test@${server()}`,
       refused: () => ({ host: 'db.test', server: `127.0.0.1:${String(closed)}` }),
       silent: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }) },
+      hung: { udp: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }), port: () => silent.port } },
     });
   });
 

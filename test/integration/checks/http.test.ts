@@ -117,6 +117,7 @@ describe('the http check kind', () => {
       target: () => `http://127.0.0.1:${String(server.port)}`,
       refused: () => ({ url: `http://127.0.0.1:${String(closed)}/health` }),
       silent: { fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }), openSockets: () => silent.openSockets() },
+      hung: { at: (port) => ({ url: `http://127.0.0.1:${String(port)}/health` }) },
       connections: () => Promise.resolve(server.openSockets()),
       secrets: () => [TOKEN, `Bearer ${TOKEN}`],
     });

@@ -42,6 +42,7 @@ describe('the tcp check kind', () => {
       refused: () => ({ host: '127.0.0.1', port: closed }),
       // The documented limit: a connect completes even when nothing will ever answer.
       silent: { fields: () => ({ host: '127.0.0.1', port: silent.port }), openSockets: () => silent.openSockets(), expect: 'pass' },
+      hung: { at: (port) => ({ host: '127.0.0.1', port }) },
       connections: () => Promise.resolve(open.size),
     });
   });
