@@ -89,7 +89,12 @@ export const redisCheck: CheckKind<RedisOptions> = {
   classify,
   create: (o, check) => async (signal) => {
     const e = endpoint(o);
-    const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const };
+    // node-redis keeps a socket to itself until it has connected, and its destroy() cannot reach
+    // it: a connect or TLS handshake pending at the deadline stayed open (SYN-SENT against a port
+    // that drops SYNs), and one completing after it was kept, connected and unowned. Node
+    // destroys a socket whose signal aborts, whatever the client knows of it.
+    signal.throwIfAborted();
+    const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const, signal };
     redis ??= await import('redis');
     const client = redis.createClient({
       socket: e.tls
