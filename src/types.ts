@@ -10,6 +10,27 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 /** IETF health-check draft component types. */
 export type ComponentType = 'datastore' | 'component' | 'system';
 
+/** What `/ready` shows as a check's observed value: the key suffix (`NAME:<key>`) and the unit. */
+export interface Observed {
+  readonly key: 'responseTime' | 'utilization';
+  readonly unit: 'ms' | '%';
+}
+/** The run's duration: what most kinds observe. */
+export const RESPONSE_TIME: Observed = { key: 'responseTime', unit: 'ms' };
+/** A share of a resource in use, in percent (disk). */
+export const UTILIZATION: Observed = { key: 'utilization', unit: '%' };
+
+/** How a kind's `url` reads. */
+export interface UrlSpec {
+  /** The schemes the kind accepts (`'mysql:'`), each with the port used when the URL has none. */
+  readonly defaultPorts: Readonly<Record<string, number>>;
+  /**
+   * The path names a database, which the kind decodes: its percent-encoding is then checked at
+   * load, like the user's and the password's.
+   */
+  readonly pathIsDatabase: boolean;
+}
+
 /** What a probe may report when it succeeds. */
 export interface ProbeSuccess {
   /** A reason to report `warn` instead of `pass` (a replica lagging, little free space). */
@@ -48,6 +69,15 @@ export interface CheckDefinition extends CheckCommon {
 export interface CheckKind<Options = unknown> {
   readonly kind: string;
   readonly componentType: ComponentType;
+  /** What its runs observe; RESPONSE_TIME unless a probe reports a value of its own. */
+  readonly observed: Observed;
+  /** How its `url` field reads, for kinds that take one. */
+  readonly url?: UrlSpec;
+  /**
+   * Fields that name a file holding a secret, each with the field the loader puts the file's
+   * content into (`{ passwordFile: 'password' }`); the file is re-read on every reload.
+   */
+  readonly secretFiles?: Readonly<Record<string, string>>;
   /** Strict schema of the kind's own fields (the common fields are removed before parsing). */
   readonly options: z.ZodType<Options>;
   /** The `target` label of `vitals_check_info`; never carries a credential. */
