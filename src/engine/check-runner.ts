@@ -7,6 +7,7 @@ import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from '.
 export interface CheckView {
   readonly definition: CheckCommon;
   readonly componentType: CheckKind['componentType'];
+  readonly observed: CheckKind['observed'];
   readonly target: string;
   readonly status: Status;
   readonly last: RunResult | undefined;
@@ -33,6 +34,7 @@ export interface CheckRunner extends CheckView {
 export interface RunnerOptions {
   readonly definition: CheckCommon;
   readonly componentType: CheckKind['componentType'];
+  readonly observed: CheckKind['observed'];
   readonly target: string;
   readonly probe: Probe;
   readonly classify?: (error: unknown) => FailureReason | undefined;
@@ -121,6 +123,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   const runner: CheckRunner = {
     definition,
     componentType: options.componentType,
+    observed: options.observed,
     target: options.target,
     get status() {
       return thresholds.reported;

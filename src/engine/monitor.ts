@@ -1,13 +1,13 @@
 import { checkKinds } from '../checks/index.js';
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
-import type { CheckCommon, CheckDefinition, CheckKind, Probe, RunResult } from '../types.js';
+import { RESPONSE_TIME, type CheckCommon, type CheckDefinition, type CheckKind, type Probe, type RunResult } from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
 import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
 
-/** A check registered from code (SPEC §7) rather than from the config. */
+/** A check registered from code by an embedding application (`addCheck`) rather than from the config. */
 export interface CustomCheck {
   readonly name: string;
   readonly critical?: boolean;
@@ -26,7 +26,7 @@ export interface Monitor {
   start(): void;
   stop(): void;
   readiness(excluded?: ReadonlySet<string>): 'pass' | 'warn' | 'fail';
-  /** SPEC §3 /startup: every check has had a first result once; it then stays true. */
+  /** /startup's answer: every check has had a first result once; it then stays true for good. */
   readonly started: () => boolean;
   readonly draining: () => boolean;
   setDraining(): void;
@@ -84,10 +84,11 @@ export function createMonitor(options: MonitorOptions): Monitor {
     changed();
   }
 
-  function createRunner(definition: CheckCommon, kind: Pick<CheckKind, 'componentType' | 'classify'>, target: string, probe: Probe) {
+  function createRunner(definition: CheckCommon, kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify'>, target: string, probe: Probe) {
     return createCheckRunner({
       definition,
       componentType: kind.componentType,
+      observed: kind.observed,
       target,
       probe,
       classify: kind.classify?.bind(kind),
@@ -175,7 +176,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         warnLatencyMs: undefined,
       };
       if (definition.timeoutMs >= definition.intervalMs) throw new Error(`check "${check.name}": timeout must be shorter than interval`);
-      const runner = createRunner(definition, { componentType: 'component' }, '', check.run);
+      const runner = createRunner(definition, { componentType: 'component', observed: RESPONSE_TIME }, '', check.run);
       custom.set(check.name, runner);
       unrun.add(runner);
       metrics.addCheck(runner);
