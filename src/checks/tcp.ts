@@ -9,6 +9,9 @@ const options = z.strictObject({
   host: z
     .string()
     .min(1)
+    // Nothing longer can be resolved, and an unbounded string would ride along in every target
+    // label, log line and answer.
+    .max(253, 'at most 253 characters (the longest DNS name)')
     .transform(unbracket),
   port: z.int({ error: 'expected a port number (1-65535)' }).min(1).max(65_535),
 });

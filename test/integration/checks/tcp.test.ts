@@ -64,4 +64,16 @@ describe('the tcp check kind', () => {
     expect(configProblems('tcp', { host: 'x', port: 0 })[0]).toMatch(/^checks\[0\]\.port: /);
     expect(configProblems('tcp', { port: 80 })[0]).toMatch(/^checks\[0\]\.host: /);
   });
+
+  it('limits host to 253 characters, the longest DNS name', () => {
+    const longest = [...Array<string>(3).fill('a'.repeat(63)), 'b'.repeat(61)].join('.');
+    expect(longest).toHaveLength(253);
+    expect(configProblems('tcp', { host: longest, port: 80 })).toEqual([]);
+    expect(configProblems('tcp', { host: `${longest}c`, port: 80 })).toEqual([
+      'checks[0].host: at most 253 characters (the longest DNS name)',
+    ]);
+    expect(configProblems('tcp', { host: 'x'.repeat(100_000), port: 80 })).toEqual([
+      'checks[0].host: at most 253 characters (the longest DNS name)',
+    ]);
+  });
 });
