@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { RE2JS, RE2JSSyntaxException } from 're2js';
 import { z } from 'zod';
 import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
@@ -19,6 +20,26 @@ const HEADER_VALUE = /^[^\r\n\0]*$/;
 /** Header names whose values are credentials: declared as secrets so that no output shows them. */
 const CREDENTIAL_HEADER = /auth|token|key|secret|passw|cookie|session|credential/i;
 
+/**
+ * Why `source` is not a usable pattern, or undefined. RE2 (re2js) matches in time linear in the
+ * body: a backtracking engine (JavaScript's RegExp) can take exponential time on a hostile body
+ * (`^(a+)+$` on a few dozen bytes), blocking the whole process far past any deadline, since a
+ * match cannot be interrupted. What RE2 leaves out for that (backreferences, lookaround) is
+ * refused at load rather than at the first run.
+ */
+function re2Problem(source: string): string | undefined {
+  try {
+    RE2JS.compile(source);
+    return undefined;
+  } catch (error) {
+    // Anything re2js throws is a problem of this pattern: none may escape config validation.
+    const pattern = error instanceof RE2JSSyntaxException ? error.getPattern() : null;
+    const description = error instanceof RE2JSSyntaxException ? error.getDescription() : String((error as Error).message);
+    const detail = pattern === null ? description : `${description}: \`${pattern}\``;
+    return `not a valid RE2 regular expression (${detail}); bodyRegex uses RE2 syntax, without backreferences or lookaround`;
+  }
+}
+
 const options = z
   .strictObject({
     url: urlString(URL_SPEC),
@@ -26,15 +47,12 @@ const options = z
     method: z.enum(METHODS).default('GET'),
     /** Status codes counted as healthy. Default: any of 200-399. */
     expectStatus: z.array(z.int().min(100).max(599)).min(1).optional(),
-    /** A JavaScript regular expression the first MiB of the body must match. */
+    /** An RE2 regular expression the first MiB of the body must match (anywhere in it). */
     bodyRegex: z
       .string()
       .superRefine((source, ctx) => {
-        try {
-          new RegExp(source);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
-        }
+        const problem = re2Problem(source);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
     headers: z
@@ -225,7 +243,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
   secrets,
   classify,
   create: (o) => {
-    const regex = o.bodyRegex !== undefined ? new RegExp(o.bodyRegex) : undefined;
+    const regex = o.bodyRegex !== undefined ? RE2JS.compile(o.bodyRegex) : undefined;
     return async (signal) => {
       const first = parsed(o.url);
       const auth = basicAuth(first);
@@ -254,7 +272,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
           );
         }
         if (regex !== undefined && !regex.test(result.body)) {
-          const source = regex.source.length > 40 ? `${regex.source.slice(0, 40)}...` : regex.source;
+          const source = regex.pattern().length > 40 ? `${regex.pattern().slice(0, 40)}...` : regex.pattern();
           throw new CheckFailure(`body does not match /${source}/`, 'error');
         }
         return undefined;
