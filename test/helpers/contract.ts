@@ -6,6 +6,7 @@
  * out of the kind's target and output by construction, not because the engine scrubs it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
 import { checkKinds } from '../../src/checks/index.js';
 import { ConfigError, parseConfig, type Config } from '../../src/config/load.js';
 import { runProbe } from '../../src/engine/run-probe.js';
@@ -192,13 +193,7 @@ function forms(secret: string): string[] {
 
 export function runCheckKindContract(f: ContractFixtures): void {
   const timeoutMs = f.timeoutMs ?? 500;
-  /** Everything each run showed, for the final secrets test. */
-  const shown: string[] = [];
-  const run = async (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => {
-    const r = await runCheck(f.kind, fields, deadlineMs);
-    shown.push(r.target, r.result.output ?? '');
-    return r;
-  };
+  const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
     await waitFor(async () => (await f.connections?.()) === baseline, 3000, `${what}: server connections back to ${String(baseline)}`);
@@ -325,16 +320,41 @@ export function runCheckKindContract(f: ContractFixtures): void {
     });
   }
 
-  it('declares its secrets to the engine, and no run showed one in its target or output', () => {
-    const secrets = f.secrets?.() ?? [];
-    if (secrets.length > 0) {
-      const declared = [f.healthy, f.wrongCredentials].flatMap((fields) => (fields === undefined ? [] : checkConfig(f.kind, fields()).secrets));
-      for (const secret of secrets) expect(declared).toContain(secret);
-    }
-    const everything = shown.join('\n');
-    for (const secret of secrets) {
-      for (const form of forms(secret)) expect(everything).not.toContain(form);
-    }
-    expect(shown.length).toBeGreaterThan(0);
-  });
+  /** Every check the fixtures describe that runs quickly: where a secret could leak. */
+  const quickChecks = (): { what: string; fields: Fields; deadlineMs: number }[] => [
+    { what: 'healthy', fields: f.healthy(), deadlineMs: RELAXED_TIMEOUT_MS },
+    ...(f.wrongCredentials !== undefined ? [{ what: 'wrong credentials', fields: f.wrongCredentials(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
+    ...(f.refused !== undefined ? [{ what: 'refused', fields: f.refused(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
+    ...(f.silent !== undefined ? [{ what: 'silent', fields: f.silent.fields(), deadlineMs: timeoutMs }] : []),
+  ];
+
+  const secretsOf = f.secrets;
+  if (secretsOf !== undefined) {
+    it('declares its secrets to the engine, and none shows in the target or output of a pass, a failure or a timeout', async () => {
+      const secrets = secretsOf();
+      expect(secrets.length, 'a kind with a secrets fixture names at least one').toBeGreaterThan(0);
+      const checks = quickChecks();
+      const declared = checks.flatMap((c) => checkConfig(f.kind, c.fields).secrets);
+      for (const secret of secrets) expect(declared, 'declared by some config of the fixtures').toContain(secret);
+      const shown: string[] = [];
+      for (const c of checks) {
+        const r = await runCheck(f.kind, c.fields, c.deadlineMs);
+        shown.push(`${c.what} target: ${r.target}`, `${c.what} output: ${r.result.output ?? ''}`);
+      }
+      const everything = shown.join('\n');
+      for (const secret of secrets) {
+        for (const form of forms(secret)) expect(everything).not.toContain(form);
+      }
+    });
+  } else {
+    it('has no secret fields: it takes no credential, reads no secret file, and its configs declare no secret', () => {
+      const kind = checkKinds.get(f.kind) as CheckKind;
+      expect(kind.secretFiles).toBeUndefined();
+      const fields = kind.options instanceof z.ZodObject ? Object.keys(kind.options.shape) : [];
+      expect(fields.length).toBeGreaterThan(0);
+      // A URL can carry a password, and these names are credentials: such a kind needs a secrets fixture.
+      expect(fields.filter((field) => /pass|secret|token|credential|auth|key|url/i.test(field))).toEqual([]);
+      for (const c of quickChecks()) expect(checkConfig(f.kind, c.fields).secrets, c.what).toEqual([]);
+    });
+  }
 }
