@@ -63,7 +63,11 @@ export interface CheckDefinition extends CheckCommon {
 }
 
 /**
- * A kind of check: one file under src/checks/ plus one line in src/checks/index.ts.
+ * A kind of check: one file under src/checks/ plus one line in src/checks/index.ts. Everything
+ * the rest of vitals needs to know about it is declared here, not inferred elsewhere; what it
+ * must come with (its contract suite, its README section, a check in the fuzzed all-kinds
+ * config) is held to by test/unit/check-kinds.test.ts. Shared probe plumbing (abort, URL, TLS,
+ * credentials) is in src/checks/support/.
  * `Options` is what the kind's strict schema yields from the check's own fields.
  */
 export interface CheckKind<Options = unknown> {

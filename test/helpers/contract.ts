@@ -50,7 +50,8 @@ export interface ContractFixtures {
    * Hung dependencies without a process to stop: while runs keep hitting one, the process's fds
    * and sockets to it stay flat. `at` is a check of this kind against 127.0.0.1:port, which the
    * contract points at a port that drops SYNs and at a stopped listener (handshakes complete from
-   * its backlog, then nothing: never a byte, never a FIN); `udp` a check against a UDP server that never answers, and its port.
+   * its backlog, then nothing: never a byte, never a FIN); `udp` a check against a UDP server
+   * that never answers, and its port.
    */
   readonly hung?: {
     readonly at?: (port: number) => Fields;
@@ -119,7 +120,7 @@ export async function runCheck(kindName: string, fields: Fields, timeoutMs = REL
 
 /** How long runs keep hitting a paused server: long enough that a per-run leak is unmistakable. */
 export const PAUSE_WINDOW_MS = 20_000;
-/** The same for the in-process hung servers, which need no process stopped. */
+/** The same for the hung servers the contract starts itself: short, as they cost no database. */
 const HUNG_WINDOW_MS = 4000;
 /** Runs against a hung dependency use a short deadline, so that a window holds many of them. */
 const HUNG_TIMEOUT_MS = 300;
@@ -134,8 +135,9 @@ export interface FdAudit {
   readonly fdsBefore: number;
   readonly fdsMax: number;
   readonly fdsAfter: number;
-  /** The most sockets to the port the process held after any one run beyond those it held before, and their states. */
+  /** The most sockets to the port the process held after a run, beyond those it held before. */
   readonly socketsMax: number;
+  /** Every state seen among the process's sockets to the port (those held before included). */
   readonly states: readonly string[];
   readonly results: readonly RunResult[];
 }
@@ -176,7 +178,7 @@ export async function auditFds(
 
 function describeAudit(a: FdAudit): string {
   return `${String(a.runs)} runs: fds ${String(a.fdsBefore)} -> max ${String(a.fdsMax)}, ${String(a.fdsAfter)} at the end; ` +
-    `at most ${String(a.socketsMax)} own sockets to the port (${a.states.join(', ') || 'none'})`;
+    `at most ${String(a.socketsMax)} more own sockets to the port (states seen: ${a.states.join(', ') || 'none'})`;
 }
 
 function expectFlat(a: FdAudit, minRuns: number): void {
