@@ -10,6 +10,27 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 /** IETF health-check draft component types. */
 export type ComponentType = 'datastore' | 'component' | 'system';
 
+/** What `/ready` shows as a check's observed value: the key suffix (`NAME:<key>`) and the unit. */
+export interface Observed {
+  readonly key: 'responseTime' | 'utilization';
+  readonly unit: 'ms' | '%';
+}
+/** The run's duration: what most kinds observe. */
+export const RESPONSE_TIME: Observed = { key: 'responseTime', unit: 'ms' };
+/** A share of a resource in use, in percent (disk). */
+export const UTILIZATION: Observed = { key: 'utilization', unit: '%' };
+
+/** How a kind's `url` reads. */
+export interface UrlSpec {
+  /** The schemes the kind accepts (`'mysql:'`), each with the port used when the URL has none. */
+  readonly defaultPorts: Readonly<Record<string, number>>;
+  /**
+   * The path names a database, which the kind decodes: its percent-encoding is then checked at
+   * load, like the user's and the password's.
+   */
+  readonly pathIsDatabase: boolean;
+}
+
 /** What a probe may report when it succeeds. */
 export interface ProbeSuccess {
   /** A reason to report `warn` instead of `pass` (a replica lagging, little free space). */
@@ -42,12 +63,25 @@ export interface CheckDefinition extends CheckCommon {
 }
 
 /**
- * A kind of check: one file under src/checks/ plus one line in src/checks/index.ts.
+ * A kind of check: one file under src/checks/ plus one line in src/checks/index.ts. Everything
+ * the rest of vitals needs to know about it is declared here, not inferred elsewhere; what it
+ * must come with (its contract suite, its README section, a check in the fuzzed all-kinds
+ * config) is held to by test/unit/check-kinds.test.ts. Shared probe plumbing (abort, URL, TLS,
+ * credentials) is in src/checks/support/.
  * `Options` is what the kind's strict schema yields from the check's own fields.
  */
 export interface CheckKind<Options = unknown> {
   readonly kind: string;
   readonly componentType: ComponentType;
+  /** What its runs observe; RESPONSE_TIME unless a probe reports a value of its own. */
+  readonly observed: Observed;
+  /** How its `url` field reads, for kinds that take one. */
+  readonly url?: UrlSpec;
+  /**
+   * Fields that name a file holding a secret, each with the field the loader puts the file's
+   * content into (`{ passwordFile: 'password' }`); the file is re-read on every reload.
+   */
+  readonly secretFiles?: Readonly<Record<string, string>>;
   /** Strict schema of the kind's own fields (the common fields are removed before parsing). */
   readonly options: z.ZodType<Options>;
   /** The `target` label of `vitals_check_info`; never carries a credential. */
@@ -75,6 +109,7 @@ export interface RunResult {
 export interface CheckView {
   readonly definition: CheckCommon;
   readonly componentType: CheckKind['componentType'];
+  readonly observed: CheckKind['observed'];
   readonly target: string;
   readonly status: Status;
   readonly last: RunResult | undefined;

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import type { CheckKind } from '../types.js';
+import { UTILIZATION, type CheckKind } from '../types.js';
 import { CheckFailure } from './classify.js';
 
 const ratio = z.number().min(0).max(1);
@@ -30,6 +30,7 @@ const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 export const diskCheck: CheckKind<DiskOptions> = {
   kind: 'disk',
   componentType: 'system',
+  observed: UTILIZATION,
   options,
   target: (o) => o.path,
   create: (o) => async () => {

@@ -1,8 +1,9 @@
 import { promises as dns } from 'node:dns';
 import net from 'node:net';
 import { z } from 'zod';
-import type { CheckKind, FailureReason } from '../types.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
+import { abortable } from './support/abort.js';
 
 const DEFAULT_PORT = 53;
 const LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
@@ -83,20 +84,18 @@ function classify(error: unknown): FailureReason | undefined {
 async function resolveWith(server: string, host: string, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
   const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 1 });
   resolver.setServers([server]);
-  const onAbort = () => {
+  const abort = abortable(signal, () => {
     resolver.cancel();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+    const [v4, v6] = await abort.race(Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]));
     const addresses = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
     if (addresses.length > 0) return addresses;
-    if (signal.aborted) throw signal.reason as Error;
     // "No such name" says more than "no AAAA record".
     const failures = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     throw failures.find((e) => errorCode(e) !== 'ENODATA') ?? failures[0] ?? new CheckFailure(`${host} has no address`, 'error');
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    abort.dispose();
   }
 }
 
@@ -111,6 +110,7 @@ async function resolveWith(server: string, host: string, timeoutMs: number, sign
 export const dnsCheck: CheckKind<DnsOptions> = {
   kind: 'dns',
   componentType: 'component',
+  observed: RESPONSE_TIME,
   options,
   target: (o) => (o.server === undefined ? o.host : `${o.host}@${o.server}`),
   classify,

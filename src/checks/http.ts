@@ -1,14 +1,15 @@
-import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { RE2JS, RE2JSSyntaxException } from 're2js';
 import { z } from 'zod';
-import { parseUrl, tlsOptions, urlString, type TlsOptions } from '../config/fields.js';
-import type { CheckKind, FailureReason } from '../types.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
+import { abortable } from './support/abort.js';
+import { nodeTlsOptions, tlsSchema, type TlsOptions } from './support/tls.js';
+import { endpoint, parseUrl, urlString, type Endpoint } from './support/url.js';
 
-const PROTOCOLS = ['http:', 'https:'];
-const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
-/** SPEC §6: redirects are followed at most this many times. */
+const URL_SPEC: UrlSpec = { defaultPorts: { 'http:': 80, 'https:': 443 }, pathIsDatabase: false };
+/** Redirects are followed at most this many times, then the run fails. */
 const MAX_REDIRECTS = 5;
 /** At most this much of the body is read (and matched against bodyRegex); the rest is dropped. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -19,22 +20,39 @@ const HEADER_VALUE = /^[^\r\n\0]*$/;
 /** Header names whose values are credentials: declared as secrets so that no output shows them. */
 const CREDENTIAL_HEADER = /auth|token|key|secret|passw|cookie|session|credential/i;
 
+/**
+ * Why `source` is not a usable pattern, or undefined. RE2 (re2js) matches in time linear in the
+ * body: a backtracking engine (JavaScript's RegExp) can take exponential time on a hostile body
+ * (`^(a+)+$` on a few dozen bytes), blocking the whole process far past any deadline, since a
+ * match cannot be interrupted. What RE2 leaves out for that (backreferences, lookaround) is
+ * refused at load rather than at the first run.
+ */
+function re2Problem(source: string): string | undefined {
+  try {
+    RE2JS.compile(source);
+    return undefined;
+  } catch (error) {
+    // Anything re2js throws is a problem of this pattern: none may escape config validation.
+    const pattern = error instanceof RE2JSSyntaxException ? error.getPattern() : null;
+    const description = error instanceof RE2JSSyntaxException ? error.getDescription() : String((error as Error).message);
+    const detail = pattern === null ? description : `${description}: \`${pattern}\``;
+    return `not a valid RE2 regular expression (${detail}); bodyRegex uses RE2 syntax, without backreferences or lookaround`;
+  }
+}
+
 const options = z
   .strictObject({
-    url: urlString(PROTOCOLS),
+    url: urlString(URL_SPEC),
     /** Default GET. */
     method: z.enum(METHODS).default('GET'),
     /** Status codes counted as healthy. Default: any of 200-399. */
     expectStatus: z.array(z.int().min(100).max(599)).min(1).optional(),
-    /** A JavaScript regular expression the first MiB of the body must match. */
+    /** An RE2 regular expression the first MiB of the body must match (anywhere in it). */
     bodyRegex: z
       .string()
       .superRefine((source, ctx) => {
-        try {
-          new RegExp(source);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
-        }
+        const problem = re2Problem(source);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
     headers: z
@@ -45,7 +63,7 @@ const options = z
       .default({}),
     /** Default true; at most 5 redirects. */
     followRedirects: z.boolean().default(true),
-    tls: tlsOptions.optional(),
+    tls: tlsSchema.optional(),
   })
   .refine((o) => !(o.method === 'HEAD' && o.bodyRegex !== undefined), {
     message: 'bodyRegex needs a method that returns a body (HEAD does not)',
@@ -57,14 +75,8 @@ const options = z
   });
 type HttpOptions = z.infer<typeof options>;
 
-function parsed(text: string): URL {
-  const url = parseUrl(text, PROTOCOLS);
-  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
-  return url;
-}
-
-function portOf(url: URL): number {
-  return url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 80) : Number(url.port);
+function parsed(text: string): Endpoint {
+  return endpoint(text, URL_SPEC);
 }
 
 /** "200-399", "200, 204": the expected statuses, short. */
@@ -90,17 +102,16 @@ function isExpected(status: number, expected: readonly number[] | undefined): bo
   return expected === undefined ? status >= 200 && status <= 399 : expected.includes(status);
 }
 
-function basicAuth(url: URL): string | undefined {
-  if (url.username === '' && url.password === '') return undefined;
-  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  return `Basic ${Buffer.from(pair).toString('base64')}`;
+function basicAuth(e: Endpoint): string | undefined {
+  if (e.user === '' && e.password === '') return undefined;
+  return `Basic ${Buffer.from(`${e.user}:${e.password}`).toString('base64')}`;
 }
 
 function secrets(o: HttpOptions): string[] {
-  const url = parsed(o.url);
+  const e = parsed(o.url);
   const found: string[] = [];
-  if (url.password !== '') found.push(decodeURIComponent(url.password));
-  const auth = basicAuth(url);
+  if (e.password !== '') found.push(e.password);
+  const auth = basicAuth(e);
   if (auth !== undefined) found.push(auth, auth.slice('Basic '.length));
   for (const [name, value] of Object.entries(o.headers)) {
     if (!CREDENTIAL_HEADER.test(name) || value === '') continue;
@@ -130,12 +141,7 @@ interface Exchange {
 
 /** TLS settings for one hop; serverName belongs to the configured host, not to a redirect's. */
 function tlsFor(tls: TlsOptions | undefined, sameHost: boolean): https.RequestOptions {
-  if (tls === undefined) return {};
-  return {
-    ca: tls.caFile !== undefined ? readFileSync(tls.caFile, 'utf8') : tls.ca,
-    rejectUnauthorized: !tls.insecureSkipVerify,
-    ...(tls.serverName !== undefined && sameHost ? { servername: tls.serverName } : {}),
-  };
+  return tls === undefined ? {} : nodeTlsOptions(tls, { serverName: sameHost });
 }
 
 /**
@@ -144,71 +150,58 @@ function tlsFor(tls: TlsOptions | undefined, sameHost: boolean): https.RequestOp
  * kept only when `keepBody`. On abort the request and its socket are destroyed.
  */
 function exchange(
-  url: URL,
+  target: Endpoint,
   method: string,
   headers: Record<string, string>,
   tls: https.RequestOptions,
   keepBody: boolean,
   signal: AbortSignal,
 ): Promise<Exchange> {
-  return new Promise<Exchange>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.request({
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: portOf(url),
-      path: `${url.pathname}${url.search}`,
-      method,
-      headers: { 'user-agent': 'vitals', ...headers, connection: 'close' },
-      agent: false,
-      ...tls,
-    });
-    let response: IncomingMessage | undefined;
-    const onAbort = () => {
-      request.destroy();
-      response?.destroy();
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const fail = (error: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      // Whatever failed, the connection goes with it (a no-op where Node already destroyed it).
-      request.destroy();
-      response?.destroy();
-      reject(error);
-    };
-    request.on('error', fail);
+  signal.throwIfAborted();
+  const { url } = target;
+  const transport = url.protocol === 'https:' ? https : http;
+  const request = transport.request({
+    protocol: url.protocol,
+    hostname: target.host,
+    port: target.port,
+    path: `${url.pathname}${url.search}`,
+    method,
+    headers: { 'user-agent': 'vitals', ...headers, connection: 'close' },
+    agent: false,
+    ...tls,
+  });
+  let response: IncomingMessage | undefined;
+  // Whatever ends the exchange, the connection goes with it (a no-op where Node already
+  // destroyed it, and after 'end' it only frees the socket).
+  const destroy = () => {
+    request.destroy();
+    response?.destroy();
+  };
+  const abort = abortable(signal, destroy);
+  const exchanged = new Promise<Exchange>((resolve, reject) => {
+    request.on('error', reject);
     request.on('response', (res) => {
       response = res;
-      res.on('error', fail);
+      res.on('error', reject);
       const chunks: Buffer[] = [];
       let size = 0;
-      let finished = false;
       const done = () => {
-        if (finished) return;
-        finished = true;
-        signal.removeEventListener('abort', onAbort);
-        resolve({
-          status: res.statusCode ?? 0,
-          location: res.headers.location,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        // Past the limit the rest is not waited for; after 'end' this only frees the socket.
-        res.destroy();
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString('utf8') });
       };
       res.on('data', (chunk: Buffer) => {
         const room = MAX_BODY_BYTES - size;
         if (keepBody) chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
         size += Math.min(chunk.length, room);
+        // Past the limit the rest is not waited for.
         if (size >= MAX_BODY_BYTES) done();
       });
       res.on('end', done);
     });
     request.end();
+  });
+  return abort.race(exchanged).finally(() => {
+    abort.dispose();
+    destroy();
   });
 }
 
@@ -216,15 +209,15 @@ function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
 
-function redirectTarget(location: string, base: URL): URL {
+function redirectTarget(location: string, base: URL): Endpoint {
   let next: URL | string;
   try {
-    next = parseUrl(new URL(location, base).href, PROTOCOLS);
+    next = parseUrl(new URL(location, base).href, URL_SPEC);
   } catch {
     next = 'not a valid URL';
   }
   if (typeof next === 'string') throw new CheckFailure(`redirect to an unusable location (${next})`, 'protocol');
-  return next;
+  return endpoint(next.href, URL_SPEC);
 }
 
 /** Header names compare case-insensitively; these must not follow a redirect to another origin. */
@@ -240,15 +233,17 @@ function withoutCredentials(headers: Record<string, string>): Record<string, str
 export const httpCheck: CheckKind<HttpOptions> = {
   kind: 'http',
   componentType: 'component',
+  observed: RESPONSE_TIME,
+  url: URL_SPEC,
   options,
   target: (o) => {
-    const url = parsed(o.url);
-    return `${url.protocol}//${url.hostname}:${String(portOf(url))}`;
+    const e = parsed(o.url);
+    return `${e.url.protocol}//${e.url.hostname}:${String(e.port)}`;
   },
   secrets,
   classify,
   create: (o) => {
-    const regex = o.bodyRegex !== undefined ? new RegExp(o.bodyRegex) : undefined;
+    const regex = o.bodyRegex !== undefined ? RE2JS.compile(o.bodyRegex) : undefined;
     return async (signal) => {
       const first = parsed(o.url);
       const auth = basicAuth(first);
@@ -256,17 +251,17 @@ export const httpCheck: CheckKind<HttpOptions> = {
       let method: string = o.method;
       let headers: Record<string, string> = { ...(auth !== undefined ? { authorization: auth } : {}), ...o.headers };
       for (let redirects = 0; ; redirects++) {
-        const result = await exchange(url, method, headers, tlsFor(o.tls, url.host === first.host), regex !== undefined, signal);
+        const result = await exchange(url, method, headers, tlsFor(o.tls, url.url.host === first.url.host), regex !== undefined, signal);
         if (o.followRedirects && isRedirect(result.status) && result.location !== undefined) {
           if (redirects >= MAX_REDIRECTS) {
             throw new CheckFailure(`too many redirects (more than ${String(MAX_REDIRECTS)})`, 'error');
           }
-          const next = redirectTarget(result.location, url);
+          const next = redirectTarget(result.location, url.url);
           // 303, and 301/302 after a POST, turn into a GET, as browsers and curl do.
           if (result.status === 303 || ((result.status === 301 || result.status === 302) && method === 'POST')) {
             method = method === 'HEAD' ? 'HEAD' : 'GET';
           }
-          if (next.origin !== url.origin) headers = withoutCredentials(headers);
+          if (next.url.origin !== url.url.origin) headers = withoutCredentials(headers);
           url = next;
           continue;
         }
@@ -277,7 +272,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
           );
         }
         if (regex !== undefined && !regex.test(result.body)) {
-          const source = regex.source.length > 40 ? `${regex.source.slice(0, 40)}...` : regex.source;
+          const source = regex.pattern().length > 40 ? `${regex.pattern().slice(0, 40)}...` : regex.pattern();
           throw new CheckFailure(`body does not match /${source}/`, 'error');
         }
         return undefined;

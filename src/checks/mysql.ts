@@ -1,9 +1,15 @@
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions, RowDataPacket } from 'mysql2';
+import type { Duplex } from 'node:stream';
+import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2';
 import { z } from 'zod';
-import { credentialOptions, duration, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
-import type { CheckKind, FailureReason } from '../types.js';
+import { duration } from '../config/fields.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
+import { abortable } from './support/abort.js';
+import { credentialOptions, onePassword, PASSWORD_FILE } from './support/credentials.js';
+import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { endpoint, hostPort, urlPasswords, urlString } from './support/url.js';
+
+const URL_SPEC: UrlSpec = { defaultPorts: { 'mysql:': 3306 }, pathIsDatabase: true };
 
 // A read-only statement: what a health check may run against a production database.
 const READ_ONLY = /^\s*(select|show|do|values|describe|desc|explain|with)\b/i;
@@ -11,9 +17,9 @@ const WRITES = /\b(into\s+(outfile|dumpfile)|for\s+update|lock\s+in\s+share\s+mo
 
 const options = z
   .strictObject({
-    url: urlString(['mysql:']),
+    url: urlString(URL_SPEC),
     ...credentialOptions,
-    tls: tlsOptions.optional(),
+    tls: tlsSchema.optional(),
     query: z
       .string()
       .default('SELECT 1')
@@ -23,9 +29,7 @@ const options = z
     maxReplicationLag: duration().optional(),
     replicationLagFails: z.boolean().default(false),
   })
-  .refine((o) => !(o.password !== undefined && o.passwordFile !== undefined), {
-    message: 'set either password or passwordFile, not both',
-  });
+  .refine(...onePassword);
 type MysqlOptions = z.infer<typeof options>;
 
 const AUTH_CODES = new Set([
@@ -51,48 +55,25 @@ function classify(error: unknown): FailureReason | undefined {
   return undefined;
 }
 
-interface Endpoint {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string | undefined;
-}
-
-function endpoint(o: MysqlOptions): Endpoint {
-  const url = parseUrl(o.url, ['mysql:']);
-  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  return {
-    host,
-    port: url.port === '' ? 3306 : Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: o.password ?? decodeURIComponent(url.password),
-    database: database === '' ? undefined : database,
-  };
-}
-
 function connectionOptions(o: MysqlOptions, timeoutMs: number): ConnectionOptions {
-  const e = endpoint(o);
+  const e = endpoint(o.url, URL_SPEC);
   const connection: ConnectionOptions = {
     host: e.host,
     port: e.port,
     user: e.user,
-    password: e.password,
+    password: o.password ?? e.password,
     database: e.database,
     connectTimeout: timeoutMs,
     // The check must see what a new application connection would see, not a cached one.
     enableKeepAlive: false,
   };
-  if (o.tls !== undefined) {
-    connection.ssl = {
-      ca: o.tls.caFile !== undefined ? readFileSync(o.tls.caFile, 'utf8') : o.tls.ca,
-      rejectUnauthorized: !o.tls.insecureSkipVerify,
-      ...(o.tls.serverName !== undefined ? { servername: o.tls.serverName } : {}),
-    };
-  }
+  if (o.tls !== undefined) connection.ssl = nodeTlsOptions(o.tls);
   return connection;
+}
+
+/** The connection's current socket, which mysql2 keeps untyped. */
+function streamOf(connection: Connection): Duplex {
+  return (connection as unknown as { stream: Duplex }).stream;
 }
 
 interface ReplicaStatus {
@@ -117,13 +98,16 @@ function replicaStatus(rows: RowDataPacket[]): ReplicaStatus | undefined {
 export const mysqlCheck: CheckKind<MysqlOptions> = {
   kind: 'mysql',
   componentType: 'datastore',
+  observed: RESPONSE_TIME,
+  url: URL_SPEC,
+  secretFiles: PASSWORD_FILE,
   options,
   target: (o) => {
-    const e = endpoint(o);
+    const e = endpoint(o.url, URL_SPEC);
     return hostPort(e.host, e.port);
   },
-  // The URL's password as written too: a user's own percent-encoding may differ from ours.
-  secrets: (o) => [endpoint(o).password, ...urlPasswords(o.url, ['mysql:'])],
+  // The URL's password too, even when `password` overrides it: it is still in the config.
+  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, URL_SPEC)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
     // Loaded on first use: a config without mysql checks never pays for the driver at start-up.
@@ -132,6 +116,16 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
     // Errors also reach the pending command's callback; this listener only keeps an
     // 'error' event after the run from crashing the process.
     connection.on('error', () => undefined);
+    // mysql2's destroy() is its close(): it only half-closes the socket (end()). A stopped server
+    // never answers that FIN, so the socket stays in FIN-WAIT-2, an fd of ours, for as long as the
+    // server stays stopped; a connect still pending stays SYN-SENT. The socket itself must go. TLS
+    // later wraps this socket in another, so the current stream and this one are both destroyed.
+    const socket = streamOf(connection);
+    const destroy = () => {
+      connection.destroy();
+      streamOf(connection).destroy();
+      socket.destroy();
+    };
     const query = (sql: string) =>
       new Promise<RowDataPacket[]>((resolve, reject) => {
         connection.query<RowDataPacket[]>({ sql, timeout: check.timeoutMs }, (error, rows) => {
@@ -139,22 +133,15 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
           else resolve(rows);
         });
       });
-    const aborted = new Promise<never>((_, reject) => {
-      const abort = () => {
-        reject(signal.reason as Error);
-      };
-      if (signal.aborted) abort();
-      else signal.addEventListener('abort', abort, { once: true });
-    });
-    aborted.catch(() => undefined);
+    const abort = abortable(signal, destroy);
     let healthy = false;
     try {
-      await Promise.race([query(o.query), aborted]);
+      await abort.race(query(o.query));
       if (o.maxReplicationLag === undefined) {
         healthy = true;
         return undefined;
       }
-      const status = replicaStatus(await Promise.race([query('SHOW SLAVE STATUS'), aborted]));
+      const status = replicaStatus(await abort.race(query('SHOW SLAVE STATUS')));
       healthy = true;
       const limitSeconds = o.maxReplicationLag / 1000;
       let problem: string | undefined;
@@ -167,17 +154,17 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
       if (o.replicationLagFails) throw new CheckFailure(problem, 'error');
       return { warn: problem };
     } finally {
+      // The engine aborts every finished run; that must not cut the polite goodbye short.
+      abort.dispose();
       if (healthy) {
         // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
-        const timer = setTimeout(() => {
-          connection.destroy();
-        }, check.timeoutMs);
+        const timer = setTimeout(destroy, check.timeoutMs);
         timer.unref();
         connection.end(() => {
           clearTimeout(timer);
         });
       } else {
-        connection.destroy();
+        destroy();
       }
     }
   },

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { credentialOptions, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
-import type { CheckKind, FailureReason } from '../types.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { errorCode } from './classify.js';
+import { abortable } from './support/abort.js';
+import { credentialOptions, onePassword, PASSWORD_FILE } from './support/credentials.js';
+import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { endpoint, hostPort, urlPasswords, urlString } from './support/url.js';
 
-const PROTOCOLS = ['postgres:', 'postgresql:'];
-const DEFAULT_PORT = 5432;
+const URL_SPEC: UrlSpec = { defaultPorts: { 'postgres:': 5432, 'postgresql:': 5432 }, pathIsDatabase: true };
 // A read-only statement, single: what a health check may run against a production database.
 // The server enforces it too: the query runs in a READ ONLY transaction.
 const READ_ONLY = /^\s*(select|show|values|with|table|explain)\b/i;
@@ -13,11 +14,11 @@ const SEVERAL = /;\s*\S/;
 
 const options = z
   .strictObject({
-    url: urlString(PROTOCOLS).refine((text) => !text.includes('?'), {
+    url: urlString(URL_SPEC).refine((text) => !text.includes('?'), {
       message: 'URL parameters are not supported (use the tls, password and query options)',
     }),
     ...credentialOptions,
-    tls: tlsOptions.optional(),
+    tls: tlsSchema.optional(),
     /** Default `SELECT 1`. */
     query: z
       .string()
@@ -26,32 +27,19 @@ const options = z
         message: 'must be a single read-only statement (SELECT, SHOW, VALUES, WITH, TABLE, EXPLAIN)',
       }),
   })
-  .refine((o) => !(o.password !== undefined && o.passwordFile !== undefined), {
-    message: 'set either password or passwordFile, not both',
-  });
+  .refine(...onePassword);
 type PostgresOptions = z.infer<typeof options>;
 
-interface Endpoint {
-  host: string;
-  port: number;
-  user: string | undefined;
-  password: string | undefined;
-  database: string | undefined;
-}
-
-/** The URL's password, decoded and as written (a user's own percent-encoding may differ from ours). */
-function endpoint(o: PostgresOptions): Endpoint {
-  const url = parseUrl(o.url, PROTOCOLS);
-  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
-  const user = decodeURIComponent(url.username);
-  const password = o.password ?? decodeURIComponent(url.password);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+/** What pg connects with: an empty user or password is left to pg's defaults. */
+function connectionParameters(o: PostgresOptions) {
+  const e = endpoint(o.url, URL_SPEC);
+  const password = o.password ?? e.password;
   return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? DEFAULT_PORT : Number(url.port),
-    user: user === '' ? undefined : user,
+    host: e.host,
+    port: e.port,
+    user: e.user === '' ? undefined : e.user,
     password: password === '' ? undefined : password,
-    database: database === '' ? undefined : database,
+    database: e.database,
   };
 }
 
@@ -87,33 +75,24 @@ function classify(error: unknown): FailureReason | undefined {
 export const postgresCheck: CheckKind<PostgresOptions> = {
   kind: 'postgres',
   componentType: 'datastore',
+  observed: RESPONSE_TIME,
+  url: URL_SPEC,
+  secretFiles: PASSWORD_FILE,
   options,
   target: (o) => {
-    const e = endpoint(o);
+    const e = endpoint(o.url, URL_SPEC);
     return hostPort(e.host, e.port);
   },
   // The URL's password too, even when `password` overrides it: it is still in the config.
-  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, PROTOCOLS)].filter((s) => s !== ''),
+  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, URL_SPEC)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
-    const e = endpoint(o);
     // Loaded on first use: a config without postgres checks never pays for the driver at start-up.
     const { default: pg } = await import('pg');
     const client = new pg.Client({
-      host: e.host,
-      port: e.port,
-      user: e.user,
-      password: e.password,
-      database: e.database,
+      ...connectionParameters(o),
       // Explicit, so that PGSSLMODE in vitals' own environment changes nothing.
-      ssl:
-        o.tls === undefined
-          ? false
-          : {
-              ca: o.tls.caFile !== undefined ? readFileSync(o.tls.caFile, 'utf8') : o.tls.ca,
-              rejectUnauthorized: !o.tls.insecureSkipVerify,
-              ...(o.tls.serverName !== undefined ? { servername: o.tls.serverName } : {}),
-            },
+      ssl: o.tls === undefined ? false : nodeTlsOptions(o.tls),
       connectionTimeoutMillis: check.timeoutMs,
       query_timeout: check.timeoutMs,
       application_name: 'vitals',
@@ -125,16 +104,7 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
     const destroy = () => {
       client.connection.stream.destroy();
     };
-    let abort: () => void = () => undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      abort = () => {
-        destroy();
-        reject(signal.reason as Error);
-      };
-      if (signal.aborted) abort();
-      else signal.addEventListener('abort', abort, { once: true });
-    });
-    aborted.catch(() => undefined);
+    const abort = abortable(signal, destroy);
     // One statement per line: a trailing `-- comment` in the query cannot swallow the COMMIT.
     const sql = [
       'BEGIN READ ONLY',
@@ -144,13 +114,13 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
     ].join(';\n');
     let healthy = false;
     try {
-      await Promise.race([client.connect(), aborted]);
-      await Promise.race([client.query(sql), aborted]);
+      await abort.race(client.connect());
+      await abort.race(client.query(sql));
       healthy = true;
       return undefined;
     } finally {
       // The engine aborts every finished run; that must not cut the polite goodbye short.
-      signal.removeEventListener('abort', abort);
+      abort.dispose();
       if (healthy) {
         // A polite Terminate message keeps the server log clean; the timer bounds it.
         const timer = setTimeout(destroy, check.timeoutMs);

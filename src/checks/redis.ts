@@ -1,55 +1,43 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { credentialOptions, hostPort, parseUrl, tlsOptions, urlPasswords, urlString } from '../config/fields.js';
-import type { CheckKind, FailureReason } from '../types.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { CheckFailure } from './classify.js';
+import { abortable } from './support/abort.js';
+import { credentialOptions, onePassword, PASSWORD_FILE } from './support/credentials.js';
+import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { endpoint, hostPort, urlPasswords, urlString } from './support/url.js';
 
-const PROTOCOLS = ['redis:', 'rediss:'];
-const DEFAULT_PORT = 6379;
+// The path is a database number, checked by the schema below, not a name to decode.
+const URL_SPEC: UrlSpec = { defaultPorts: { 'redis:': 6379, 'rediss:': 6379 }, pathIsDatabase: false };
 
 const options = z
   .strictObject({
     /** `redis://[user[:password]@]host[:port][/db]`, `rediss://` for TLS. */
-    url: urlString(PROTOCOLS)
+    url: urlString(URL_SPEC)
       .refine((text) => !text.includes('?'), { message: 'URL parameters are not supported' })
       .refine((text) => /^[a-z]+:\/\/[^/]*(\/\d*)?$/i.test(text), {
         message: 'the URL path must be a database number (redis://host:6379/0)',
       }),
     ...credentialOptions,
-    tls: tlsOptions.optional(),
+    tls: tlsSchema.optional(),
   })
-  .refine((o) => !(o.password !== undefined && o.passwordFile !== undefined), {
-    message: 'set either password or passwordFile, not both',
-  })
+  .refine(...onePassword)
   .refine((o) => !(o.tls !== undefined && o.url.toLowerCase().startsWith('redis:')), {
     message: 'tls options need a rediss:// URL',
     path: ['tls'],
   });
 type RedisOptions = z.infer<typeof options>;
 
-interface Endpoint {
-  host: string;
-  port: number;
-  tls: boolean;
-  username: string | undefined;
-  password: string | undefined;
-  database: number | undefined;
-}
-
-/** The URL's password, decoded and as written (a user's own percent-encoding may differ from ours). */
-function endpoint(o: RedisOptions): Endpoint {
-  const url = parseUrl(o.url, PROTOCOLS);
-  if (typeof url === 'string') throw new Error(url); // unreachable: the schema checked it
-  const username = decodeURIComponent(url.username);
-  const password = o.password ?? decodeURIComponent(url.password);
-  const database = url.pathname.replace(/^\//, '');
+/** What the client connects with: an empty user or password is none. */
+function connectionParameters(o: RedisOptions) {
+  const e = endpoint(o.url, URL_SPEC);
+  const password = o.password ?? e.password;
   return {
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? DEFAULT_PORT : Number(url.port),
-    tls: url.protocol === 'rediss:',
-    username: username === '' ? undefined : username,
+    host: e.host,
+    port: e.port,
+    tls: e.url.protocol === 'rediss:',
+    username: e.user === '' ? undefined : e.user,
     password: password === '' ? undefined : password,
-    database: database === '' ? undefined : Number(database),
+    database: e.path === '' ? undefined : Number(e.path),
   };
 }
 
@@ -79,26 +67,33 @@ function classify(error: unknown): FailureReason | undefined {
 export const redisCheck: CheckKind<RedisOptions> = {
   kind: 'redis',
   componentType: 'datastore',
+  observed: RESPONSE_TIME,
+  url: URL_SPEC,
+  secretFiles: PASSWORD_FILE,
   options,
   target: (o) => {
-    const e = endpoint(o);
+    const e = endpoint(o.url, URL_SPEC);
     return hostPort(e.host, e.port);
   },
   // The URL's password too, even when `password` overrides it: it is still in the config.
-  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, PROTOCOLS)].filter((s) => s !== ''),
+  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, URL_SPEC)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
-    const e = endpoint(o);
-    const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const };
+    const e = connectionParameters(o);
+    // node-redis keeps a socket to itself until it has connected, and its destroy() cannot reach
+    // it: a connect or TLS handshake pending at the deadline stayed open (SYN-SENT against a port
+    // that drops SYNs), and one completing after it was kept, connected and unowned. Node
+    // destroys a socket whose signal aborts, whatever the client knows of it.
+    const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const, signal };
     redis ??= await import('redis');
+    // Node does not destroy a socket created with a signal that has already aborted.
+    signal.throwIfAborted();
     const client = redis.createClient({
       socket: e.tls
         ? {
             ...common,
             tls: true as const,
-            ca: o.tls?.caFile !== undefined ? readFileSync(o.tls.caFile, 'utf8') : o.tls?.ca,
-            rejectUnauthorized: o.tls?.insecureSkipVerify !== true,
-            ...(o.tls?.serverName !== undefined ? { servername: o.tls.serverName } : {}),
+            ...nodeTlsOptions(o.tls),
           }
         : common,
       username: e.username,
@@ -119,23 +114,14 @@ export const redisCheck: CheckKind<RedisOptions> = {
         // already closed: a failed connect closes the client itself
       }
     };
-    let abort: () => void = () => undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      abort = () => {
-        destroy();
-        reject(signal.reason as Error);
-      };
-      if (signal.aborted) abort();
-      else signal.addEventListener('abort', abort, { once: true });
-    });
-    aborted.catch(() => undefined);
+    const abort = abortable(signal, destroy);
     try {
-      await Promise.race([client.connect(), aborted]);
-      const reply = await Promise.race([client.ping(), aborted]);
+      await abort.race(client.connect());
+      const reply = await abort.race(client.ping());
       if (reply !== 'PONG') throw new CheckFailure('unexpected PING reply', 'protocol');
       return undefined;
     } finally {
-      signal.removeEventListener('abort', abort);
+      abort.dispose();
       destroy();
     }
   },

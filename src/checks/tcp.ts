@@ -1,14 +1,18 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { hostPort } from '../config/fields.js';
-import type { CheckKind } from '../types.js';
+import { RESPONSE_TIME, type CheckKind } from '../types.js';
+import { abortable } from './support/abort.js';
+import { hostPort, unbracket } from './support/url.js';
 
 const options = z.strictObject({
   /** A host name or an IP address; an IPv6 address may be written with or without brackets. */
   host: z
     .string()
     .min(1)
-    .transform((host) => host.replace(/^\[(.*)\]$/, '$1')),
+    // Nothing longer can be resolved, and an unbounded string would ride along in every target
+    // label, log line and answer.
+    .max(253, 'at most 253 characters (the longest DNS name)')
+    .transform(unbracket),
   port: z.int({ error: 'expected a port number (1-65535)' }).min(1).max(65_535),
 });
 type TcpOptions = z.infer<typeof options>;
@@ -24,29 +28,24 @@ type TcpOptions = z.infer<typeof options>;
 export const tcpCheck: CheckKind<TcpOptions> = {
   kind: 'tcp',
   componentType: 'component',
+  observed: RESPONSE_TIME,
   options,
   target: (o) => hostPort(o.host, o.port),
-  create: (o) => (signal) =>
-    new Promise<undefined>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
-      const socket = net.connect({ host: o.host, port: o.port });
-      const onAbort = () => {
-        socket.destroy();
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => {
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        resolve(undefined);
-      });
-      socket.once('error', (error) => {
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        reject(error);
-      });
-    }),
+  create: (o) => async (signal) => {
+    signal.throwIfAborted();
+    const socket = net.connect({ host: o.host, port: o.port });
+    const abort = abortable(signal, () => socket.destroy());
+    try {
+      await abort.race(
+        new Promise<void>((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('error', reject);
+        }),
+      );
+      return undefined;
+    } finally {
+      abort.dispose();
+      socket.destroy();
+    }
+  },
 };

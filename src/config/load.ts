@@ -270,8 +270,9 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     ) {
       return;
     }
-    if (typeof own.passwordFile === 'string') {
-      own.password = readSecretFile(own.passwordFile, `${at}.passwordFile`, baseDir, problems, files);
+    for (const [fileField, valueField] of Object.entries(kind.secretFiles ?? {})) {
+      const file = own[fileField];
+      if (typeof file === 'string') own[valueField] = readSecretFile(file, `${at}.${fileField}`, baseDir, problems, files);
     }
     secrets.push(...(kind.secrets?.(own) ?? []));
     checks.push({

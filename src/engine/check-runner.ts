@@ -24,6 +24,7 @@ export interface CheckRunner extends CheckView {
 export interface RunnerOptions {
   readonly definition: CheckCommon;
   readonly componentType: CheckKind['componentType'];
+  readonly observed: CheckKind['observed'];
   readonly target: string;
   readonly probe: Probe;
   readonly classify?: (error: unknown) => FailureReason | undefined;
@@ -112,6 +113,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   const runner: CheckRunner = {
     definition,
     componentType: options.componentType,
+    observed: options.observed,
     target: options.target,
     get status() {
       return thresholds.reported;

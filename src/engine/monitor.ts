@@ -1,10 +1,12 @@
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
-import type { CheckCommon, CheckDefinition, CheckKind, Probe, RunResult } from '../types.js';
+import { RESPONSE_TIME, type CheckCommon, type CheckDefinition, type CheckKind, type Probe, type RunResult } from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
 import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
+/** What a custom check is, as a kind: a component whose runs observe their response time. */
+const CUSTOM_KIND = { componentType: 'component', observed: RESPONSE_TIME } as const;
 
 export type { CustomCheck } from './custom-check.js';
 
@@ -118,10 +120,11 @@ export function createMonitor(options: MonitorOptions): Monitor {
     changed();
   }
 
-  function createRunner(definition: CheckCommon, kind: Pick<CheckKind, 'componentType' | 'classify'>, target: string, probe: Probe) {
+  function createRunner(definition: CheckCommon, kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify'>, target: string, probe: Probe) {
     return createCheckRunner({
       definition,
       componentType: kind.componentType,
+      observed: kind.observed,
       target,
       probe,
       classify: kind.classify?.bind(kind),
@@ -239,7 +242,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         if (entry === undefined || entry.fingerprint === print) continue;
         report.changed.push(name);
         if (entry.probe === undefined) continue;
-        replace(entry, createRunner(definition, { componentType: 'component' }, '', entry.probe), print);
+        replace(entry, createRunner(definition, CUSTOM_KIND, '', entry.probe), print);
       }
       configured.clear();
       for (const [name, entry] of next) configured.set(name, entry);
@@ -248,7 +251,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
     addCustom(definition, probe) {
       if (configured.has(definition.name) || custom.has(definition.name)) throw new Error(`a check named "${definition.name}" already exists`);
-      const runner = createRunner(definition, { componentType: 'component' }, '', probe);
+      const runner = createRunner(definition, CUSTOM_KIND, '', probe);
       custom.set(definition.name, { ...addEntry(runner, JSON.stringify(definition), !started), probe });
       changed();
     },

@@ -21,7 +21,7 @@ export interface HealthBody {
 const round = (value: number) => Math.round(value * 10) / 10;
 
 export function entryKey(check: CheckView): string {
-  return `${check.definition.name}:${check.componentType === 'system' ? 'utilization' : 'responseTime'}`;
+  return `${check.definition.name}:${check.observed.key}`;
 }
 
 function explain(check: CheckView): string | undefined {
@@ -43,7 +43,7 @@ export function checkEntry(check: CheckView): CheckEntry {
   const { last } = check;
   if (last !== undefined) {
     entry.observedValue = round(last.observedValue);
-    entry.observedUnit = check.componentType === 'system' ? '%' : 'ms';
+    entry.observedUnit = check.observed.unit;
     entry.time = new Date(last.finishedAt).toISOString();
   }
   const output = explain(check);

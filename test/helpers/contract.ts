@@ -5,11 +5,14 @@
  * strict schema and `passwordFile` are exercised), and with redaction OFF: a secret must stay
  * out of the kind's target and output by construction, not because the engine scrubs it.
  */
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
 import { checkKinds } from '../../src/checks/index.js';
 import { ConfigError, parseConfig, type Config } from '../../src/config/load.js';
 import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
+import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
+import { startBlackhole, type BlackholeListener } from './servers.js';
 import { waitFor } from './wait.js';
 
 /** A check's own fields (everything but name and kind). */
@@ -37,8 +40,23 @@ export interface ContractFixtures {
   };
   /** A check with a wrong password: fails with `auth`. */
   readonly wrongCredentials?: () => Fields;
-  /** The real server stopped with SIGSTOP, and resumed: fails with `timeout` at the deadline. */
-  readonly pause?: { readonly pause: () => void; readonly resume: () => void };
+  /**
+   * The real server stopped with SIGSTOP, and resumed: fails with `timeout` at the deadline, and
+   * while runs keep hitting it for PAUSE_WINDOW_MS the process's fds and its sockets to `port`
+   * stay flat.
+   */
+  readonly pause?: { readonly pause: () => void; readonly resume: () => void; readonly port: () => number };
+  /**
+   * Hung dependencies without a process to stop: while runs keep hitting one, the process's fds
+   * and sockets to it stay flat. `at` is a check of this kind against 127.0.0.1:port, which the
+   * contract points at a port that drops SYNs and at a stopped listener (handshakes complete from
+   * its backlog, then nothing: never a byte, never a FIN); `udp` a check against a UDP server
+   * that never answers, and its port.
+   */
+  readonly hung?: {
+    readonly at?: (port: number) => Fields;
+    readonly udp?: { readonly fields: () => Fields; readonly port: () => number };
+  };
   /** The server's count of client connections, for before/after comparisons. */
   readonly connections?: () => Promise<number>;
   /** Strings that must appear in no target and no output (the configured passwords). */
@@ -100,6 +118,76 @@ export async function runCheck(kindName: string, fields: Fields, timeoutMs = REL
   return { result, target: kind.target(definition.options), config, settledMs: performance.now() - started };
 }
 
+/** How long runs keep hitting a paused server: long enough that a per-run leak is unmistakable. */
+export const PAUSE_WINDOW_MS = 20_000;
+/** The same for the hung servers the contract starts itself: short, as they cost no database. */
+const HUNG_WINDOW_MS = 4000;
+/** Runs against a hung dependency use a short deadline, so that a window holds many of them. */
+const HUNG_TIMEOUT_MS = 300;
+/**
+ * Descriptors the process may gain during a window for reasons of its own (the test runner's
+ * IPC, a lazily opened file): far below one per run, which is what a leak costs.
+ */
+const FD_SLACK = 3;
+
+export interface FdAudit {
+  readonly runs: number;
+  readonly fdsBefore: number;
+  readonly fdsMax: number;
+  readonly fdsAfter: number;
+  /** The most sockets to the port the process held after a run, beyond those it held before. */
+  readonly socketsMax: number;
+  /** Every state seen among the process's sockets to the port (those held before included). */
+  readonly states: readonly string[];
+  readonly results: readonly RunResult[];
+}
+
+/**
+ * Runs one check back to back for `windowMs` (each under `timeoutMs`), counting after every
+ * run the process's fds and its own sockets to `port`. A probe that releases its connection at
+ * the deadline leaves nothing behind; one that only half-closes it, or leaves a connect pending,
+ * leaves one socket (and fd) per run for as long as the dependency stays hung.
+ */
+export async function auditFds(
+  kind: string,
+  fields: Fields,
+  target: { port: number; protocol?: 'tcp' | 'udp' },
+  windowMs: number,
+  timeoutMs = HUNG_TIMEOUT_MS,
+): Promise<FdAudit> {
+  const fdsBefore = openFds();
+  let fdsMax = fdsBefore;
+  // The test's own sockets to the port (a blackhole's backlog fillers) are there before it starts.
+  const socketsBefore = ownSocketsTo(target.port, target.protocol).length;
+  let socketsMax = 0;
+  const states = new Set<string>();
+  const results: RunResult[] = [];
+  const until = performance.now() + windowMs;
+  while (performance.now() < until) {
+    const { result } = await runCheck(kind, fields, timeoutMs);
+    results.push(result);
+    // A destroyed socket's descriptor is closed at once; one turn lets a deferred close run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const sockets = ownSocketsTo(target.port, target.protocol);
+    for (const state of sockets) states.add(state);
+    socketsMax = Math.max(socketsMax, sockets.length - socketsBefore);
+    fdsMax = Math.max(fdsMax, openFds());
+  }
+  return { runs: results.length, fdsBefore, fdsMax, fdsAfter: openFds(), socketsMax, states: [...states], results };
+}
+
+function describeAudit(a: FdAudit): string {
+  return `${String(a.runs)} runs: fds ${String(a.fdsBefore)} -> max ${String(a.fdsMax)}, ${String(a.fdsAfter)} at the end; ` +
+    `at most ${String(a.socketsMax)} more own sockets to the port (states seen: ${a.states.join(', ') || 'none'})`;
+}
+
+function expectFlat(a: FdAudit, minRuns: number): void {
+  const summary = describeAudit(a);
+  expect(a.runs, summary).toBeGreaterThanOrEqual(minRuns);
+  expect(a.socketsMax, summary).toBe(0);
+  expect(a.fdsMax - a.fdsBefore, summary).toBeLessThanOrEqual(FD_SLACK);
+}
+
 /** Every form a secret may take in output. */
 function forms(secret: string): string[] {
   return [secret, encodeURIComponent(secret)];
@@ -107,13 +195,7 @@ function forms(secret: string): string[] {
 
 export function runCheckKindContract(f: ContractFixtures): void {
   const timeoutMs = f.timeoutMs ?? 500;
-  /** Everything each run showed, for the final secrets test. */
-  const shown: string[] = [];
-  const run = async (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => {
-    const r = await runCheck(f.kind, fields, deadlineMs);
-    shown.push(r.target, r.result.output ?? '');
-    return r;
-  };
+  const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
     await waitFor(async () => (await f.connections?.()) === baseline, 3000, `${what}: server connections back to ${String(baseline)}`);
@@ -125,7 +207,7 @@ export function runCheckKindContract(f: ContractFixtures): void {
     expect(configProblems(f.kind, f.healthy())).toEqual([]);
   });
 
-  it('passes against a healthy server, with the SPEC §4 target, and leaves no connection open', async () => {
+  it('passes against a healthy server, with its target label (no credential in it), and leaves no connection open', async () => {
     const before = await f.connections?.();
     const { result, target } = await run(f.healthy());
     expect(result, result.output).toMatchObject({ status: 'pass', reason: undefined, output: undefined });
@@ -177,34 +259,104 @@ export function runCheckKindContract(f: ContractFixtures): void {
   }
 
   if (f.pause !== undefined) {
-    const { pause, resume } = f.pause;
-    it('fails with reason timeout at the deadline while the server is stopped (SIGSTOP), and leaves no connection once it resumes', async () => {
-      const before = await f.connections?.();
-      pause();
-      try {
-        const { result, settledMs } = await run(f.healthy(), timeoutMs);
-        expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
-        expect(result.durationMs).toBeLessThan(timeoutMs + 250);
-        expect(settledMs).toBeLessThan(timeoutMs + 250);
-      } finally {
-        resume();
-      }
-      await settle(before, 'after the server resumed');
-      const { result } = await run(f.healthy());
-      expect(result.status).toBe('pass');
+    const { pause, resume, port } = f.pause;
+    it(
+      'fails with reason timeout at the deadline while the server is stopped (SIGSTOP), holds no more fds or sockets ' +
+        'however long it stays stopped, and leaves no connection once it resumes',
+      async () => {
+        const before = await f.connections?.();
+        pause();
+        let audit: FdAudit;
+        try {
+          const { result, settledMs } = await run(f.healthy(), timeoutMs);
+          expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
+          expect(result.durationMs).toBeLessThan(timeoutMs + 250);
+          expect(settledMs).toBeLessThan(timeoutMs + 250);
+          audit = await auditFds(f.kind, f.healthy(), { port: port() }, PAUSE_WINDOW_MS);
+        } finally {
+          resume();
+        }
+        for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+        expectFlat(audit, PAUSE_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+        await settle(before, 'after the server resumed');
+        const { result } = await run(f.healthy());
+        expect(result.status).toBe('pass');
+      },
+      PAUSE_WINDOW_MS + 30_000,
+    );
+  }
+
+  const at = f.hung?.at;
+  if (at !== undefined) {
+    let blackhole: BlackholeListener | undefined;
+    let stopped: StoppedServer | undefined;
+    beforeAll(async () => {
+      [blackhole, stopped] = await Promise.all([startBlackhole(), startStoppedServer()]);
+    });
+    afterAll(async () => {
+      await blackhole?.close();
+      await stopped?.close();
+    });
+    it('holds no more fds or sockets while runs keep hitting a port that drops connects (SYN-SENT)', async () => {
+      const port = (blackhole as BlackholeListener).port;
+      const audit = await auditFds(f.kind, at(port), { port }, HUNG_WINDOW_MS);
+      for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+    });
+    it('holds no more fds or sockets while runs keep hitting a stopped server (connects complete, nothing else ever happens)', async () => {
+      const server = stopped as StoppedServer;
+      const audit = await auditFds(f.kind, at(server.port), { port: server.port }, HUNG_WINDOW_MS);
+      // tcp cannot tell a mute server from a healthy one; every other kind waits for an answer.
+      const expected = f.silent?.expect === 'pass' ? { status: 'pass' } : { status: 'fail', reason: 'timeout' };
+      for (const r of audit.results) expect(r).toMatchObject(expected);
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
     });
   }
 
-  it('declares its secrets to the engine, and no run showed one in its target or output', () => {
-    const secrets = f.secrets?.() ?? [];
-    if (secrets.length > 0) {
-      const declared = [f.healthy, f.wrongCredentials].flatMap((fields) => (fields === undefined ? [] : checkConfig(f.kind, fields()).secrets));
-      for (const secret of secrets) expect(declared).toContain(secret);
-    }
-    const everything = shown.join('\n');
-    for (const secret of secrets) {
-      for (const form of forms(secret)) expect(everything).not.toContain(form);
-    }
-    expect(shown.length).toBeGreaterThan(0);
-  });
+  const udp = f.hung?.udp;
+  if (udp !== undefined) {
+    it('holds no more fds or sockets while runs keep hitting a server that never answers', async () => {
+      const audit = await auditFds(f.kind, udp.fields(), { port: udp.port(), protocol: 'udp' }, HUNG_WINDOW_MS);
+      for (const r of audit.results) expect(r).toMatchObject({ status: 'fail', reason: 'timeout' });
+      expectFlat(audit, HUNG_WINDOW_MS / HUNG_TIMEOUT_MS / 3);
+    });
+  }
+
+  /** Every check the fixtures describe that runs quickly: where a secret could leak. */
+  const quickChecks = (): { what: string; fields: Fields; deadlineMs: number }[] => [
+    { what: 'healthy', fields: f.healthy(), deadlineMs: RELAXED_TIMEOUT_MS },
+    ...(f.wrongCredentials !== undefined ? [{ what: 'wrong credentials', fields: f.wrongCredentials(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
+    ...(f.refused !== undefined ? [{ what: 'refused', fields: f.refused(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
+    ...(f.silent !== undefined ? [{ what: 'silent', fields: f.silent.fields(), deadlineMs: timeoutMs }] : []),
+  ];
+
+  const secretsOf = f.secrets;
+  if (secretsOf !== undefined) {
+    it('declares its secrets to the engine, and none shows in the target or output of a pass, a failure or a timeout', async () => {
+      const secrets = secretsOf();
+      expect(secrets.length, 'a kind with a secrets fixture names at least one').toBeGreaterThan(0);
+      const checks = quickChecks();
+      const declared = checks.flatMap((c) => checkConfig(f.kind, c.fields).secrets);
+      for (const secret of secrets) expect(declared, 'declared by some config of the fixtures').toContain(secret);
+      const shown: string[] = [];
+      for (const c of checks) {
+        const r = await runCheck(f.kind, c.fields, c.deadlineMs);
+        shown.push(`${c.what} target: ${r.target}`, `${c.what} output: ${r.result.output ?? ''}`);
+      }
+      const everything = shown.join('\n');
+      for (const secret of secrets) {
+        for (const form of forms(secret)) expect(everything).not.toContain(form);
+      }
+    });
+  } else {
+    it('has no secret fields: it takes no credential, reads no secret file, and its configs declare no secret', () => {
+      const kind = checkKinds.get(f.kind) as CheckKind;
+      expect(kind.secretFiles).toBeUndefined();
+      const fields = kind.options instanceof z.ZodObject ? Object.keys(kind.options.shape) : [];
+      expect(fields.length).toBeGreaterThan(0);
+      // A URL can carry a password, and these names are credentials: such a kind needs a secrets fixture.
+      expect(fields.filter((field) => /pass|secret|token|credential|auth|key|url/i.test(field))).toEqual([]);
+      for (const c of quickChecks()) expect(checkConfig(f.kind, c.fields).secrets, c.what).toEqual([]);
+    });
+  }
 }

@@ -31,6 +31,7 @@ describe('the dns check kind', () => {
       target: () => `db.test@${server()}`,
       refused: () => ({ host: 'db.test', server: `127.0.0.1:${String(closed)}` }),
       silent: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }) },
+      hung: { udp: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }), port: () => silent.port } },
     });
   });
 
@@ -72,7 +73,7 @@ describe('the dns check kind', () => {
       'checks[0].server: expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)',
     ]);
     expect(configProblems('dns', { host: 'x.test', expectAddress: 'x.test' })).toEqual(['checks[0].expectAddress: expected an IPv4 or IPv6 address']);
-    // SPEC §6: the name to resolve is `host`; `name` is the check's own.
+    // The name to resolve is `host`; `name` is the check's own.
     expect(configProblems('dns', { name: 'x' })).toEqual(["checks[0].host: expected the host name to resolve (`name` is the check's own name)"]);
     expect(targetOf('dns', { host: 'x.test', server: '10.0.0.2' })).toBe('x.test@10.0.0.2:53');
     expect(targetOf('dns', { host: 'x.test', server: '::1' })).toBe('x.test@[::1]:53');

@@ -12,6 +12,12 @@ import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } 
 
 const TOKEN = 'tok-3f9#a@b%c';
 const BIG_BODY_BYTES = 2 * 1024 * 1024;
+/**
+ * Catastrophic backtracking: against this body a backtracking engine tries every way to split
+ * the a's between the groups before failing, about 2^26 steps (seconds of a blocked process).
+ */
+const HOSTILE_PATTERN = '^(a+)+$';
+const HOSTILE_BODY = `${'a'.repeat(26)}!`;
 
 interface TestServer {
   readonly port: number;
@@ -34,6 +40,7 @@ function route(req: http.IncomingMessage, res: http.ServerResponse, other: () =>
     return send(200, 'status=green');
   }
   if (url.pathname === '/open') return send(200, `method=${req.method ?? ''}`);
+  if (url.pathname === '/hostile') return send(200, HOSTILE_BODY);
   if (url.pathname === '/basic') {
     const expected = `Basic ${Buffer.from('probe:pa ss@word').toString('base64')}`;
     return send(req.headers.authorization === expected ? 200 : 401);
@@ -117,6 +124,7 @@ describe('the http check kind', () => {
       target: () => `http://127.0.0.1:${String(server.port)}`,
       refused: () => ({ url: `http://127.0.0.1:${String(closed)}/health` }),
       silent: { fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }), openSockets: () => silent.openSockets() },
+      hung: { at: (port) => ({ url: `http://127.0.0.1:${String(port)}/health` }) },
       connections: () => Promise.resolve(server.openSockets()),
       secrets: () => [TOKEN, `Bearer ${TOKEN}`],
     });
@@ -146,6 +154,26 @@ describe('the http check kind', () => {
     const big = await runCheck('http', { url: `${server.base}/big`, bodyRegex: 'MARKER' });
     expect(big.result.output).toBe('body does not match /MARKER/');
     expect((await runCheck('http', { url: `${server.base}/big`, bodyRegex: '^x+$' })).result.status).toBe('pass');
+  });
+
+  it('matches bodyRegex without blocking the process, even a catastrophic pattern on a hostile body', async () => {
+    // A timer ticking through the run: a blocked event loop shows as one long gap between ticks.
+    let last = performance.now();
+    let longestGapMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGapMs = Math.max(longestGapMs, now - last);
+      last = now;
+    }, 10);
+    try {
+      const { result } = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: HOSTILE_PATTERN }, 1000);
+      expect(result).toMatchObject({ status: 'fail', reason: 'error', output: `body does not match /${HOSTILE_PATTERN}/` });
+      const matching = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: '^(a+)+!$' }, 1000);
+      expect(matching.result.status).toBe('pass');
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(longestGapMs, 'the longest the event loop went without running a timer').toBeLessThan(250);
   });
 
   it('sends the configured method, and basic auth from the URL without showing it in the target', async () => {
@@ -186,7 +214,14 @@ describe('the http check kind', () => {
   it('validates its options at config time, each problem with its path', () => {
     expect(configProblems('http', { url: 'ftp://example.com/' })).toEqual(['checks[0].url: expected a URL starting with http:// or https://']);
     expect(configProblems('http', { url: 'http://x/', bodyRegex: '(' })).toEqual([
-      expect.stringMatching(/^checks\[0\]\.bodyRegex: not a valid regular expression/) as string,
+      'checks[0].bodyRegex: not a valid RE2 regular expression (missing closing ): `(`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
+    ]);
+    // RE2 matches in linear time because it has no backtracking features: those are load errors.
+    expect(configProblems('http', { url: 'http://x/', bodyRegex: '(a)\\1' })).toEqual([
+      'checks[0].bodyRegex: not a valid RE2 regular expression (invalid escape sequence: `\\1`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
+    ]);
+    expect(configProblems('http', { url: 'http://x/', bodyRegex: 'a(?=b)' })).toEqual([
+      'checks[0].bodyRegex: not a valid RE2 regular expression (invalid or unsupported Perl syntax: `(?=`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
     ]);
     expect(configProblems('http', { url: 'http://x/', method: 'HEAD', bodyRegex: 'ok' })).toEqual([
       'checks[0].bodyRegex: bodyRegex needs a method that returns a body (HEAD does not)',

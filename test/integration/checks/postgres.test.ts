@@ -37,7 +37,8 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       refused: () => ({ url: `postgres://probe@127.0.0.1:${String(closed)}/postgres`, password: 'x' }),
       silent: { fields: () => ({ url: `postgres://probe:pw@127.0.0.1:${String(silent.port)}/postgres` }), openSockets: () => silent.openSockets() },
       wrongCredentials: () => ({ url: db.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-      pause: { pause: () => db.pause(), resume: () => db.resume() },
+      pause: { pause: () => db.pause(), resume: () => db.resume(), port: () => db.port },
+      hung: { at: (port) => ({ url: `postgres://probe:pw@127.0.0.1:${String(port)}/postgres` }) },
       connections: () => db.connections(),
       secrets: () => [db.password, WRONG_PASSWORD, 'in-url'],
     });

@@ -37,7 +37,8 @@ describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kin
       refused: () => ({ url: `redis://127.0.0.1:${String(closed)}`, password: 'x' }),
       silent: { fields: () => ({ url: `redis://:pw@127.0.0.1:${String(silent.port)}/0` }), openSockets: () => silent.openSockets() },
       wrongCredentials: () => ({ url: redis.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-      pause: { pause: () => redis.pause(), resume: () => redis.resume() },
+      pause: { pause: () => redis.pause(), resume: () => redis.resume(), port: () => redis.port },
+      hung: { at: (port) => ({ url: `redis://:pw@127.0.0.1:${String(port)}` }) },
       connections: () => redis.connections(),
       secrets: () => [redis.password, WRONG_PASSWORD, 'in-url'],
     });

@@ -42,6 +42,7 @@ describe('the tcp check kind', () => {
       refused: () => ({ host: '127.0.0.1', port: closed }),
       // The documented limit: a connect completes even when nothing will ever answer.
       silent: { fields: () => ({ host: '127.0.0.1', port: silent.port }), openSockets: () => silent.openSockets(), expect: 'pass' },
+      hung: { at: (port) => ({ host: '127.0.0.1', port }) },
       connections: () => Promise.resolve(open.size),
     });
   });
@@ -62,5 +63,17 @@ describe('the tcp check kind', () => {
     expect(configProblems('tcp', { host: 'x' })).toEqual(['checks[0].port: expected a port number (1-65535)']);
     expect(configProblems('tcp', { host: 'x', port: 0 })[0]).toMatch(/^checks\[0\]\.port: /);
     expect(configProblems('tcp', { port: 80 })[0]).toMatch(/^checks\[0\]\.host: /);
+  });
+
+  it('limits host to 253 characters, the longest DNS name', () => {
+    const longest = [...Array<string>(3).fill('a'.repeat(63)), 'b'.repeat(61)].join('.');
+    expect(longest).toHaveLength(253);
+    expect(configProblems('tcp', { host: longest, port: 80 })).toEqual([]);
+    expect(configProblems('tcp', { host: `${longest}c`, port: 80 })).toEqual([
+      'checks[0].host: at most 253 characters (the longest DNS name)',
+    ]);
+    expect(configProblems('tcp', { host: 'x'.repeat(100_000), port: 80 })).toEqual([
+      'checks[0].host: at most 253 characters (the longest DNS name)',
+    ]);
   });
 });

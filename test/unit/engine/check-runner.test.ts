@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCheckRunner, type CheckRunner, type RunEvent } from '../../../src/engine/check-runner.js';
-import type { CheckCommon, Probe } from '../../../src/types.js';
+import { RESPONSE_TIME, type CheckCommon, type Probe } from '../../../src/types.js';
 import { common, scripted } from './fakes.js';
 
 beforeEach(() => {
@@ -16,6 +16,7 @@ function runner(definition: CheckCommon, probe: Probe): { runner: CheckRunner; e
   const r = createCheckRunner({
     definition,
     componentType: 'component',
+    observed: RESPONSE_TIME,
     target: '',
     probe,
     redact: (text) => text,

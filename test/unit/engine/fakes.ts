@@ -3,7 +3,7 @@
  * probe's duration is whatever the spec makes the fake clock do.
  */
 import { z } from 'zod';
-import type { CheckCommon, CheckDefinition, CheckKind, Probe, ProbeSuccess } from '../../../src/types.js';
+import { RESPONSE_TIME, type CheckCommon, type CheckDefinition, type CheckKind, type Probe, type ProbeSuccess } from '../../../src/types.js';
 
 export function common(overrides: Partial<CheckCommon> = {}): CheckCommon {
   return {
@@ -74,6 +74,7 @@ export function fakeKinds(probes: ReadonlyMap<string, Probe>): ReadonlyMap<strin
   const kind: CheckKind<{ probe: string }> = {
     kind: 'fake',
     componentType: 'component',
+    observed: RESPONSE_TIME,
     options: z.strictObject({ probe: z.string() }),
     target: (o) => `fake:${o.probe}`,
     create: (o) => {

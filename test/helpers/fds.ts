@@ -1,0 +1,101 @@
+/**
+ * What this process holds open, read from /proc: its file descriptors, and its own sockets to a
+ * given remote port with their TCP states. A probe that only half-closes a stuck connection
+ * (FIN-WAIT-2 forever against a paused server) or never cancels a connect (SYN-SENT) shows up
+ * here while it is still invisible from the server's side.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { liveChildren } from './cleanup.js';
+
+const TCP_STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '02': 'SYN_SENT',
+  '03': 'SYN_RECV',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT',
+  '07': 'CLOSE',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0A': 'LISTEN',
+  '0B': 'CLOSING',
+};
+
+/** Entries of /proc/self/fd: every descriptor the process holds. */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+function socketInodes(): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed between the listing and the read (the listing's own directory fd, too)
+    }
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode !== undefined) inodes.add(inode);
+  }
+  return inodes;
+}
+
+/**
+ * This process's sockets whose remote port is `port`, one state each ('SYN_SENT', 'FIN_WAIT2',
+ * …; UDP sockets report their raw state). A socket the process has closed has inode 0 in
+ * /proc/net and is the kernel's to time out, not ours: it is not counted.
+ */
+export function ownSocketsTo(port: number, protocol: 'tcp' | 'udp' = 'tcp'): string[] {
+  const inodes = socketInodes();
+  const states: string[] = [];
+  for (const table of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      const [remote, state, inode] = [columns[2], columns[3], columns[9]];
+      if (remote === undefined || state === undefined || inode === undefined) continue;
+      if (parseInt(remote.split(':')[1] ?? '', 16) !== port || !inodes.has(inode)) continue;
+      states.push(protocol === 'tcp' ? (TCP_STATES[state] ?? state) : state);
+    }
+  }
+  return states;
+}
+
+export interface StoppedServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A listener in a child process stopped with SIGSTOP, its backlog large: the kernel completes
+ * every handshake, then nothing is ever read, answered or closed, as with a paused database.
+ * Out of process, so that its sockets are not counted among this process's descriptors.
+ */
+export async function startStoppedServer(): Promise<StoppedServer> {
+  const child = spawn(
+    process.execPath,
+    ['-e', "require('net').createServer().listen(0, '127.0.0.1', 1024, function () { console.log(this.address().port) })"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  liveChildren.add(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
+  });
+  child.kill('SIGSTOP');
+  return {
+    port,
+    async close() {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      liveChildren.delete(child);
+    },
+  };
+}
