@@ -91,3 +91,8 @@ export function sampleProcess(pid: number): GroupSample {
 export function cpuMicros(before: GroupSample, after: GroupSample): number {
   return ((after.ticks - before.ticks) * 1e6) / CLK_TCK;
 }
+
+/** Open file descriptors of a process: the entries of /proc/PID/fd. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${String(pid)}/fd`).length;
+}
