@@ -2,7 +2,9 @@
 import { median } from '../lib/stats.js';
 import {
   BUDGET_MS,
+  DB_SOCKET_SLACK,
   EXPECTED_REASONS,
+  FD_SLACK,
   GC_PHASE,
   isFailure,
   RSS_LIMIT_BYTES,
@@ -11,6 +13,7 @@ import {
   WARMUP_PHASE,
   type Assertion,
   type ChaosReport,
+  type PhaseResources,
   type PhaseStats,
   type Sample,
   type TransitionResult,
@@ -49,7 +52,7 @@ export interface Observed {
 
 export function assess(report: Measured, observed: Observed): Assertion[] {
   const { transitions, cycles } = report;
-  const { fds, threads, rss, perCycle } = report.resources;
+  const { fds, dbSockets, threads, rss, perCycle } = report.resources;
   // The whole log, in order: the first result, then one line per transition.
   const expectedSequence = ['unknown->pass', ...Array.from({ length: cycles * 3 }, () => ['pass->fail', 'fail->pass']).flat()];
   const actualSequence = observed.statusLog;
@@ -74,6 +77,14 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
   const fdLeaks = perCycle.filter((c) => c.fds > fds.start);
   const threadLeaks = perCycle.filter((c) => c.threads > threads.start);
   const describe = (t: TransitionResult) => `cycle ${String(t.cycle)} ${t.kind}`;
+  // Written as !(<=) so that a sample that could not be read (NaN) fails too.
+  const fdsDuring = transitions.filter((t) => !(t.held.fds.max <= fds.bound));
+  const socketsDuring = transitions.filter((t) => !(t.held.dbSockets.max <= dbSockets.bound));
+  const unsampled = transitions.filter((t) => t.held.samples < 3);
+  const worst = (pick: (t: TransitionResult) => number) =>
+    transitions.reduce<TransitionResult | undefined>((top, t) => (top === undefined || pick(t) > pick(top) ? t : top), undefined);
+  const fdsWorst = worst((t) => t.held.fds.max);
+  const socketsWorst = worst((t) => t.held.dbSockets.max);
   return [
     {
       name: 'no 5xx (other than /ready 503) and no transport error',
@@ -117,6 +128,25 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
       detail: `start ${String(fds.start)}; ${fdLeaks.length === 0 ? 'every cycle back' : fdLeaks.map((c) => `cycle ${String(c.cycle)}: ${String(c.fds)}`).join(', ')}`,
     },
     {
+      name: `vitals fds at most ${String(FD_SLACK)} above the starting level throughout every phase`,
+      passed: fdsDuring.length === 0 && unsampled.length === 0,
+      detail:
+        `start ${String(fds.start)}, bound ${String(fds.bound)}; ` +
+        (fdsDuring.length > 0
+          ? fdsDuring.map((t) => `${describe(t)}: ${phaseFds(t)}`).join('; ')
+          : `highest ${fdsWorst === undefined ? '-' : `${String(fdsWorst.held.fds.max)} (${describe(fdsWorst)})`}`) +
+        (unsampled.length > 0 ? `; too few samples in ${unsampled.map(describe).join(', ')}` : ''),
+    },
+    {
+      name: `vitals sockets to MariaDB at most ${String(DB_SOCKET_SLACK)} above the starting level throughout every phase`,
+      passed: socketsDuring.length === 0 && unsampled.length === 0,
+      detail:
+        `start ${String(dbSockets.start)}, bound ${String(dbSockets.bound)}; ` +
+        (socketsDuring.length > 0
+          ? socketsDuring.map((t) => `${describe(t)}: ${phaseSockets(t)}`).join('; ')
+          : `highest ${socketsWorst === undefined ? '-' : `${String(socketsWorst.held.dbSockets.max)} (${describe(socketsWorst)})`}`),
+    },
+    {
       name: 'MariaDB Threads_connected back to the starting level after every cycle',
       passed: threadLeaks.length === 0,
       detail: `start ${String(threads.start)}; ${threadLeaks.length === 0 ? 'every cycle back' : threadLeaks.map((c) => `cycle ${String(c.cycle)}: ${String(c.threads)}`).join(', ')}`,
@@ -135,13 +165,35 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
   ];
 }
 
+/** "30 -> max 36 -> 36 fds": at the start of the phase, the most during it, at its end. */
+const phaseFds = (t: TransitionResult) => `${String(t.held.fds.start)} -> max ${String(t.held.fds.max)} -> ${String(t.held.fds.end)} fds`;
+
+const phaseSockets = (t: TransitionResult) => {
+  const { start, max, end, statesAtMax } = t.held.dbSockets;
+  return `${String(start)} -> max ${String(max)} -> ${String(end)} sockets${statesAtMax === '' ? '' : ` (at the max: ${statesAtMax})`}`;
+};
+
 export function formatAssertions(report: Pick<ChaosReport, 'assertions'>): string {
   return report.assertions.map((a) => `${a.passed ? 'ok  ' : 'FAIL'}  ${a.name}: ${a.detail}`).join('\n');
 }
 
 /** The printed table, from a report (also re-rendered from a saved --json report). */
 export function renderTable(report: Measured): string {
-  const header = ['transition', 'n', 'detect min', 'median', 'max', 'budget', 'logged once', 'requests', '5xx', `>${String(SLOW_MS)}ms`, 'max ms'];
+  const header = [
+    'transition',
+    'n',
+    'detect min',
+    'median',
+    'max',
+    'budget',
+    'logged once',
+    'requests',
+    '5xx',
+    `>${String(SLOW_MS)}ms`,
+    'max ms',
+    'fds s/max/e',
+    'db sockets s/max/e',
+  ];
   const rows: string[][] = [header];
   const loadCells = (figures: ReturnType<typeof sumPhases>) => [
     String(figures.requests),
@@ -155,6 +207,11 @@ export function renderTable(report: Measured): string {
     const detections = results.map((t) => t.detectionMs ?? Number.POSITIVE_INFINITY);
     const once = results.filter((t) => t.logged.length === 1).length;
     const ms = (value: number) => (results.length === 0 ? '-' : `${value.toFixed(0)} ms`);
+    // The phase of this kind that held the most, as start/max/end.
+    const fullest = (pick: (held: PhaseResources) => { start: number; max: number; end: number }) => {
+      const top = results.map((t) => pick(t.held)).reduce<{ start: number; max: number; end: number } | undefined>((a, b) => (a === undefined || b.max > a.max ? b : a), undefined);
+      return top === undefined ? '-' : `${String(top.start)}/${String(top.max)}/${String(top.end)}`;
+    };
     rows.push([
       kind,
       String(results.length),
@@ -164,6 +221,8 @@ export function renderTable(report: Measured): string {
       `${String(BUDGET_MS)} ms`,
       `${String(once)}/${String(results.length)}`,
       ...loadCells(sumPhases(report.load.phases, (phase) => phase.endsWith(`:${kind}`))),
+      fullest((held) => held.fds),
+      fullest((held) => held.dbSockets),
     ]);
   }
   const blank = ['', '', '', '', ''];
@@ -173,7 +232,8 @@ export function renderTable(report: Measured): string {
   rows.push(['forced full GC (idem)', '', ...blank, ...loadCells(sumPhases(report.load.phases, (phase) => phase === GC_PHASE))]);
   const widths = header.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
   const line = (row: string[]) => row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ');
-  const { fds, threads, rss } = report.resources;
+  const { fds, dbSockets, threads, rss } = report.resources;
+  const duringMax = (pick: (held: PhaseResources) => number) => Math.max(...report.transitions.map((t) => pick(t.held)));
   const all = sumPhases(report.load.phases, () => true);
   return [
     ...rows.map(line),
@@ -181,7 +241,9 @@ export function renderTable(report: Measured): string {
     `load: ${String(report.load.total)} requests (/ready, /health, /metrics in turn) at ~${String(report.load.rate)}/s over ${String(report.load.connections)} keep-alive connections, ` +
       `${report.seconds.toFixed(0)} s in all; /ready's ${String(all.ready503)} truthful 503s are not counted as 5xx`,
     `load generator's own event-loop delay: p99 ${report.load.clientLagP99Ms.toFixed(1)} ms, max ${report.load.clientLagMaxMs.toFixed(1)} ms (included in its latencies)`,
-    `vitals open fds:        start ${String(fds.start)}, after each cycle at most ${String(fds.max)}, end ${String(fds.end)} (load stopped)`,
+    `vitals open fds:        start ${String(fds.start)}, during a phase at most ${String(duringMax((held) => held.fds.max))} (bound ${String(fds.bound)}), ` +
+      `after each cycle at most ${String(fds.max)}, end ${String(fds.end)} (load stopped)`,
+    `vitals sockets to DB:   start ${String(dbSockets.start)}, during a phase at most ${String(duringMax((held) => held.dbSockets.max))} (bound ${String(dbSockets.bound)})`,
     `MariaDB Threads_conn.:  start ${String(threads.start)}, after each cycle at most ${String(threads.max)}, end ${String(threads.end)}`,
     `vitals RSS:             after a full GC: start ${mb(rss.start)}, end ${mb(rss.end)}, growth ${mb(rss.end - rss.start)} (limit ${mb(RSS_LIMIT_BYTES)}); ` +
       `as found: start ${mb(rss.rawStart)}, end ${mb(rss.rawEnd)}, peak ${mb(rss.max)}`,

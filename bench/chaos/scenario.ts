@@ -9,13 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startMariaDb, type MariaDb } from '../../test/helpers/mariadb.js';
 import { sleep } from '../lib/http.js';
-import { openFds, sampleProcess } from '../lib/procfs.js';
+import { openFds, sampleProcess, tcpSocketsTo } from '../lib/procfs.js';
+import { watchFds, type FdWatch } from './leaks.js';
 import { startLoad, type LoadChild } from './load.js';
 import { assess, mb, renderTable } from './report.js';
 import {
   BUDGET_MS,
+  DB_SOCKET_SLACK,
+  FD_SLACK,
   GC_PHASE,
   INTERVAL_MS,
+  MIN_FAULT_MS,
   POLL_MS,
   SETTLE_MS,
   TIMEOUT_MS,
@@ -97,6 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   tempDirs.add(dir);
   let vitals: VitalsChild | undefined;
   let load: LoadChild | undefined;
+  let watch: FdWatch | undefined;
   try {
     const configPath = join(dir, 'vitals.yml');
     await writeFile(configPath, vitalsConfig(db));
@@ -130,17 +135,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(300);
     const rssStart = rssBytes(v.pid);
     const fdSamples: number[] = [];
+    const socketSamples: number[] = [];
     const threadSamples: number[] = [];
     for (let i = 0; i < 5; i += 1) {
       fdSamples.push(openFds(v.pid));
+      socketSamples.push((await tcpSocketsTo(v.pid, db.port)).length);
       threadSamples.push(await db.threadsConnected());
       await sleep(200);
     }
     const fdStart = Math.min(...fdSamples);
+    const socketStart = Math.min(...socketSamples);
     const threadStart = Math.min(...threadSamples);
     const rssRawStart = rssBeforeGc;
     let rssMax = rssRawStart;
-    log(`starting levels: ${String(fdStart)} fds, ${String(threadStart)} Threads_connected, RSS ${mb(rssStart)} after a full GC (${mb(rssRawStart)} before)`);
+    log(
+      `starting levels: ${String(fdStart)} fds, ${String(socketStart)} socket(s) to MariaDB, ${String(threadStart)} Threads_connected, ` +
+        `RSS ${mb(rssStart)} after a full GC (${mb(rssRawStart)} before)`,
+    );
+    watch = watchFds(v.pid, db.port);
+    const w = watch;
 
     const actions = faults(db);
     const transitions: TransitionResult[] = [];
@@ -151,6 +164,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const truth = TRUTH_AFTER[kind];
         load.phase(`${String(cycle)}:${kind}`);
         const mark = v.records.length;
+        const window = await w.open();
         const t0 = performance.now();
         await actions[kind]();
         const acted = performance.now();
@@ -165,25 +179,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           }
           await sleep(POLL_MS);
         }
-        // Hold: the state must stay reported (no flapping) until the next transition.
+        // Hold: the state must stay reported (no flapping) until the next transition. A fault
+        // also lasts long enough for a per-run leak to pass its bound.
         let disagreements = 0;
-        const holdUntil = performance.now() + options.holdMs;
+        const holdUntil = Math.max(performance.now() + options.holdMs, truth === 'down' ? acted + MIN_FAULT_MS : 0);
         while (detectionMs !== undefined && performance.now() < holdUntil) {
           await sleep(100);
           const o = await observe(port);
           slowestPoll = Math.max(slowestPoll, o.slowestMs);
           if (!agrees(o, truth)) disagreements += 1;
         }
+        const held = await window.close();
         const logged = v.records
           .slice(mark)
           .filter((r) => r.msg === 'check status changed' && r.check === 'db')
           .map((r) => ({ from: String(r.from), to: String(r.to), reason: typeof r.reason === 'string' ? r.reason : null }));
-        const result: TransitionResult = { cycle, kind, truth, detectionMs, disagreements, logged, actionMs: acted - t0 };
+        const result: TransitionResult = { cycle, kind, truth, detectionMs, disagreements, logged, actionMs: acted - t0, held };
         transitions.push(result);
         log(
           `cycle ${String(cycle)} ${kind.padEnd(14)} -> ${truth.padEnd(4)} detected in ${detectionMs === undefined ? 'NEVER' : `${detectionMs.toFixed(0)} ms`}` +
             `, logged ${logged.map((l) => `${l.from}->${l.to}${l.reason === null ? '' : ` (${l.reason})`}`).join(', ') || 'nothing'}` +
-            (disagreements > 0 ? `, ${String(disagreements)} disagreement(s) after detection` : ''),
+            (disagreements > 0 ? `, ${String(disagreements)} disagreement(s) after detection` : '') +
+            `; fds ${String(held.fds.start)}/${String(held.fds.max)}/${String(held.fds.end)}` +
+            `, MariaDB sockets ${String(held.dbSockets.start)}/${String(held.dbSockets.max)}/${String(held.dbSockets.end)} (start/max/end)`,
         );
       }
       // After a full cycle the database is up with the right password: no connection and no
@@ -197,6 +215,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`cycle ${String(cycle)} done: ${String(fds)} fds, ${String(threads)} Threads_connected, RSS ${mb(rss)}`);
     }
 
+    watch.stop();
+    watch = undefined;
     load.phase('end');
     const loadStats = await load.stop();
     load = undefined;
@@ -217,7 +237,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       transitions,
       load: { ...loadStats, rate: options.rate, connections: options.connections },
       resources: {
-        fds: { start: fdStart, end: fdEnd, max: Math.max(fdStart, ...perCycle.map((c) => c.fds)) },
+        fds: { start: fdStart, end: fdEnd, max: Math.max(fdStart, ...perCycle.map((c) => c.fds)), bound: fdStart + FD_SLACK },
+        dbSockets: { start: socketStart, bound: socketStart + DB_SOCKET_SLACK },
         threads: { start: threadStart, end: threadEnd, max: Math.max(threadStart, ...perCycle.map((c) => c.threads)) },
         rss: { start: rssStart, end: rssEnd, max: rssMax, rawStart: rssRawStart, rawEnd: rssRawEnd },
         perCycle,
@@ -226,6 +247,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const assertions = assess(partial, { slowestPollMs: slowestPoll, statusLog, exitCode });
     return { ...partial, assertions, passed: assertions.every((a) => a.passed), table: renderTable(partial) };
   } finally {
+    watch?.stop();
     if (load !== undefined) await load.stop().catch(() => undefined);
     if (vitals !== undefined) await vitals.stop();
     await db.close();

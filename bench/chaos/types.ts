@@ -14,6 +14,29 @@ export const WARMUP_PHASE = 'warmup';
 /** Around the forced full GC before the starting RSS is read: a stop-the-world pause we caused. */
 export const GC_PHASE = 'forced-gc';
 
+/**
+ * How far vitals' open fds may rise above their starting level at any moment of a phase: the
+ * starting level is the lowest of a few samples under load, so a moment may add the check run's
+ * one MariaDB connection and the orchestrator's two detection polls (/ready and /metrics, each
+ * on a connection of its own). Anything above is held by something that should be gone.
+ */
+export const FD_SLACK = 3;
+/**
+ * How many more sockets to MariaDB vitals may hold than at the start: one. There is one check;
+ * a run opens one connection and closes it before the next run starts (it gives up at its
+ * timeout, and a polite COM_QUIT after a result is cut off a timeout later: two timeouts, not
+ * more than the interval here). Two at once means one was not closed.
+ */
+export const DB_SOCKET_SLACK = 1;
+/**
+ * The shortest a fault lasts. A leak of one socket per failed run shows only once
+ * DB_SOCKET_SLACK + 1 runs have failed under the fault; the first may start up to an interval
+ * after the fault began and fails a timeout later. Detection plus the hold is usually longer:
+ * this only keeps a short --hold (or a fast detection) from ending the fault before a leak can
+ * exceed the bound.
+ */
+export const MIN_FAULT_MS = (DB_SOCKET_SLACK + 1) * INTERVAL_MS + TIMEOUT_MS;
+
 export type Truth = 'up' | 'down';
 export const TRANSITIONS = ['kill', 'restart', 'pause', 'resume', 'wrong-password', 'fixed'] as const;
 export type TransitionKind = (typeof TRANSITIONS)[number];
@@ -78,6 +101,16 @@ export interface TransitionResult {
   /** "check status changed" lines logged for this transition. */
   readonly logged: readonly { from: string; to: string; reason: string | null }[];
   readonly actionMs: number;
+  /** vitals' fds and MariaDB sockets from just before the action to the end of the hold. */
+  readonly held: PhaseResources;
+}
+
+export interface PhaseResources {
+  /** fd samples taken (one every 100 ms, plus one at each end; the sockets every 500 ms and at both ends). */
+  readonly samples: number;
+  readonly fds: { readonly start: number; readonly max: number; readonly end: number };
+  /** vitals' TCP sockets to MariaDB's port; statesAtMax: their states at the fullest sample. */
+  readonly dbSockets: { readonly start: number; readonly max: number; readonly end: number; readonly statesAtMax: string };
 }
 
 export interface CycleResources {
@@ -104,7 +137,10 @@ export interface ChaosReport {
     readonly connections: number;
   };
   readonly resources: {
-    readonly fds: { readonly start: number; readonly end: number; readonly max: number };
+    /** max: the highest after a cycle; bound: the most allowed at any moment of a phase. */
+    readonly fds: { readonly start: number; readonly end: number; readonly max: number; readonly bound: number };
+    /** vitals' sockets to MariaDB: the starting level and the most allowed during a phase. */
+    readonly dbSockets: { readonly start: number; readonly bound: number };
     readonly threads: { readonly start: number; readonly end: number; readonly max: number };
     /** start/end: after a full GC; raw*: as found; max: the highest as found (after a cycle). */
     readonly rss: { readonly start: number; readonly end: number; readonly max: number; readonly rawStart: number; readonly rawEnd: number };
