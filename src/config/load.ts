@@ -171,25 +171,133 @@ export function timeoutProblem(at: string, timeoutMs: number, intervalMs: number
   return `${at}: timeout (${formatDuration(timeoutMs)}) must be shorter than interval (${formatDuration(intervalMs)})`;
 }
 
-/** Validates an already-parsed document (YAML or a config object) into a Config. */
-export function parseConfig(document: unknown, source: string, options: LoadOptions = {}): Config {
-  const env = options.env ?? process.env;
-  const baseDir = options.baseDir ?? process.cwd();
-  const problems: string[] = [];
-  const unset: UnsetVariable[] = [];
-  const tree = substituteEnv(document ?? {}, env, unset);
-  for (const { path, variable, nested } of unset) {
+function substitutionProblems(unset: readonly UnsetVariable[]): string[] {
+  return unset.map(({ path, variable, nested }) => {
     const at = path === '' ? '(root)' : path;
-    if (variable === undefined) {
-      problems.push(`${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`);
-    } else if (nested === true) {
-      problems.push(
-        `${at}: the default of \${${variable}:-...} holds "\${"; nested references are not supported (set ${variable}, or write $$ for a literal $)`,
-      );
+    if (variable === undefined) return `${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`;
+    if (nested === true) {
+      return `${at}: the default of \${${variable}:-...} holds "\${"; nested references are not supported (set ${variable}, or write $$ for a literal $)`;
+    }
+    return `${at}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`;
+  });
+}
+
+/** What every check's validation shares: where problems go, and what it found so far. */
+interface CheckContext {
+  readonly defaults: Defaults;
+  readonly baseDir: string;
+  readonly problems: string[];
+  readonly secrets: string[];
+  readonly files: string[];
+  /** Names seen so far, with the index of their first check. */
+  readonly firstIndexOfName: Map<string, number>;
+}
+
+/** One entry of `checks`: its problems are pushed to the context; undefined when it has any. */
+function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDefinition | undefined {
+  const { defaults, problems } = context;
+  const at = `checks[${String(index)}]`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`${at}: expected a mapping with name and kind`);
+    return undefined;
+  }
+  // Names are compared before anything else is validated: a duplicate is a problem of its
+  // own, whatever else is wrong with either entry.
+  const name = (raw as { name?: unknown }).name;
+  if (typeof name === 'string') {
+    const previous = context.firstIndexOfName.get(name);
+    if (previous !== undefined) {
+      problems.push(`${at}.name: duplicate check name "${name}" (also checks[${String(previous)}])`);
     } else {
-      problems.push(`${at}: environment variable ${variable} is not set (use \${${variable}:-default} for a default)`);
+      context.firstIndexOfName.set(name, index);
     }
   }
+  const entries = Object.entries(raw);
+  const commonPart = Object.fromEntries(entries.filter(([key]) => COMMON_KEYS.has(key)));
+  const ownPart = Object.fromEntries(entries.filter(([key]) => !COMMON_KEYS.has(key)));
+  const common = commonSchema.safeParse(commonPart);
+  if (!common.success) problems.push(...zodProblems(common.error, at));
+  const kindName = (raw as { kind?: unknown }).kind;
+  const kind = typeof kindName === 'string' ? checkKinds.get(kindName) : undefined;
+  if (typeof kindName === 'string' && kind === undefined) {
+    problems.push(`${at}.kind: unknown kind "${kindName}" (known: ${[...checkKinds.keys()].join(', ')})`);
+  }
+  let own: Record<string, unknown> | undefined;
+  if (kind !== undefined) {
+    const parsed = kind.options.safeParse(ownPart);
+    if (parsed.success) own = { ...(parsed.data as Record<string, unknown>) };
+    else problems.push(...zodProblems(parsed.error, at));
+  }
+  if (!common.success) return undefined;
+
+  const c = common.data;
+  const intervalMs = c.interval ?? defaults.interval;
+  const timeoutMs = c.timeout ?? defaults.timeout;
+  // With neither overridden, the defaults' own comparison has said it once.
+  if ((c.interval !== undefined || c.timeout !== undefined) && intervalMs !== undefined && timeoutMs !== undefined && timeoutMs >= intervalMs) {
+    problems.push(timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs));
+  }
+  const failureThreshold = c.failureThreshold ?? defaults.failureThreshold;
+  const successThreshold = c.successThreshold ?? defaults.successThreshold;
+  if (
+    own === undefined ||
+    kind === undefined ||
+    intervalMs === undefined ||
+    timeoutMs === undefined ||
+    failureThreshold === undefined ||
+    successThreshold === undefined
+  ) {
+    return undefined;
+  }
+  for (const [fileField, valueField] of Object.entries(kind.secretFiles ?? {})) {
+    const file = own[fileField];
+    if (typeof file === 'string') own[valueField] = readSecretFile(file, `${at}.${fileField}`, context.baseDir, problems, context.files);
+  }
+  context.secrets.push(...(kind.secrets?.(own) ?? []));
+  return {
+    name: c.name,
+    kind: kind.kind,
+    critical: c.critical,
+    intervalMs,
+    timeoutMs,
+    failureThreshold,
+    successThreshold,
+    warnLatencyMs: c.warnLatency,
+    options: own,
+  };
+}
+
+/** The bearer token, from tokenFile when that is set; its problems are pushed to `problems`. */
+function resolveToken(security: z.infer<typeof securitySchema>, baseDir: string, problems: string[], files: string[]): string {
+  const fromFile = security.tokenFile !== undefined;
+  const token = fromFile ? readSecretFile(security.tokenFile ?? '', 'security.tokenFile', baseDir, problems, files) : security.token;
+  // The Bearer header's token is one run of non-blank characters: a token with a blank could
+  // never match, and token auth would be silently off.
+  if (/\s/.test(token)) problems.push(`${fromFile ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
+  return token;
+}
+
+/** Valid but risky settings, printed by `validate` and logged at start. */
+function configWarnings(server: z.infer<typeof serverSchema>, security: z.infer<typeof securitySchema>): string[] {
+  const warnings: string[] = [];
+  if (server.shutdownDelay + server.shutdownTimeout > GRACE_WARNING_MS) {
+    warnings.push(
+      `server: shutdownDelay + shutdownTimeout is ${formatDuration(server.shutdownDelay + server.shutdownTimeout)}, ` +
+        'above 25s: raise terminationGracePeriodSeconds (30s by default in Kubernetes) to match',
+    );
+  }
+  if (security.details === 'always') {
+    warnings.push('security.details: "always" shows every check\'s target and error to any caller');
+  }
+  return warnings;
+}
+
+/** Validates an already-parsed document (YAML or a config object) into a Config. */
+export function parseConfig(document: unknown, source: string, options: LoadOptions = {}): Config {
+  const baseDir = options.baseDir ?? process.cwd();
+  const unset: UnsetVariable[] = [];
+  const tree = substituteEnv(document ?? {}, options.env ?? process.env, unset);
+  const problems = substitutionProblems(unset);
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
     throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);
   }
@@ -205,135 +313,33 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     problems.push(timeoutProblem('defaults.timeout', defaults.timeout, defaults.interval));
   }
 
-  const checks: CheckDefinition[] = [];
-  const secrets: string[] = [];
-  const files: string[] = options.configFile !== undefined ? [options.configFile] : [];
-  const firstIndexOfName = new Map<string, number>();
-  rawChecks.forEach((raw, index) => {
-    const at = `checks[${String(index)}]`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push(`${at}: expected a mapping with name and kind`);
-      return;
-    }
-    // Names are compared before anything else is validated: a duplicate is a problem of its
-    // own, whatever else is wrong with either entry.
-    const name = (raw as { name?: unknown }).name;
-    if (typeof name === 'string') {
-      const previous = firstIndexOfName.get(name);
-      if (previous !== undefined) {
-        problems.push(`${at}.name: duplicate check name "${name}" (also checks[${String(previous)}])`);
-      } else {
-        firstIndexOfName.set(name, index);
-      }
-    }
-    const entries = Object.entries(raw);
-    const commonPart = Object.fromEntries(entries.filter(([key]) => COMMON_KEYS.has(key)));
-    const ownPart = Object.fromEntries(entries.filter(([key]) => !COMMON_KEYS.has(key)));
-    const common = commonSchema.safeParse(commonPart);
-    if (!common.success) {
-      problems.push(...zodProblems(common.error, at));
-    }
-    const kindName = (raw as { kind?: unknown }).kind;
-    const kind = typeof kindName === 'string' ? checkKinds.get(kindName) : undefined;
-    if (typeof kindName === 'string' && kind === undefined) {
-      problems.push(`${at}.kind: unknown kind "${kindName}" (known: ${[...checkKinds.keys()].join(', ')})`);
-    }
-    let own: Record<string, unknown> | undefined;
-    if (kind !== undefined) {
-      const parsed = kind.options.safeParse(ownPart);
-      if (parsed.success) own = { ...(parsed.data as Record<string, unknown>) };
-      else problems.push(...zodProblems(parsed.error, at));
-    }
-    if (!common.success) return;
-
-    const c = common.data;
-    const intervalMs = c.interval ?? defaults.interval;
-    const timeoutMs = c.timeout ?? defaults.timeout;
-    // With neither overridden, the defaults' own comparison above has said it once.
-    if (
-      (c.interval !== undefined || c.timeout !== undefined) &&
-      intervalMs !== undefined &&
-      timeoutMs !== undefined &&
-      timeoutMs >= intervalMs
-    ) {
-      problems.push(timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs));
-    }
-    const failureThreshold = c.failureThreshold ?? defaults.failureThreshold;
-    const successThreshold = c.successThreshold ?? defaults.successThreshold;
-    if (
-      own === undefined ||
-      kind === undefined ||
-      intervalMs === undefined ||
-      timeoutMs === undefined ||
-      failureThreshold === undefined ||
-      successThreshold === undefined
-    ) {
-      return;
-    }
-    for (const [fileField, valueField] of Object.entries(kind.secretFiles ?? {})) {
-      const file = own[fileField];
-      if (typeof file === 'string') own[valueField] = readSecretFile(file, `${at}.${fileField}`, baseDir, problems, files);
-    }
-    secrets.push(...(kind.secrets?.(own) ?? []));
-    checks.push({
-      name: c.name,
-      kind: kind.kind,
-      critical: c.critical,
-      intervalMs,
-      timeoutMs,
-      failureThreshold,
-      successThreshold,
-      warnLatencyMs: c.warnLatency,
-      options: own,
-    });
-  });
+  const context: CheckContext = {
+    defaults,
+    baseDir,
+    problems,
+    secrets: [],
+    files: options.configFile !== undefined ? [options.configFile] : [],
+    firstIndexOfName: new Map(),
+  };
+  const checks = rawChecks.flatMap((raw, index) => parseCheck(raw, index, context) ?? []);
 
   if (server === undefined || security === undefined) throw new ConfigError(source, problems);
-  const token =
-    security.tokenFile !== undefined
-      ? readSecretFile(security.tokenFile, 'security.tokenFile', baseDir, problems, files)
-      : security.token;
-  // The Bearer header's token is one run of non-blank characters: a token with a blank could
-  // never match, and token auth would be silently off.
-  if (/\s/.test(token)) {
-    problems.push(`${security.tokenFile !== undefined ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
-  }
-  if (
-    problems.length > 0 ||
-    defaults.interval === undefined ||
-    defaults.timeout === undefined ||
-    defaults.failureThreshold === undefined ||
-    defaults.successThreshold === undefined
-  ) {
+  const token = resolveToken(security, baseDir, problems, context.files);
+  const { interval, timeout, failureThreshold, successThreshold } = defaults;
+  if (problems.length > 0 || interval === undefined || timeout === undefined || failureThreshold === undefined || successThreshold === undefined) {
     throw new ConfigError(source, problems);
   }
-  if (token !== '') secrets.push(token);
-
-  const warnings: string[] = [];
-  if (server.shutdownDelay + server.shutdownTimeout > GRACE_WARNING_MS) {
-    warnings.push(
-      `server: shutdownDelay + shutdownTimeout is ${formatDuration(server.shutdownDelay + server.shutdownTimeout)}, ` +
-        'above 25s: raise terminationGracePeriodSeconds (30s by default in Kubernetes) to match',
-    );
-  }
-  if (security.details === 'always') {
-    warnings.push('security.details: "always" shows every check\'s target and error to any caller');
-  }
+  const secrets = [...context.secrets, token];
   const { shutdownDelay, shutdownTimeout, watchConfig, ...serverRest } = server;
   return {
     source,
-    defaults: {
-      intervalMs: defaults.interval,
-      timeoutMs: defaults.timeout,
-      failureThreshold: defaults.failureThreshold,
-      successThreshold: defaults.successThreshold,
-    },
+    defaults: { intervalMs: interval, timeoutMs: timeout, failureThreshold, successThreshold },
     server: { ...serverRest, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout, watchConfigMs: watchConfig },
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     checks,
-    warnings,
+    warnings: configWarnings(server, security),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
-    files,
+    files: context.files,
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { bcryptCompare } from './bcrypt-thread.js';
 import { KeyedBuckets } from './rate-limit.js';
 
 /**
@@ -17,10 +17,9 @@ const MAX_CACHED = 256;
  */
 const MAX_PENDING = 16;
 /**
- * One comparison at a time, as the exporter-toolkit does. It runs on libuv's thread pool, off
- * the event loop, so probes keep answering; one thread of it, so that bcrypt never takes more
- * than one core from the event loop, and the rest of the pool (4 threads by default, shared
- * with fs and dns.lookup) stays free for the checks' name lookups. The other pending
+ * One comparison at a time, as the exporter-toolkit does. It runs on a worker thread, off the
+ * event loop, so probes keep answering; one thread, so that bcrypt never takes more than one
+ * core from the event loop. The other pending
  * comparisons wait here, not in the pool's queue.
  */
 const MAX_RUNNING = 1;
@@ -66,7 +65,7 @@ export interface BasicAuth {
 }
 
 /**
- * Checks basic auth credentials against bcrypt hashes (@node-rs/bcrypt; a password is never
+ * Checks basic auth credentials against bcrypt hashes (bcryptjs on a worker thread; a password is never
  * compared as plain text). Successful results are remembered by a SHA-256 digest of user, hash
  * and password, never by the plain text, as the exporter-toolkit does; failures are not.
  */
@@ -81,7 +80,7 @@ export function createBasicAuth(users: ReadonlyMap<string, string>): BasicAuth {
     if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
     running += 1;
     try {
-      return await bcryptVerify(password, hash);
+      return await bcryptCompare(password, hash);
     } finally {
       running -= 1;
       waiting.shift()?.();

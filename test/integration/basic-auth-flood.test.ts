@@ -4,7 +4,7 @@
  * clients pushed /health past the kubelet's 1 s timeout. The bounds below are generous on
  * purpose: this asserts a fault behaviour (the probes stay answerable), not a speed.
  */
-import { hashSync } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -64,7 +64,7 @@ describe('a flood of wrong basic-auth passwords', () => {
     dir = await mkdtemp(join(tmpdir(), 'vitals-flood-'));
     const webFile = join(dir, 'web.yml');
     const users = [USER, ...Array.from({ length: FRESH_USERS }, (_, i) => `fresh-${String(i)}`)];
-    await writeFile(webFile, `basic_auth_users:\n${users.map((user) => `  ${user}: ${hashSync(PASSWORD, { cost: 10 })}\n`).join('')}`);
+    await writeFile(webFile, `basic_auth_users:\n${users.map((user) => `  ${user}: ${bcrypt.hashSync(PASSWORD, 10)}\n`).join('')}`);
     const service = await createVitalsService({ checks: [] }, { logger: captureLogs().logger, env: {} });
     vitals = service.vitals;
     vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });

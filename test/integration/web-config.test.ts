@@ -3,7 +3,7 @@
  * certificates made by the `openssl` CLI, real HTTPS clients (node:https), bcrypt hashes, and
  * at the end a real Prometheus scraping vitals over TLS with basic auth.
  */
-import { hashSync } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders } from 'node:http';
@@ -140,7 +140,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     client = makeCert(dir, 'client', ca, 'client');
     rogue = makeCert(dir, 'rogue', otherCa, 'client');
     caPem = await readFile(ca.certFile, 'utf8');
-    hash = hashSync(PASSWORD, { cost: 10 });
+    hash = bcrypt.hashSync(PASSWORD, 10);
   });
 
   afterEach(async () => {
@@ -382,7 +382,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
   it('applies changed users and client_auth_type at a live re-read', async () => {
     const { port, webFile } = await secured(`${tlsOnly()}${usersYaml()}`);
     expect((await request(port, '/metrics', { user: USER, password: PASSWORD })).status).toBe(200);
-    const newHash = hashSync('rotated password', { cost: 10 });
+    const newHash = bcrypt.hashSync('rotated password', 10);
     await writeFile(webFile, `${tlsOnly()}  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\nbasic_auth_users:\n  ${USER}: ${newHash}\n`);
     await waitFor(
       () => request(port, '/metrics', { cert: client, user: USER, password: 'rotated password' }).then((r) => r.status, () => 0),
