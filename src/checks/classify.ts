@@ -73,12 +73,15 @@ export function classifyCommon(error: unknown): FailureReason {
   return 'error';
 }
 
+const firstLine = (text: string) => text.split('\n')[0]?.trim() ?? '';
+
+/** The error's `code` when it is a non-blank string (its first line): an empty one names nothing. */
 export function errorCode(error: unknown): string | undefined {
   const code = property(error, 'code');
-  return typeof code === 'string' ? code : undefined;
+  if (typeof code !== 'string') return undefined;
+  const line = firstLine(code);
+  return line === '' ? undefined : line;
 }
-
-const firstLine = (text: string) => text.split('\n')[0]?.trim() ?? '';
 
 /** A one-line message for any thrown value (an Error or not); never a stack, never throws. */
 export function errorMessage(error: unknown): string {

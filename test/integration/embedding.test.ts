@@ -124,9 +124,7 @@ describe('vitals embedded in an existing Koa app', () => {
   });
 
   it('addCheck refuses what would spin or misbehave with the exported ConfigError, naming the field', async () => {
-    const { createVitalsService } = await import('../../src/vitals.js');
-    const service = await createVitalsService({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
-    const other = service.vitals;
+    const other = await createVitals({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
     const attempt = (fields: Record<string, unknown>) => () => {
       other.addCheck({ name: 'jobs', run: async () => undefined, ...fields });
     };
@@ -134,7 +132,9 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(attempt({ interval: 3e9 })).toThrow('addCheck("jobs").interval: duration "3000000000ms" out of range (100ms to 1d)');
     expect(attempt({ timeout: -1 })).toThrow(/addCheck\("jobs"\)\.timeout: expected a duration string/);
     other.addCheck({ name: 'jobs', run: async () => undefined });
-    expect(service.monitor.get('jobs')?.definition).toMatchObject({ intervalMs: 30_000, timeoutMs: 5000 });
+    // The config's defaults apply: what an embedder can see of it is the timeout gauge.
+    const timeouts = await other.registry.getSingleMetric('vitals_check_timeout_seconds')?.get();
+    expect(timeouts?.values.find((v) => v.labels.check === 'jobs')?.value).toBe(5);
   });
 
   it('leaves unknown paths to the app (no vitals 404 inside someone else\'s app)', async () => {

@@ -240,7 +240,12 @@ describe('config reload through the CLI', () => {
     expect(sample(kept, 'vitals_check_up', { check: 'steady' })).toBe(1);
     expect(kept).not.toContain('check="broken"');
     expect((await fetch(`${vitals.base}/ready`)).status).toBe(200);
-    const rejectedLog = vitals.logLines().filter((line) => line.msg === 'config reload rejected; the running config stays');
+    // The child writes its log asynchronously: the line may arrive after the HTTP answer.
+    const { value: rejectedLog } = await waitFor(
+      () => vitals.logLines().filter((line) => line.msg === 'config reload rejected; the running config stays'),
+      (lines) => lines.length > 0,
+      3000,
+    );
     expect(rejectedLog).toHaveLength(1);
     expect(rejectedLog[0]?.problems).toEqual(problems);
 

@@ -142,6 +142,15 @@ describe('runProbe: whatever a custom check does is a result, never a crash', ()
     );
   });
 
+  it('an Error with an empty message and an empty or multi-line code still gets a one-line reason', async () => {
+    for (const code of ['', '  ', '\nE_X']) {
+      const error = new Error('');
+      Object.defineProperty(error, 'code', { value: code });
+      const result = await runOnce(() => Promise.reject(error));
+      expectAResult(result);
+    }
+  });
+
   it('the reported cases: { warn: 503 } with a secret configured, an Error whose message is not a string, null', async () => {
     const warned = await runOnce(async () => ({ warn: 503 }) as never);
     expectAResult(warned);
