@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
+import type { CheckKind, FailureReason, UrlSpec } from '../types.js';
 import { errorCode } from './classify.js';
 import { abortable } from './support/abort.js';
-import { credentialOptions, onePassword, PASSWORD_FILE } from './support/credentials.js';
+import { credentialOptions, onePassword, urlDatastoreKind } from './support/credentials.js';
 import { nodeTlsOptions, tlsSchema } from './support/tls.js';
-import { endpoint, hostPort, urlPasswords, urlString } from './support/url.js';
+import { endpoint, urlString } from './support/url.js';
 
 const URL_SPEC: UrlSpec = { defaultPorts: { 'postgres:': 5432, 'postgresql:': 5432 }, pathIsDatabase: true };
 // A read-only statement, single: what a health check may run against a production database.
@@ -74,17 +74,8 @@ function classify(error: unknown): FailureReason | undefined {
  */
 export const postgresCheck: CheckKind<PostgresOptions> = {
   kind: 'postgres',
-  componentType: 'datastore',
-  observed: RESPONSE_TIME,
-  url: URL_SPEC,
-  secretFiles: PASSWORD_FILE,
+  ...urlDatastoreKind(URL_SPEC),
   options,
-  target: (o) => {
-    const e = endpoint(o.url, URL_SPEC);
-    return hostPort(e.host, e.port);
-  },
-  // The URL's password too, even when `password` overrides it: it is still in the config.
-  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, URL_SPEC)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
     // Loaded on first use: a config without postgres checks never pays for the driver at start-up.

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
+import type { CheckKind, FailureReason, UrlSpec } from '../types.js';
 import { CheckFailure } from './classify.js';
 import { abortable } from './support/abort.js';
-import { credentialOptions, onePassword, PASSWORD_FILE } from './support/credentials.js';
+import { credentialOptions, onePassword, urlDatastoreKind } from './support/credentials.js';
 import { nodeTlsOptions, tlsSchema } from './support/tls.js';
-import { endpoint, hostPort, urlPasswords, urlString } from './support/url.js';
+import { endpoint, urlString } from './support/url.js';
 
 // The path is a database number, checked by the schema below, not a name to decode.
 const URL_SPEC: UrlSpec = { defaultPorts: { 'redis:': 6379, 'rediss:': 6379 }, pathIsDatabase: false };
@@ -66,17 +66,8 @@ function classify(error: unknown): FailureReason | undefined {
  */
 export const redisCheck: CheckKind<RedisOptions> = {
   kind: 'redis',
-  componentType: 'datastore',
-  observed: RESPONSE_TIME,
-  url: URL_SPEC,
-  secretFiles: PASSWORD_FILE,
+  ...urlDatastoreKind(URL_SPEC),
   options,
-  target: (o) => {
-    const e = endpoint(o.url, URL_SPEC);
-    return hostPort(e.host, e.port);
-  },
-  // The URL's password too, even when `password` overrides it: it is still in the config.
-  secrets: (o) => [o.password ?? '', ...urlPasswords(o.url, URL_SPEC)].filter((s) => s !== ''),
   classify,
   create: (o, check) => async (signal) => {
     const e = connectionParameters(o);

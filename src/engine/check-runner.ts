@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CheckCommon, CheckKind, CheckView, FailureReason, Probe, RunResult, Status } from '../types.js';
+import type { CheckView, FailureReason, Probe, RunResult, Status } from '../types.js';
 import { runProbe, type ProbeRun } from './run-probe.js';
 import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from './thresholds.js';
 
@@ -21,11 +21,8 @@ export interface CheckRunner extends CheckView {
   record(run: RunResult): void;
 }
 
-export interface RunnerOptions {
-  readonly definition: CheckCommon;
-  readonly componentType: CheckKind['componentType'];
-  readonly observed: CheckKind['observed'];
-  readonly target: string;
+/** What the runner shows as it is given, plus how it runs and reports. */
+export interface RunnerOptions extends Pick<CheckView, 'definition' | 'componentType' | 'observed' | 'target'> {
   readonly probe: Probe;
   readonly classify?: (error: unknown) => FailureReason | undefined;
   readonly redact: (text: string) => string;
