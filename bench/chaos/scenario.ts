@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startMariaDb, type MariaDb } from '../../test/helpers/mariadb.js';
+import { freePort, startMariaDb, type MariaDb } from '../../test/support/mariadb.js';
 import { sleep } from '../lib/http.js';
 import { openFds, sampleProcess, tcpSocketsTo } from '../lib/procfs.js';
 import { watchFds, type FdWatch } from './leaks.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { captureLogs, waitFor } from '../helpers/vitals.js';
+import { captureLogs, waitFor } from '../support/vitals.js';
 
 const USER = 'prometheus';
 const PASSWORD = 'the right one';

@@ -5,9 +5,9 @@
  * Requests are written byte for byte, with the headers a browser sends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../helpers/raw-http.js';
-import { controlled, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
-import { waitFor } from '../helpers/wait.js';
+import { rawRequest } from '../support/raw-http.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'rebinding-token-5e1d';
 

@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlled, json, request, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
-import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { controlled, json, request, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { rawRequest, type RawResponse } from '../support/raw-http.js';
 
 const TOKEN = randomBytes(24).toString('base64url');
 /** The failing check's output: shown only with details. */

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
-import { resolveBinary, skipUnlessBinaries } from '../helpers/binaries.js';
-import { waitFor } from '../helpers/wait.js';
-import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
+import { waitFor } from '../support/wait.js';
+import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../support/vitals-server.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';

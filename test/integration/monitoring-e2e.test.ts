@@ -16,8 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { startMariaDb, type MariaDb } from '../helpers/mariadb.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import {
   startAlertmanager,
   startPrometheus,
@@ -27,8 +27,8 @@ import {
   type PromSample,
   type WebhookDelivery,
   type WebhookReceiver,
-} from '../helpers/prometheus.js';
-import { serveVitals, waitFor, type ServedVitals } from '../helpers/vitals.js';
+} from '../support/prometheus.js';
+import { serveVitals, waitFor, type ServedVitals } from '../support/vitals.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { serveVitals, waitFor, type ServedVitals } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { serveVitals, waitFor, type ServedVitals } from '../support/vitals.js';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { startBlackhole, type BlackholeListener } from '../helpers/servers.js';
-import { waitFor } from '../helpers/vitals.js';
-import { controlled, json, startVitals } from '../helpers/vitals-server.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { freePort, startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { startBlackhole, type BlackholeListener } from '../support/servers.js';
+import { waitFor } from '../support/vitals.js';
+import { controlled, json, startVitals } from '../support/vitals-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from '../support/wait.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
-import { controlled, request, startVitals, type Behaviour, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { controlled, request, startVitals, type Behaviour, type Reply, type RunningVitals } from '../support/vitals-server.js';
 
 const PATHS = [
   '/health',

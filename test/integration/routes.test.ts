@@ -8,8 +8,8 @@ import os from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
-import { waitFor } from '../helpers/wait.js';
-import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { waitFor } from '../support/wait.js';
+import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../support/vitals-server.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

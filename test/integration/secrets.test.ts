@@ -13,9 +13,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { waitFor } from '../helpers/wait.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { freePort, startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 

@@ -17,9 +17,9 @@ import { ConfigError } from '../../src/config/problems.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { makeCa, makeCert, type Pem } from '../helpers/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { makeCa, makeCert, type Pem } from '../support/tls.js';
+import { captureLogs, waitFor, type LogCapture } from '../support/vitals.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/external-fixtures/exporter-toolkit/web/testdata');
 

@@ -18,12 +18,12 @@ import { ConfigError } from '../../src/config/load.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort } from '../helpers/mariadb.js';
-import { startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
-import { parseResponses } from '../helpers/raw-http.js';
-import { makeCa, makeCert, type Pem } from '../helpers/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { freePort } from '../support/mariadb.js';
+import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
+import { parseResponses } from '../support/raw-http.js';
+import { makeCa, makeCert, type Pem } from '../support/tls.js';
+import { captureLogs, waitFor, type LogCapture } from '../support/vitals.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const USER = 'prometheus';

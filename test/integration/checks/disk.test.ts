@@ -1,8 +1,8 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract } from '../../helpers/contract.js';
-import { serveVitals, waitFor } from '../../helpers/vitals.js';
+import { configProblems, runCheck, runCheckKindContract } from '../../support/contract.js';
+import { serveVitals, waitFor } from '../../support/vitals.js';
 
 const path = os.tmpdir();
 

@@ -5,10 +5,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { waitFor } from '../../helpers/wait.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } from '../../helpers/servers.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { waitFor } from '../../support/wait.js';
+import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
 
 const TOKEN = 'tok-3f9#a@b%c';
 const BIG_BODY_BYTES = 2 * 1024 * 1024;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { runCheck, runCheckKindContract } from '../../helpers/contract.js';
-import { startMariaDb, type MariaDb } from '../../helpers/mariadb.js';
-import { closedPort, startSilentServer, type SilentServer } from '../../helpers/servers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { runCheck, runCheckKindContract } from '../../support/contract.js';
+import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
+import { closedPort, startSilentServer, type SilentServer } from '../../support/servers.js';
+import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 const REPLICATION_PASSWORD = 'repl-pw';

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { postgresBinaries, startPostgres, type Postgres } from '../../helpers/postgres.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../helpers/servers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
+import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 

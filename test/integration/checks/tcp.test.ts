@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { closedPort, startBlackhole, startSilentServer, type BlackholeListener, type SilentServer } from '../../helpers/servers.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { closedPort, startBlackhole, startSilentServer, type BlackholeListener, type SilentServer } from '../../support/servers.js';
 
 const TIMEOUT_MS = 500;
 
