@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { checkKinds } from '../../src/checks/index.js';
-import { freePort } from '../../test/support/mariadb.js';
+import { freePort } from '../../test/support/ports.js';
 import { spawnRaw, spawnTarget, type Spawned } from './children.js';
 import { get, sleep, waitFor200 } from './http.js';
 import { runLoad, type LoadResult, type LoadTool } from './load.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/vitals.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');

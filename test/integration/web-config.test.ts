@@ -19,7 +19,7 @@ import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
-import { freePort } from '../support/mariadb.js';
+import { freePort } from '../support/ports.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { parseResponses } from '../support/raw-http.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
-import { freePort } from './mariadb.js';
+import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
 
 const live = liveChildren;

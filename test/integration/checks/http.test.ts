@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
 import { waitFor } from '../../support/wait.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
+import { makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 
 const TOKEN = 'tok-3f9#a@b%c';
 const BIG_BODY_BYTES = 2 * 1024 * 1024;

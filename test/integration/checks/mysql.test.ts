@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { runCheck, runCheckKindContract } from '../../support/contract.js';
 import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
-import { closedPort, startSilentServer, type SilentServer } from '../../support/servers.js';
+import { startSilentServer, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
 import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';

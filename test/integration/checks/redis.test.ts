@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
 import { startRedis, type Redis } from '../../support/redis.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 
