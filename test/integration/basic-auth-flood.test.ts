@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { captureLogs, waitFor } from '../support/vitals.js';
+import { captureLogs } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const USER = 'prometheus';
 const PASSWORD = 'the right one';

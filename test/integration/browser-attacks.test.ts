@@ -24,7 +24,7 @@ async function send(s: RunningVitals, method: string, path: string, headers: Rec
 
 async function started(config: Record<string, unknown>): Promise<RunningVitals> {
   const s = await startVitals(config, [{ name: 'db', critical: true, interval: 60_000, timeout: 30_000, run: controlled({ throw: new Error('secret-looking detail') }).run }]);
-  await waitFor(() => s.monitor.get('db')?.last !== undefined, 5000, 'the first result');
+  await waitFor(() => s.monitor.get('db')?.last !== undefined, (ok) => ok, 5000, { what: 'the first result' });
   return s;
 }
 

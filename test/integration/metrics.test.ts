@@ -115,8 +115,9 @@ async function afterRuns(s: RunningVitals, check: string, runs: number, critical
       latest = await scrape(s);
       return value(latest, 'vitals_check_runs_total', checkLabels(check, critical)) >= runs;
     },
+    (ok) => ok,
     5000,
-    `${String(runs)} runs of ${check}`,
+    { what: `${String(runs)} runs of ${check}` },
   );
   if (latest === undefined) throw new Error('unreachable');
   return latest;
@@ -142,7 +143,7 @@ describe('/metrics: own metrics', () => {
       { name: 'fresh', interval: 60_000, timeout: 2500, run: fresh.run },
       { name: 'fresh-opt', critical: false, interval: 60_000, timeout: 750, run: optional.run },
     ]);
-    await waitFor(() => fresh.inFlight === 1 && optional.inFlight === 1, 2000, 'the first runs to start');
+    await waitFor(() => fresh.inFlight === 1 && optional.inFlight === 1, (ok) => ok, 2000, { what: 'the first runs to start' });
     const m = await scrape(s);
     const after = Date.now() / 1000;
 
@@ -245,7 +246,7 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(() => s.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
+    await waitFor(() => s.monitor.get('flip')?.status === 'fail', (ok) => ok, 5000, { what: 'flip to fail' });
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -265,7 +266,7 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(() => s.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
+    await waitFor(() => s.monitor.get('flip')?.status === 'warn', (ok) => ok, 5000, { what: 'flip to warn' });
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -302,7 +303,7 @@ describe('/metrics: own metrics', () => {
     const first = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(first).toBeGreaterThan(0);
 
-    await waitFor(() => Date.now() / 1000 > first + 0.01, 1000, 'the clock to move');
+    await waitFor(() => Date.now() / 1000 > first + 0.01, (ok) => ok, 1000, { what: 'the clock to move' });
     expect((await s.get('/-/reload', { method: 'POST' })).status).toBe(200);
     m = await scrape(s);
     expect(value(m, 'vitals_config_last_reload_successful')).toBe(1);

@@ -28,7 +28,8 @@ import {
   type WebhookDelivery,
   type WebhookReceiver,
 } from '../support/prometheus.js';
-import { serveVitals, waitFor, type ServedVitals } from '../support/vitals.js';
+import { serveVitals, type ServedVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -277,7 +278,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       () => p.query('vitals_check_up{job="vitals"}'),
       (samples) => samples.length === 2 && samples.every((s) => s.value[1] === '1'),
       10_000,
-      200,
+      { everyMs: 200 },
     );
     const byCheck = Object.fromEntries(checks.map((s) => [s.metric.check ?? '', s.metric]));
     expect(byCheck).toEqual({
@@ -307,7 +308,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       async () => (await fetch(`${v.url}/ready/${CRITICAL}`)).status,
       (status) => status === 503,
       5_000,
-      50,
+      { everyMs: 50 },
     );
 
     const firing = await h.waitFor(deliveryOf('VitalsCheckFailing', CRITICAL, 'firing', killedAt), 25_000);
@@ -349,7 +350,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       async () => (await a.alerts()).find((x) => x.labels.alertname === 'VitalsNotReady'),
       (x) => x !== undefined && x.status.state === 'suppressed',
       15_000,
-      200,
+      { everyMs: 200 },
     );
     expect(notReady?.status.inhibitedBy.length).toBeGreaterThan(0);
 

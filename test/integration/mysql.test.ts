@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
-import { serveVitals, waitFor, type ServedVitals } from '../support/vitals.js';
+import { serveVitals, type ServedVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;

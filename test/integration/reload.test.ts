@@ -16,7 +16,7 @@ import { skipUnlessBinaries } from '../support/binaries.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { startBlackhole, type BlackholeListener } from '../support/servers.js';
-import { waitFor } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 import { controlled, json, startVitals } from '../support/vitals-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');

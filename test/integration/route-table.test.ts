@@ -99,7 +99,7 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
     if (scenario.gate !== undefined) checks.push({ name: 'gate', critical: true, interval: 60_000, timeout: 30_000, run: controlled(scenario.gate).run });
     s = await startVitals(scenario.config, checks);
     const settled = scenario.gate === 'hold' ? 1 : checks.length;
-    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, 5000, 'first results');
+    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, (ok) => ok, 5000, { what: 'first results' });
     if (scenario.drain === true) s.drain();
 
     const plain = new Koa();

@@ -57,7 +57,7 @@ function expectJsonHeaders(reply: Reply, type = HEALTH_JSON): void {
 }
 
 async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(() => running.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
+  await waitFor(() => running.monitor.get(name)?.status === status, (ok) => ok, 5000, { what: `${name} to be ${status}` });
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {
@@ -381,9 +381,9 @@ describe('unknown results, /startup and draining', () => {
   it('stop() aborts a run in flight instead of leaving it to its deadline', async () => {
     const hung = controlled('hang');
     const s = await start({ checks: [] }, [once('hung', hung, true, 30_000)]);
-    await waitFor(() => hung.inFlight === 1, 2000, 'the run to start');
+    await waitFor(() => hung.inFlight === 1, (ok) => ok, 2000, { what: 'the run to start' });
     await s.vitals.stop();
-    await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, 2000, 'the run to be aborted');
+    await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, (ok) => ok, 2000, { what: 'the run to be aborted' });
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
     expect(s.monitor.get('hung')?.status).toBe('unknown');
     expect(s.monitor.get('hung')?.last).toBeUndefined();

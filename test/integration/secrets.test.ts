@@ -173,7 +173,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => (await fetchAll(port, '/startup').catch(() => ({ status: 0 }))).status === 200, 15_000, 'vitals /startup 200');
+    await waitFor(async () => (await fetchAll(port, '/startup').catch(() => ({ status: 0 }))).status === 200, (ok) => ok, 15_000, { what: 'vitals /startup 200' });
   });
 
   afterAll(async () => {
@@ -205,7 +205,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
   }
 
   it('the checks reach the states the test needs (wrong password, refused, pass)', async () => {
-    await waitFor(async () => (await status('url-ok')) === 'pass', 10_000, 'url-ok to pass');
+    await waitFor(async () => (await status('url-ok')) === 'pass', (ok) => ok, 10_000, { what: 'url-ok to pass' });
     expect(await status('field-ok')).toBe('pass');
     expect(await status('file-ok')).toBe('pass');
     expect(await status('overridden')).toBe('pass');
@@ -220,7 +220,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
   it('a paused server (timeouts) and a killed one (refused)', async () => {
     db.pause();
     try {
-      await waitFor(async () => (await status('url-ok')) === 'fail', 5000, 'url-ok to time out');
+      await waitFor(async () => (await status('url-ok')) === 'fail', (ok) => ok, 5000, { what: 'url-ok to time out' });
       await scrapeEverything();
       // `vitals check` against the paused server: timeouts in its table.
       const check = await runCli(['check', '--config', configPath], env);
@@ -229,12 +229,12 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     } finally {
       db.resume();
     }
-    await waitFor(async () => (await status('url-ok')) === 'pass', 5000, 'url-ok to pass again');
+    await waitFor(async () => (await status('url-ok')) === 'pass', (ok) => ok, 5000, { what: 'url-ok to pass again' });
     await db.kill();
-    await waitFor(async () => (await status('file-ok')) === 'fail', 5000, 'file-ok to be refused');
+    await waitFor(async () => (await status('file-ok')) === 'fail', (ok) => ok, 5000, { what: 'file-ok to be refused' });
     await scrapeEverything();
     await db.restart();
-    await waitFor(async () => (await status('file-ok')) === 'pass', 10_000, 'file-ok to pass after the restart');
+    await waitFor(async () => (await status('file-ok')) === 'pass', (ok) => ok, 10_000, { what: 'file-ok to pass after the restart' });
   });
 
   it('`vitals validate` and `vitals check` on the valid config', async () => {
@@ -259,7 +259,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     expect(reload.status).toBe(400);
     expect(reload.text).toMatch(/checks\[0\]\.url/);
     child.kill('SIGHUP');
-    await waitFor(() => (output.match(/config reload rejected/g) ?? []).length >= 2, 5000, 'the SIGHUP reload to be rejected');
+    await waitFor(() => (output.match(/config reload rejected/g) ?? []).length >= 2, (ok) => ok, 5000, { what: 'the SIGHUP reload to be rejected' });
     await scrapeEverything();
 
     await writeFile(configPath, validConfig);

@@ -19,7 +19,8 @@ import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/http/we
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../support/vitals.js';
+import { captureLogs, type LogCapture } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/external-fixtures/exporter-toolkit/web/testdata');
 

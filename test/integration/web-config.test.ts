@@ -23,7 +23,8 @@ import { freePort } from '../support/ports.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { parseResponses } from '../support/raw-http.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../support/vitals.js';
+import { captureLogs, type LogCapture } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const USER = 'prometheus';
@@ -349,7 +350,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
 
     const rotated = makeCert(dir, 'rotated', ca, 'server', { certFile: join(dir, 'rotating.crt'), keyFile: join(dir, 'rotating.key') });
     expect(rotated.serial).not.toBe(serverCert.serial);
-    const { value: served } = await waitFor(() => request(port, '/health'), (reply) => reply.serial === rotated.serial, 5000, 50);
+    const { value: served } = await waitFor(() => request(port, '/health'), (reply) => reply.serial === rotated.serial, 5000, { everyMs: 50 });
     expect(served.status).toBe(200);
     expect(logs.lines.some((line) => line.msg === 'web config applied' && JSON.stringify(line.tls).includes(rotated.serial))).toBe(true);
 
@@ -520,7 +521,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      await waitFor(() => request(port, '/health').then((r) => r.status, () => 0), (status) => status === 200, 10_000, 50);
+      await waitFor(() => request(port, '/health').then((r) => r.status, () => 0), (status) => status === 200, 10_000, { everyMs: 50 });
       expect((await plain(probePort, '/startup')).status).toBe(200);
       expect((await plain(probePort, '/metrics')).status).toBe(404);
       expect(stdout).toContain('"tls":true');

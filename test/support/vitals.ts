@@ -58,21 +58,3 @@ export async function serveVitals(config: Record<string, unknown>): Promise<Serv
     },
   };
 }
-
-export async function waitFor<T>(
-  probe: () => Promise<T> | T,
-  accept: (value: T) => boolean,
-  timeoutMs: number,
-  pollMs = 25,
-): Promise<{ value: T; elapsedMs: number }> {
-  const start = performance.now();
-  let value = await probe();
-  while (!accept(value)) {
-    if (performance.now() - start > timeoutMs) {
-      throw new Error(`condition not met within ${String(timeoutMs)}ms; last value: ${JSON.stringify(value)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    value = await probe();
-  }
-  return { value, elapsedMs: performance.now() - start };
-}

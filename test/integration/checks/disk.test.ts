@@ -2,7 +2,8 @@ import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { configProblems, runCheck, runCheckKindContract } from '../../support/contract.js';
-import { serveVitals, waitFor } from '../../support/vitals.js';
+import { serveVitals } from '../../support/vitals.js';
+import { waitFor } from '../../support/wait.js';
 
 const path = os.tmpdir();
 

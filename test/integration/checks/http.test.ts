@@ -209,7 +209,7 @@ describe('the http check kind', () => {
     expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
     expect(result.output).toMatch(/^HPE_/);
     const open = () => new Promise<number>((resolve) => garbage.getConnections((_error, count) => resolve(count)));
-    await waitFor(async () => (await open()) === 0, 2000, 'the non-HTTP server to see its connection closed');
+    await waitFor(async () => (await open()) === 0, (ok) => ok, 2000, { what: 'the non-HTTP server to see its connection closed' });
   });
 
   it('validates its options at config time, each problem with its path', () => {

@@ -70,7 +70,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       const { rows } = await db.sql("SELECT count(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND application_name = 'vitals'");
       return Number((rows[0] as { n: string } | undefined)?.n);
     };
-    await waitFor(async () => (await tlsSessions()) === 0, 3000, 'every TLS session to close');
+    await waitFor(async () => (await tlsSessions()) === 0, (ok) => ok, 3000, { what: 'every TLS session to close' });
   });
 
   it('runs the configured query read-only: a failing query is reason error, a write is refused by the server', async () => {
@@ -88,7 +88,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
     const before = await db.connections();
     const { result } = await runCheck('postgres', { url: db.url(), query: 'SELECT pg_sleep(5)' }, 300);
     expect(result).toMatchObject({ status: 'fail', reason: 'timeout' });
-    await waitFor(async () => (await db.connections()) === before, 3000, 'the sleeping session to end');
+    await waitFor(async () => (await db.connections()) === before, (ok) => ok, 3000, { what: 'the sleeping session to end' });
   });
 
   it('validates its options at config time', () => {
