@@ -284,7 +284,7 @@ async function checkRuns(targets: readonly Omit<Running, 'detailsShown'>[]): Pro
   let total = 0;
   for (const t of targets) {
     if (!t.def.vitals) continue;
-    const text = (await get(`${t.base}/metrics`, {}, 10_000)).body;
+    const text = (await get(`${t.base}/metrics`, { timeoutMs: 10_000 })).body;
     for (const line of text.split('\n')) {
       if (!line.startsWith('vitals_check_runs_total{') || !line.includes('kind="mysql"')) continue;
       total += Number(line.slice(line.lastIndexOf(' ') + 1));

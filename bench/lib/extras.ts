@@ -40,7 +40,7 @@ const POLL_MS = 5;
 async function pollUntil200(url: string, deadline: number): Promise<void> {
   for (;;) {
     try {
-      const reply = await get(url, {}, 1000);
+      const reply = await get(url, { timeoutMs: 1000 });
       if (reply.status === 200) return;
     } catch {
       // not listening yet
@@ -259,7 +259,7 @@ export async function measureManyChecks(plan: ManyChecksPlan, log: (line: string
       };
     }
 
-    const text = (await get(`${base}/metrics`, {}, 30_000)).body;
+    const text = (await get(`${base}/metrics`, { timeoutMs: 30_000 })).body;
     const series = sampleLines(text);
     const baseline = await spawnTarget(
       'prom-client-registry',

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
+import { request } from '../support/http.js';
 import { captureLogs } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
 
@@ -31,23 +32,10 @@ interface Answer {
 }
 
 /** `from`: the client's own address; all of 127.0.0.0/8 is loopback, so each is another peer. */
-function get(port: number, path: string, agent: http.Agent | false, authorization?: string, from?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(
-      { host: '127.0.0.1', port, path, agent, localAddress: from, headers: authorization === undefined ? {} : { authorization } },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - started });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`${path} timed out`)));
-    req.end();
-  });
+async function get(port: number, path: string, agent: http.Agent | false, authorization?: string, from?: string): Promise<Answer> {
+  const started = performance.now();
+  const { status } = await request(port, path, { agent, localAddress: from, headers: authorization === undefined ? {} : { authorization } });
+  return { status, ms: performance.now() - started };
 }
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlled, json, request, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { json, request } from '../support/http.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 
 const TOKEN = randomBytes(24).toString('base64url');

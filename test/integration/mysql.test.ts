@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { get } from '../support/http.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { serveVitals, type ServedVitals } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
@@ -16,13 +17,13 @@ interface ReadyBody {
 
 async function ready(served: ServedVitals): Promise<{ code: number; body: ReadyBody; ms: number }> {
   const start = performance.now();
-  const response = await fetch(`${served.url}/ready`);
-  const body = (await response.json()) as ReadyBody;
-  return { code: response.status, body, ms: performance.now() - start };
+  const reply = await get(`${served.url}/ready`);
+  const body = JSON.parse(reply.body) as ReadyBody;
+  return { code: reply.status, body, ms: performance.now() - start };
 }
 
 async function metrics(served: ServedVitals): Promise<string> {
-  return (await fetch(`${served.url}/metrics`)).text();
+  return (await get(`${served.url}/metrics`)).body;
 }
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -17,7 +17,8 @@ import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { startBlackhole, type BlackholeListener } from '../support/servers.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, json, startVitals } from '../support/vitals-server.js';
+import { controlled, startVitals } from '../support/vitals-server.js';
+import { get, json } from '../support/http.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -64,7 +65,7 @@ async function serve(config: string, extraArgs: string[] = [], env: NodeJS.Proce
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`vitals exited ${String(child.exitCode)}: ${stderr}`);
-    const status = await fetch(`${served.base}/health`).then((r) => r.status, () => 0);
+    const status = await get(`${served.base}/health`).then((r) => r.status, () => 0);
     if (status === 200) return served;
     if (Date.now() > deadline) throw new Error(`vitals did not answer /health: ${stderr}${stdout}`);
     await sleep(50);
@@ -83,14 +84,14 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 async function metrics(base: string): Promise<string> {
-  const response = await fetch(`${base}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
+  const reply = await get(`${base}/metrics`);
+  expect(reply.status).toBe(200);
+  return reply.body;
 }
 
 async function reload(base: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${base}/-/reload`, { method: 'POST' });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  const reply = await get(`${base}/-/reload`, { method: 'POST' });
+  return { status: reply.status, body: json(reply) };
 }
 
 /** Polls /ready and /startup back to back until stopped; returns every status seen. */

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals-server.js';
+import { json, type Reply } from '../support/http.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

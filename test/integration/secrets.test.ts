@@ -9,11 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { request } from '../support/http.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
@@ -67,22 +67,11 @@ interface Answer {
 }
 
 /** A request whose whole answer (status line, raw headers, body) is recorded. */
-function fetchAll(port: number, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const text = `${String(response.statusCode)} ${response.rawHeaders.join('\n')}\n\n${Buffer.concat(chunks).toString('utf8')}`;
-        seen.push({ what: `${options.method ?? 'GET'} ${path}`, text });
-        resolve({ status: response.statusCode ?? 0, text });
-      });
-    });
-    request.on('error', reject);
-    request.setTimeout(5000, () => request.destroy(new Error(`${path} timed out`)));
-    request.end();
-  });
+async function fetchAll(port: number, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const reply = await request(port, path, { ...options, timeoutMs: 5000 });
+  const text = `${String(reply.status)} ${reply.rawHeaders.join('\n')}\n\n${reply.body}`;
+  seen.push({ what: `${options.method ?? 'GET'} ${path}`, text });
+  return { status: reply.status, text };
 }
 
 interface CliResult {

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serve, type ServeSignal } from '../../src/cli/serve.js';
 import type { RunningServer } from '../../src/http/server.js';
 import { captureLogs } from '../support/vitals.js';
-import { request } from '../support/vitals-server.js';
+import { request } from '../support/http.js';
 
 const DELAY_MS = 5000;
 const TIMEOUT_MS = 10_000;

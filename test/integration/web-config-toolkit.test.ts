@@ -6,18 +6,16 @@
 // Peer fixtures: the exporter-toolkit's own web/testdata files, read from ../shared/external-fixtures/exporter-toolkit/ (never copied).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/problems.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { request, type Reply } from '../support/http.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';
 import { captureLogs, type LogCapture } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
@@ -80,31 +78,9 @@ function problemsOf(load: () => unknown): readonly string[] {
   return [];
 }
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-function collect(res: http.IncomingMessage): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('error', reject);
-    res.on('end', () => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-    });
-  });
-}
-
+/** One plain HTTP request on a fresh connection. */
 function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      collect(res).then(resolve, reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return request(port, path, { headers });
 }
 
 describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
@@ -256,20 +232,11 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
      * purpose check, so the client pins the certificate's fingerprint instead of the chain.
      */
     async function pinned(port: number, cert?: Pem): Promise<Reply> {
-      const options = cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
-      return new Promise((resolve, reject) => {
-        const req = https.request({ host: '127.0.0.1', port, path: '/health', agent: false, rejectUnauthorized: false, ...options }, (res) => {
-          const served = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
-          if (served !== fingerprint) {
-            reject(new Error(`served ${served}, not the fixture's server.crt`));
-            return;
-          }
-          collect(res).then(resolve, reject);
-        });
-        req.on('error', reject);
-        req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
-        req.end();
-      });
+      const identity = cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
+      const reply = await request(port, '/health', { tls: { rejectUnauthorized: false, ...identity } });
+      const served = reply.peerCertificate?.fingerprint256;
+      if (served !== fingerprint) throw new Error(`served ${String(served)}, not the fixture's server.crt`);
+      return reply;
     }
 
     it('web_config_noAuth.good.yml (VerifyClientCertIfGiven): no certificate is fine; one no trusted root signed is refused', async () => {

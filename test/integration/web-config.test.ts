@@ -6,19 +6,17 @@
 import { hashSync } from '@node-rs/bcrypt';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { request as send, type Reply as HttpReply } from '../support/http.js';
 import { freePort } from '../support/ports.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { parseResponses } from '../support/raw-http.js';
@@ -30,10 +28,7 @@ const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const USER = 'prometheus';
 const PASSWORD = 'correct horse: battery staple';
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
+interface Reply extends HttpReply {
   /** The serial number of the certificate the server presented. */
   readonly serial: string | undefined;
 }
@@ -53,17 +48,6 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-function collect(res: http.IncomingMessage, serial: string | undefined): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('error', reject);
-    res.on('end', () => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), serial });
-    });
-  });
-}
-
 describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))('listener security: the web config', () => {
   let dir: string;
   let caPem: string;
@@ -80,28 +64,12 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     if (options.user !== undefined) headers.authorization = basic(options.user, options.password ?? '');
     const cert = options.cert === undefined ? undefined : await readFile(options.cert.certFile);
     const key = options.cert === undefined ? undefined : await readFile(options.cert.keyFile);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, agent: false, ca: options.ca ?? caPem, cert, key },
-        (res) => {
-          const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-          collect(res, serial).then(resolve, reject);
-        },
-      );
-      req.on('error', reject);
-      req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-      req.end();
-    });
+    const reply = await send(port, path, { method: options.method ?? 'GET', headers, tls: { ca: options.ca ?? caPem, cert, key } });
+    return { ...reply, serial: reply.peerCertificate?.serialNumber };
   }
 
-  function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-        collect(res, undefined).then(resolve, reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  async function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return { ...(await send(port, path, { headers })), serial: undefined };
   }
 
   interface Secured {

@@ -1,14 +1,14 @@
 /**
  * A real vitals HTTP server on an ephemeral port, with custom checks (vitals.addCheck) whose behaviour
- * the test controls, logs captured in memory, and a raw node:http client (no keep-alive, headers
- * sent exactly as given, paths sent byte for byte).
+ * the test controls, logs captured in memory, and a client for it (http.ts: no keep-alive,
+ * headers sent exactly as given, paths sent byte for byte).
  */
-import http, { type IncomingHttpHeaders } from 'node:http';
 import { createLogger } from '../../src/log.js';
 import type { CustomCheck, Monitor } from '../../src/engine/monitor.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import type { Probe, ProbeSuccess } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
+import { request, type Reply, type RequestOptions } from './http.js';
 
 /**
  * What the next run of a controlled check does: succeed, succeed with a warning, throw the
@@ -80,42 +80,6 @@ export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
     },
   };
   return probe;
-}
-
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-export interface RequestOptions {
-  readonly method?: string;
-  readonly headers?: Record<string, string>;
-  readonly host?: string;
-}
-
-/** One request on a fresh connection; `path` goes on the wire as it is. */
-export function request(port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: options.host ?? '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-    req.end();
-  });
-}
-
-export function json(reply: Reply): Record<string, unknown> {
-  return JSON.parse(reply.body) as Record<string, unknown>;
 }
 
 export interface RunningVitals {
