@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/raw-http.js';
-import { controlled, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'rebinding-token-5e1d';
@@ -39,7 +39,7 @@ describe('CSRF: POST /-/reload from a page of another origin', () => {
     await s.close();
   });
 
-  const reloads = () => s.logRecords().filter((line) => line.msg === 'config reloaded').length;
+  const reloads = () => s.logs.lines.filter((line) => line.msg === 'config reloaded').length;
 
   it.each([
     ['a foreign Origin', { Origin: 'https://evil.example' }, 'Origin https://evil.example is not this server'],

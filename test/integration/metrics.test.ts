@@ -10,7 +10,7 @@ import { CheckFailure } from '../../src/checks/classify.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

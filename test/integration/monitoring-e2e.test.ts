@@ -28,7 +28,7 @@ import {
   type WebhookDelivery,
   type WebhookReceiver,
 } from '../support/prometheus.js';
-import { serveVitals, type ServedVitals } from '../support/vitals.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -191,7 +191,7 @@ function failingLabels(instance: string): Record<string, string> {
 
 describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitoring kit end to end', () => {
   let db: MariaDb | undefined;
-  let served: ServedVitals | undefined;
+  let served: RunningVitals | undefined;
   let hook: WebhookReceiver | undefined;
   let am: AlertmanagerServer | undefined;
   let prom: PrometheusServer | undefined;
@@ -213,7 +213,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     am = await startAlertmanager({ configYaml: testAlertmanagerConfig(hook.url) });
 
     const mysql = { kind: 'mysql', url: db.url({ password: '' }), password: db.password, interval: '1s', timeout: '500ms' };
-    served = await serveVitals({
+    served = await startVitals({
       defaults: { interval: '1s', timeout: '500ms' },
       checks: [
         { name: CRITICAL, critical: true, ...mysql },

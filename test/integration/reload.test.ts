@@ -17,7 +17,7 @@ import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { startBlackhole, type BlackholeListener } from '../support/servers.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, startVitals } from '../support/vitals-server.js';
+import { controlled, startVitals } from '../support/vitals.js';
 import { get, json } from '../support/http.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');

@@ -10,7 +10,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
-import { controlled, startVitals, type Behaviour, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type Behaviour, type RunningVitals } from '../support/vitals.js';
 import { request, type Reply } from '../support/http.js';
 
 const PATHS = [

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -241,15 +241,15 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   });
 
   it('logs a state change as one JSON line (check, from, to, reason, duration) and nothing per request', async () => {
-    const mark = s.logRecords().length;
+    const mark = s.logs.lines.length;
     for (const path of ['/health', '/ready', '/ready/crit', '/startup', '/metrics', '/nope']) await s.get(path);
-    expect(s.logRecords().slice(mark)).toStrictEqual([]);
+    expect(s.logs.lines.slice(mark)).toStrictEqual([]);
 
     crit.behaviour = { throw: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5672'), { code: 'ECONNREFUSED' }) };
     await settle(s, 'crit', 'fail');
     crit.behaviour = 'pass';
     await settle(s, 'crit', 'pass');
-    const changes = s.logRecords().slice(mark);
+    const changes = s.logs.lines.slice(mark);
     expect(changes).toHaveLength(2);
     expect(changes[0]).toMatchObject({ level: 30, msg: 'check status changed', check: 'crit', from: 'pass', to: 'fail', reason: 'refused' });
     expect(changes[0]?.duration).toEqual(expect.any(Number));
@@ -498,8 +498,8 @@ describe('who sees per-check details', () => {
     });
     const everything = [reply, await s.get('/ready'), await s.get('/metrics'), await s.get('/ready', { headers: { Accept: 'application/json' } })];
     for (const { body } of everything) expect(body).not.toContain(TOKEN);
-    expect(s.logs.join('')).toContain('login with *** refused');
-    expect(s.logs.join('')).not.toContain(TOKEN);
+    expect(s.logs.text()).toContain('login with *** refused');
+    expect(s.logs.text()).not.toContain(TOKEN);
   });
 });
 
@@ -563,7 +563,7 @@ describe('POST /-/reload', () => {
     expect(json(reply).applied).toBe(true);
     expect('checks' in json(await s.get('/ready', { headers: first }))).toBe(false);
     expect('checks' in json(await s.get('/ready', { headers: second }))).toBe(true);
-    const logs = s.logs.join('');
+    const logs = s.logs.text();
     expect(logs).toContain('config reload rejected');
     expect(logs).not.toContain('first-token-abc');
     expect(logs).not.toContain('second-token-def');

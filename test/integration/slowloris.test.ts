@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../support/raw-http.js';
-import { controlled, startVitals, type RunningVitals } from '../support/vitals-server.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
 import { request } from '../support/http.js';
 
 const SLOW_SOCKETS = 200;

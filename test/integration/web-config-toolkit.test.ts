@@ -11,14 +11,11 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/problems.js';
-import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/http/web-config.js';
-import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { request, type Reply } from '../support/http.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';
-import { captureLogs, type LogCapture } from '../support/vitals.js';
-import { waitFor } from '../support/wait.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/external-fixtures/exporter-toolkit/web/testdata');
 
@@ -87,27 +84,14 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
   let dir: string;
   const open: (() => Promise<void>)[] = [];
 
-  interface Served {
-    readonly vitals: Vitals;
-    readonly server: RunningServer;
-    readonly port: number;
-    readonly logs: LogCapture;
-  }
-
   /** vitals in process with one passing check, behind an already loaded web config. */
-  async function serve(webConfig: WebConfig, config: Record<string, unknown> = {}): Promise<Served> {
-    const logs = captureLogs();
-    const service = await createVitalsService({ checks: [], ...config }, { logger: logs.logger, env: {} });
-    const { vitals } = service;
-    vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
-    await vitals.start();
-    await waitFor(() => service.monitor.started(), (started) => started, 5000);
-    const server = await listen(service, '127.0.0.1', 0, { webConfig, webConfigPollMs: 0 });
-    open.push(async () => {
-      await vitals.stop();
-      await server.close(0);
+  async function serve(webConfig: WebConfig, config: Record<string, unknown> = {}): Promise<RunningVitals> {
+    const running = await startVitals({ checks: [], ...config }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
+      firstResults: true,
+      listen: { webConfig, webConfigPollMs: 0 },
     });
-    return { vitals, server, port: server.port, logs };
+    open.push(() => running.close());
+    return running;
   }
 
   async function tmpWebConfig(yaml: string): Promise<WebConfig> {

@@ -12,16 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
-import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { request as send, type Reply as HttpReply } from '../support/http.js';
 import { freePort } from '../support/ports.js';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { parseResponses } from '../support/raw-http.js';
 import { makeCa, makeCert, type Pem } from '../support/tls.js';
-import { captureLogs, type LogCapture } from '../support/vitals.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
@@ -72,11 +70,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     return { ...(await send(port, path, { headers })), serial: undefined };
   }
 
-  interface Secured {
-    readonly vitals: Vitals;
-    readonly server: RunningServer;
-    readonly port: number;
-    readonly logs: LogCapture;
+  interface Secured extends RunningVitals {
     readonly webFile: string;
   }
 
@@ -84,18 +78,12 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
   async function secured(webYaml: string, config: Record<string, unknown> = {}, probePort?: number): Promise<Secured> {
     const webFile = join(dir, `web-${String(open.length)}.yml`);
     await writeFile(webFile, webYaml);
-    const logs = captureLogs();
-    const service = await createVitalsService({ checks: [], ...config }, { logger: logs.logger, env: {} });
-    const { vitals } = service;
-    vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
-    await vitals.start();
-    await waitFor(() => service.monitor.started(), (started) => started, 5000);
-    const server = await listen(service, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort });
-    open.push(async () => {
-      await vitals.stop();
-      await server.close(0);
+    const running = await startVitals({ checks: [], ...config }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
+      firstResults: true,
+      listen: { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort },
     });
-    return { vitals, server, port: server.port, logs, webFile };
+    open.push(() => running.close());
+    return { ...running, webFile };
   }
 
   const tlsOnly = () => `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n`;
