@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/helpers/**/*.test.ts', 'test/monitoring/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/support/**/*.test.ts', 'test/monitoring/**/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
           testTimeout: 60_000,

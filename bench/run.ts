@@ -17,8 +17,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { requireBinaries } from '../test/helpers/binaries.js';
-import { startMariaDb, type MariaDb } from '../test/helpers/mariadb.js';
+import { requireBinaries } from '../test/support/binaries.js';
+import { startMariaDb, type MariaDb } from '../test/support/mariadb.js';
 import { killAllNow, spawnTarget, type Spawned } from './lib/children.js';
 import { dbCounter, READ_OVERHEAD, type DbCounter } from './lib/db.js';
 import { CLI, measureManyChecks, measureStartup, targetFile, TSX_IMPORT, type ManyChecksResult, type StartupResult } from './lib/extras.js';
@@ -284,7 +284,7 @@ async function checkRuns(targets: readonly Omit<Running, 'detailsShown'>[]): Pro
   let total = 0;
   for (const t of targets) {
     if (!t.def.vitals) continue;
-    const text = (await get(`${t.base}/metrics`, {}, 10_000)).body;
+    const text = (await get(`${t.base}/metrics`, { timeoutMs: 10_000 })).body;
     for (const line of text.split('\n')) {
       if (!line.startsWith('vitals_check_runs_total{') || !line.includes('kind="mysql"')) continue;
       total += Number(line.slice(line.lastIndexOf(' ') + 1));

@@ -88,7 +88,7 @@ interface Observation {
 
 async function timedGet(port: number, path: string): Promise<{ status: number; body: string; ms: number }> {
   const t0 = performance.now();
-  const reply = await get(`http://127.0.0.1:${String(port)}${path}`);
+  const reply = await get(`http://127.0.0.1:${String(port)}${path}`, { timeoutMs: 5000 });
   return { status: reply.status, body: reply.body, ms: performance.now() - t0 };
 }
 

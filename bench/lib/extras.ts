@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { checkKinds } from '../../src/checks/index.js';
-import { freePort } from '../../test/helpers/mariadb.js';
+import { freePort } from '../../test/support/ports.js';
 import { spawnRaw, spawnTarget, type Spawned } from './children.js';
 import { get, sleep, waitFor200 } from './http.js';
 import { runLoad, type LoadResult, type LoadTool } from './load.js';
@@ -40,7 +40,7 @@ const POLL_MS = 5;
 async function pollUntil200(url: string, deadline: number): Promise<void> {
   for (;;) {
     try {
-      const reply = await get(url, {}, 1000);
+      const reply = await get(url, { timeoutMs: 1000 });
       if (reply.status === 200) return;
     } catch {
       // not listening yet
@@ -259,7 +259,7 @@ export async function measureManyChecks(plan: ManyChecksPlan, log: (line: string
       };
     }
 
-    const text = (await get(`${base}/metrics`, {}, 30_000)).body;
+    const text = (await get(`${base}/metrics`, { timeoutMs: 30_000 })).body;
     const series = sampleLines(text);
     const baseline = await spawnTarget(
       'prom-client-registry',

@@ -1,26 +1,10 @@
-/** A tiny HTTP client for setup checks and polling (never for load). */
-import http from 'node:http';
+/**
+ * HTTP for the benchmark's setup checks and polling (never for load): the one-shot client of
+ * test/support/http.ts, and a wait for a 200.
+ */
+import { get, type Reply } from '../../test/support/http.js';
 
-export interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly headers: http.IncomingHttpHeaders;
-}
-
-export function get(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers });
-      });
-    });
-    request.on('error', reject);
-    request.setTimeout(timeoutMs, () => request.destroy(new Error(`GET ${url} timed out`)));
-  });
-}
+export { get, type Reply };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -30,7 +14,7 @@ export async function waitFor200(url: string, timeoutMs: number, everyMs = 100):
   let last = 'no answer';
   for (;;) {
     try {
-      const reply = await get(url, {}, Math.max(100, Math.min(5000, deadline - performance.now())));
+      const reply = await get(url, { timeoutMs: Math.max(100, Math.min(5000, deadline - performance.now())) });
       if (reply.status === 200) return reply;
       last = `${String(reply.status)} ${reply.body.slice(0, 500)}`;
     } catch (error) {

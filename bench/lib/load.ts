@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import { findBinary } from '../../test/helpers/binaries.js';
+import { findBinary } from '../../test/support/binaries.js';
 import { track } from './children.js';
 import { packageVersion } from './versions.js';
 

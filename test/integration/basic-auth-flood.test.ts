@@ -10,10 +10,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
-import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { captureLogs, waitFor } from '../helpers/vitals.js';
+import { request } from '../support/http.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
 
 const USER = 'prometheus';
 const PASSWORD = 'the right one';
@@ -30,23 +29,10 @@ interface Answer {
 }
 
 /** `from`: the client's own address; all of 127.0.0.0/8 is loopback, so each is another peer. */
-function get(port: number, path: string, agent: http.Agent | false, authorization?: string, from?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(
-      { host: '127.0.0.1', port, path, agent, localAddress: from, headers: authorization === undefined ? {} : { authorization } },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - started });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`${path} timed out`)));
-    req.end();
-  });
+async function get(port: number, path: string, agent: http.Agent | false, authorization?: string, from?: string): Promise<Answer> {
+  const started = performance.now();
+  const { status } = await request(port, path, { agent, localAddress: from, headers: authorization === undefined ? {} : { authorization } });
+  return { status, ms: performance.now() - started };
 }
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -57,25 +43,21 @@ function percentile(sorted: readonly number[], p: number): number {
 
 describe('a flood of wrong basic-auth passwords', () => {
   let dir: string;
-  let vitals: Vitals;
-  let server: RunningServer;
+  let running: RunningVitals;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vitals-flood-'));
     const webFile = join(dir, 'web.yml');
     const users = [USER, ...Array.from({ length: FRESH_USERS }, (_, i) => `fresh-${String(i)}`)];
     await writeFile(webFile, `basic_auth_users:\n${users.map((user) => `  ${user}: ${bcrypt.hashSync(PASSWORD, 10)}\n`).join('')}`);
-    const service = await createVitalsService({ checks: [] }, { logger: captureLogs().logger, env: {} });
-    vitals = service.vitals;
-    vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
-    await vitals.start();
-    await waitFor(() => service.monitor.started(), (started) => started, 5000);
-    server = await listen(service, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 0 });
+    running = await startVitals({ checks: [] }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
+      firstResults: true,
+      listen: { webConfig: loadWebConfig(webFile), webConfigPollMs: 0 },
+    });
   });
 
   afterAll(async () => {
-    await vitals.stop();
-    await server.close(0);
+    await running.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -92,7 +74,7 @@ describe('a flood of wrong basic-auth passwords', () => {
 
   /** ATTACKERS client loops, client i from `addresses[i % length]`, and a probe loop beside them. */
   async function flood(addresses: readonly string[], password: string): Promise<Flood> {
-    const { port } = server;
+    const { port } = running;
     const right = basic(USER, password);
     expect((await get(port, '/metrics', false, right)).status).toBe(200);
 

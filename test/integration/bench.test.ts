@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 // --quick takes 30-50 s here; the margin covers a rebuild of a stale dist/ on a busy machine.

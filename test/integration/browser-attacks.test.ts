@@ -5,9 +5,9 @@
  * Requests are written byte for byte, with the headers a browser sends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../helpers/raw-http.js';
-import { controlled, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
-import { waitFor } from '../helpers/wait.js';
+import { rawRequest } from '../support/raw-http.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'rebinding-token-5e1d';
 
@@ -24,7 +24,7 @@ async function send(s: RunningVitals, method: string, path: string, headers: Rec
 
 async function started(config: Record<string, unknown>): Promise<RunningVitals> {
   const s = await startVitals(config, [{ name: 'db', critical: true, interval: 60_000, timeout: 30_000, run: controlled({ throw: new Error('secret-looking detail') }).run }]);
-  await waitFor(() => s.monitor.get('db')?.last !== undefined, 5000, 'the first result');
+  await waitFor(() => s.monitor.get('db')?.last !== undefined, (ok) => ok, 5000, { what: 'the first result' });
   return s;
 }
 
@@ -39,7 +39,7 @@ describe('CSRF: POST /-/reload from a page of another origin', () => {
     await s.close();
   });
 
-  const reloads = () => s.logRecords().filter((line) => line.msg === 'config reloaded').length;
+  const reloads = () => s.logs.lines.filter((line) => line.msg === 'config reloaded').length;
 
   it.each([
     ['a foreign Origin', { Origin: 'https://evil.example' }, 'Origin https://evil.example is not this server'],

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosReport } from '../../bench/chaos.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CYCLES = 3;

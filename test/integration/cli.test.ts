@@ -3,9 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { waitFor } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 

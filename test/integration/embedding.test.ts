@@ -8,7 +8,7 @@ import Koa from 'koa';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vitals } from '../../src/index.js';
-import { waitFor } from '../helpers/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const DIST = join(import.meta.dirname, '../../dist');
 // The built package entry, as an application would import it (npm test builds first). A path in

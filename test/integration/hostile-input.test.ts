@@ -10,8 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlled, json, request, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
-import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
+import { json, request } from '../support/http.js';
+import { rawRequest, type RawResponse } from '../support/raw-http.js';
 
 const TOKEN = randomBytes(24).toString('base64url');
 /** The failing check's output: shown only with details. */
@@ -195,7 +196,7 @@ describe('hostile requests against the real app', () => {
     );
     await expectAlive();
     // A 500 would have been logged as "request failed"; none was.
-    expect(vitals.logs.join('')).not.toContain('request failed');
+    expect(vitals.logs.text()).not.toContain('request failed');
   });
 
   it('well-formed requests (node:http client) on every route with random query and headers: never a 5xx', async () => {

@@ -15,8 +15,8 @@ import type { IPrometheusRule, IServiceMonitor } from '@kubernetes-models/promet
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { HEADER, renderManifests } from '../../deploy/kubernetes/generate.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { promtool, runTool } from '../helpers/prometheus.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { promtool, runTool } from '../support/prometheus.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const KIT = path.join(root, 'deploy', 'kubernetes');

@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
-import { resolveBinary, skipUnlessBinaries } from '../helpers/binaries.js';
-import { waitFor } from '../helpers/wait.js';
-import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
+import { waitFor } from '../support/wait.js';
+import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { json, type Reply } from '../support/http.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -115,8 +116,9 @@ async function afterRuns(s: RunningVitals, check: string, runs: number, critical
       latest = await scrape(s);
       return value(latest, 'vitals_check_runs_total', checkLabels(check, critical)) >= runs;
     },
+    (ok) => ok,
     5000,
-    `${String(runs)} runs of ${check}`,
+    { what: `${String(runs)} runs of ${check}` },
   );
   if (latest === undefined) throw new Error('unreachable');
   return latest;
@@ -142,7 +144,7 @@ describe('/metrics: own metrics', () => {
       { name: 'fresh', interval: 60_000, timeout: 2500, run: fresh.run },
       { name: 'fresh-opt', critical: false, interval: 60_000, timeout: 750, run: optional.run },
     ]);
-    await waitFor(() => fresh.inFlight === 1 && optional.inFlight === 1, 2000, 'the first runs to start');
+    await waitFor(() => fresh.inFlight === 1 && optional.inFlight === 1, (ok) => ok, 2000, { what: 'the first runs to start' });
     const m = await scrape(s);
     const after = Date.now() / 1000;
 
@@ -245,7 +247,7 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(() => s.monitor.get('flip')?.status === 'fail', 5000, 'flip to fail');
+    await waitFor(() => s.monitor.get('flip')?.status === 'fail', (ok) => ok, 5000, { what: 'flip to fail' });
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -265,7 +267,7 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(() => s.monitor.get('flip')?.status === 'warn', 5000, 'flip to warn');
+    await waitFor(() => s.monitor.get('flip')?.status === 'warn', (ok) => ok, 5000, { what: 'flip to warn' });
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -302,7 +304,7 @@ describe('/metrics: own metrics', () => {
     const first = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(first).toBeGreaterThan(0);
 
-    await waitFor(() => Date.now() / 1000 > first + 0.01, 1000, 'the clock to move');
+    await waitFor(() => Date.now() / 1000 > first + 0.01, (ok) => ok, 1000, { what: 'the clock to move' });
     expect((await s.get('/-/reload', { method: 'POST' })).status).toBe(200);
     m = await scrape(s);
     expect(value(m, 'vitals_config_last_reload_successful')).toBe(1);

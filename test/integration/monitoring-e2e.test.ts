@@ -16,8 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { startMariaDb, type MariaDb } from '../helpers/mariadb.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import {
   startAlertmanager,
   startPrometheus,
@@ -27,8 +27,9 @@ import {
   type PromSample,
   type WebhookDelivery,
   type WebhookReceiver,
-} from '../helpers/prometheus.js';
-import { serveVitals, waitFor, type ServedVitals } from '../helpers/vitals.js';
+} from '../support/prometheus.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
@@ -190,7 +191,7 @@ function failingLabels(instance: string): Record<string, string> {
 
 describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitoring kit end to end', () => {
   let db: MariaDb | undefined;
-  let served: ServedVitals | undefined;
+  let served: RunningVitals | undefined;
   let hook: WebhookReceiver | undefined;
   let am: AlertmanagerServer | undefined;
   let prom: PrometheusServer | undefined;
@@ -212,7 +213,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     am = await startAlertmanager({ configYaml: testAlertmanagerConfig(hook.url) });
 
     const mysql = { kind: 'mysql', url: db.url({ password: '' }), password: db.password, interval: '1s', timeout: '500ms' };
-    served = await serveVitals({
+    served = await startVitals({
       defaults: { interval: '1s', timeout: '500ms' },
       checks: [
         { name: CRITICAL, critical: true, ...mysql },
@@ -277,7 +278,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       () => p.query('vitals_check_up{job="vitals"}'),
       (samples) => samples.length === 2 && samples.every((s) => s.value[1] === '1'),
       10_000,
-      200,
+      { everyMs: 200 },
     );
     const byCheck = Object.fromEntries(checks.map((s) => [s.metric.check ?? '', s.metric]));
     expect(byCheck).toEqual({
@@ -307,7 +308,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       async () => (await fetch(`${v.url}/ready/${CRITICAL}`)).status,
       (status) => status === 503,
       5_000,
-      50,
+      { everyMs: 50 },
     );
 
     const firing = await h.waitFor(deliveryOf('VitalsCheckFailing', CRITICAL, 'firing', killedAt), 25_000);
@@ -349,7 +350,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       async () => (await a.alerts()).find((x) => x.labels.alertname === 'VitalsNotReady'),
       (x) => x !== undefined && x.status.state === 'suppressed',
       15_000,
-      200,
+      { everyMs: 200 },
     );
     expect(notReady?.status.inhibitedBy.length).toBeGreaterThan(0);
 

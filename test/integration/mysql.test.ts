@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { serveVitals, waitFor, type ServedVitals } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { get } from '../support/http.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;
@@ -13,15 +15,15 @@ interface ReadyBody {
   checks?: Record<string, { status: string; output?: string; componentType: string; observedUnit?: string }[]>;
 }
 
-async function ready(served: ServedVitals): Promise<{ code: number; body: ReadyBody; ms: number }> {
+async function ready(served: RunningVitals): Promise<{ code: number; body: ReadyBody; ms: number }> {
   const start = performance.now();
-  const response = await fetch(`${served.url}/ready`);
-  const body = (await response.json()) as ReadyBody;
-  return { code: response.status, body, ms: performance.now() - start };
+  const reply = await get(`${served.url}/ready`);
+  const body = JSON.parse(reply.body) as ReadyBody;
+  return { code: reply.status, body, ms: performance.now() - start };
 }
 
-async function metrics(served: ServedVitals): Promise<string> {
-  return (await fetch(`${served.url}/metrics`)).text();
+async function metrics(served: RunningVitals): Promise<string> {
+  return (await get(`${served.url}/metrics`)).body;
 }
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -36,16 +38,16 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
   'the mysql check against a real MariaDB',
   () => {
     let db: MariaDb;
-    let served: ServedVitals;
-    let wrongPassword: ServedVitals;
+    let served: RunningVitals;
+    let wrongPassword: RunningVitals;
 
     beforeAll(async () => {
       db = await startMariaDb();
-      served = await serveVitals({
+      served = await startVitals({
         defaults: { interval: `${String(INTERVAL_MS)}ms`, timeout: `${String(TIMEOUT_MS)}ms` },
         checks: [{ name: 'db', kind: 'mysql', url: db.url({ user: db.user, password: db.password }) }],
       });
-      wrongPassword = await serveVitals({
+      wrongPassword = await startVitals({
         defaults: { interval: `${String(INTERVAL_MS)}ms`, timeout: `${String(TIMEOUT_MS)}ms` },
         checks: [{ name: 'db', kind: 'mysql', url: db.url({ user: db.user, password: 'x' }), password: `${db.password}-wrong` }],
       });

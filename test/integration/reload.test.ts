@@ -12,11 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { startBlackhole, type BlackholeListener } from '../helpers/servers.js';
-import { waitFor } from '../helpers/vitals.js';
-import { controlled, json, startVitals } from '../helpers/vitals-server.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { freePort } from '../support/ports.js';
+import { startBlackhole, type BlackholeListener } from '../support/servers.js';
+import { waitFor } from '../support/wait.js';
+import { controlled, startVitals } from '../support/vitals.js';
+import { get, json } from '../support/http.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -63,7 +65,7 @@ async function serve(config: string, extraArgs: string[] = [], env: NodeJS.Proce
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`vitals exited ${String(child.exitCode)}: ${stderr}`);
-    const status = await fetch(`${served.base}/health`).then((r) => r.status, () => 0);
+    const status = await get(`${served.base}/health`).then((r) => r.status, () => 0);
     if (status === 200) return served;
     if (Date.now() > deadline) throw new Error(`vitals did not answer /health: ${stderr}${stdout}`);
     await sleep(50);
@@ -82,14 +84,14 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 async function metrics(base: string): Promise<string> {
-  const response = await fetch(`${base}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
+  const reply = await get(`${base}/metrics`);
+  expect(reply.status).toBe(200);
+  return reply.body;
 }
 
 async function reload(base: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${base}/-/reload`, { method: 'POST' });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  const reply = await get(`${base}/-/reload`, { method: 'POST' });
+  return { status: reply.status, body: json(reply) };
 }
 
 /** Polls /ready and /startup back to back until stopped; returns every status seen. */

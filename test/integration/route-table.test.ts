@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor } from '../support/wait.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
-import { controlled, request, startVitals, type Behaviour, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { controlled, startVitals, type Behaviour, type RunningVitals } from '../support/vitals.js';
+import { request, type Reply } from '../support/http.js';
 
 const PATHS = [
   '/health',
@@ -99,7 +100,7 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
     if (scenario.gate !== undefined) checks.push({ name: 'gate', critical: true, interval: 60_000, timeout: 30_000, run: controlled(scenario.gate).run });
     s = await startVitals(scenario.config, checks);
     const settled = scenario.gate === 'hold' ? 1 : checks.length;
-    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, 5000, 'first results');
+    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, (ok) => ok, 5000, { what: 'first results' });
     if (scenario.drain === true) s.drain();
 
     const plain = new Koa();

@@ -8,8 +8,9 @@ import os from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
-import { waitFor } from '../helpers/wait.js';
-import { controlled, json, startVitals, type ControlledProbe, type Reply, type RunningVitals } from '../helpers/vitals-server.js';
+import { waitFor } from '../support/wait.js';
+import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { json, type Reply } from '../support/http.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -57,7 +58,7 @@ function expectJsonHeaders(reply: Reply, type = HEALTH_JSON): void {
 }
 
 async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(() => running.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
+  await waitFor(() => running.monitor.get(name)?.status === status, (ok) => ok, 5000, { what: `${name} to be ${status}` });
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {
@@ -240,15 +241,15 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   });
 
   it('logs a state change as one JSON line (check, from, to, reason, duration) and nothing per request', async () => {
-    const mark = s.logRecords().length;
+    const mark = s.logs.lines.length;
     for (const path of ['/health', '/ready', '/ready/crit', '/startup', '/metrics', '/nope']) await s.get(path);
-    expect(s.logRecords().slice(mark)).toStrictEqual([]);
+    expect(s.logs.lines.slice(mark)).toStrictEqual([]);
 
     crit.behaviour = { throw: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5672'), { code: 'ECONNREFUSED' }) };
     await settle(s, 'crit', 'fail');
     crit.behaviour = 'pass';
     await settle(s, 'crit', 'pass');
-    const changes = s.logRecords().slice(mark);
+    const changes = s.logs.lines.slice(mark);
     expect(changes).toHaveLength(2);
     expect(changes[0]).toMatchObject({ level: 30, msg: 'check status changed', check: 'crit', from: 'pass', to: 'fail', reason: 'refused' });
     expect(changes[0]?.duration).toEqual(expect.any(Number));
@@ -381,9 +382,9 @@ describe('unknown results, /startup and draining', () => {
   it('stop() aborts a run in flight instead of leaving it to its deadline', async () => {
     const hung = controlled('hang');
     const s = await start({ checks: [] }, [once('hung', hung, true, 30_000)]);
-    await waitFor(() => hung.inFlight === 1, 2000, 'the run to start');
+    await waitFor(() => hung.inFlight === 1, (ok) => ok, 2000, { what: 'the run to start' });
     await s.vitals.stop();
-    await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, 2000, 'the run to be aborted');
+    await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, (ok) => ok, 2000, { what: 'the run to be aborted' });
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
     expect(s.monitor.get('hung')?.status).toBe('unknown');
     expect(s.monitor.get('hung')?.last).toBeUndefined();
@@ -497,8 +498,8 @@ describe('who sees per-check details', () => {
     });
     const everything = [reply, await s.get('/ready'), await s.get('/metrics'), await s.get('/ready', { headers: { Accept: 'application/json' } })];
     for (const { body } of everything) expect(body).not.toContain(TOKEN);
-    expect(s.logs.join('')).toContain('login with *** refused');
-    expect(s.logs.join('')).not.toContain(TOKEN);
+    expect(s.logs.text()).toContain('login with *** refused');
+    expect(s.logs.text()).not.toContain(TOKEN);
   });
 });
 
@@ -562,7 +563,7 @@ describe('POST /-/reload', () => {
     expect(json(reply).applied).toBe(true);
     expect('checks' in json(await s.get('/ready', { headers: first }))).toBe(false);
     expect('checks' in json(await s.get('/ready', { headers: second }))).toBe(true);
-    const logs = s.logs.join('');
+    const logs = s.logs.text();
     expect(logs).toContain('config reload rejected');
     expect(logs).not.toContain('first-token-abc');
     expect(logs).not.toContain('second-token-def');

@@ -9,13 +9,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort, startMariaDb, type MariaDb } from '../helpers/mariadb.js';
-import { waitFor } from '../helpers/wait.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { request } from '../support/http.js';
+import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -66,22 +67,11 @@ interface Answer {
 }
 
 /** A request whose whole answer (status line, raw headers, body) is recorded. */
-function fetchAll(port: number, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const text = `${String(response.statusCode)} ${response.rawHeaders.join('\n')}\n\n${Buffer.concat(chunks).toString('utf8')}`;
-        seen.push({ what: `${options.method ?? 'GET'} ${path}`, text });
-        resolve({ status: response.statusCode ?? 0, text });
-      });
-    });
-    request.on('error', reject);
-    request.setTimeout(5000, () => request.destroy(new Error(`${path} timed out`)));
-    request.end();
-  });
+async function fetchAll(port: number, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const reply = await request(port, path, { ...options, timeoutMs: 5000 });
+  const text = `${String(reply.status)} ${reply.rawHeaders.join('\n')}\n\n${reply.body}`;
+  seen.push({ what: `${options.method ?? 'GET'} ${path}`, text });
+  return { status: reply.status, text };
 }
 
 interface CliResult {
@@ -172,7 +162,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => (await fetchAll(port, '/startup').catch(() => ({ status: 0 }))).status === 200, 15_000, 'vitals /startup 200');
+    await waitFor(async () => (await fetchAll(port, '/startup').catch(() => ({ status: 0 }))).status === 200, (ok) => ok, 15_000, { what: 'vitals /startup 200' });
   });
 
   afterAll(async () => {
@@ -204,7 +194,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
   }
 
   it('the checks reach the states the test needs (wrong password, refused, pass)', async () => {
-    await waitFor(async () => (await status('url-ok')) === 'pass', 10_000, 'url-ok to pass');
+    await waitFor(async () => (await status('url-ok')) === 'pass', (ok) => ok, 10_000, { what: 'url-ok to pass' });
     expect(await status('field-ok')).toBe('pass');
     expect(await status('file-ok')).toBe('pass');
     expect(await status('overridden')).toBe('pass');
@@ -219,7 +209,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
   it('a paused server (timeouts) and a killed one (refused)', async () => {
     db.pause();
     try {
-      await waitFor(async () => (await status('url-ok')) === 'fail', 5000, 'url-ok to time out');
+      await waitFor(async () => (await status('url-ok')) === 'fail', (ok) => ok, 5000, { what: 'url-ok to time out' });
       await scrapeEverything();
       // `vitals check` against the paused server: timeouts in its table.
       const check = await runCli(['check', '--config', configPath], env);
@@ -228,12 +218,12 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     } finally {
       db.resume();
     }
-    await waitFor(async () => (await status('url-ok')) === 'pass', 5000, 'url-ok to pass again');
+    await waitFor(async () => (await status('url-ok')) === 'pass', (ok) => ok, 5000, { what: 'url-ok to pass again' });
     await db.kill();
-    await waitFor(async () => (await status('file-ok')) === 'fail', 5000, 'file-ok to be refused');
+    await waitFor(async () => (await status('file-ok')) === 'fail', (ok) => ok, 5000, { what: 'file-ok to be refused' });
     await scrapeEverything();
     await db.restart();
-    await waitFor(async () => (await status('file-ok')) === 'pass', 10_000, 'file-ok to pass after the restart');
+    await waitFor(async () => (await status('file-ok')) === 'pass', (ok) => ok, 10_000, { what: 'file-ok to pass after the restart' });
   });
 
   it('`vitals validate` and `vitals check` on the valid config', async () => {
@@ -258,7 +248,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     expect(reload.status).toBe(400);
     expect(reload.text).toMatch(/checks\[0\]\.url/);
     child.kill('SIGHUP');
-    await waitFor(() => (output.match(/config reload rejected/g) ?? []).length >= 2, 5000, 'the SIGHUP reload to be rejected');
+    await waitFor(() => (output.match(/config reload rejected/g) ?? []).length >= 2, (ok) => ok, 5000, { what: 'the SIGHUP reload to be rejected' });
     await scrapeEverything();
 
     await writeFile(configPath, validConfig);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serve, type ServeSignal } from '../../src/cli/serve.js';
 import type { RunningServer } from '../../src/http/server.js';
-import { captureLogs } from '../helpers/vitals.js';
-import { request } from '../helpers/vitals-server.js';
+import { captureLogs } from '../support/vitals.js';
+import { request } from '../support/http.js';
 
 const DELAY_MS = 5000;
 const TIMEOUT_MS = 10_000;

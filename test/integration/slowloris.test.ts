@@ -8,8 +8,9 @@
  */
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../helpers/raw-http.js';
-import { controlled, request, startVitals, type RunningVitals } from '../helpers/vitals-server.js';
+import { connect } from '../support/raw-http.js';
+import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
+import { request } from '../support/http.js';
 
 const SLOW_SOCKETS = 200;
 /** src/http/listener-socket.ts */

@@ -6,20 +6,16 @@
 // Peer fixtures: the exporter-toolkit's own web/testdata files, read from ../shared/external-fixtures/exporter-toolkit/ (never copied).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/problems.js';
-import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/http/web-config.js';
-import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { makeCa, makeCert, type Pem } from '../helpers/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { request, type Reply } from '../support/http.js';
+import { makeCa, makeCert, type Pem } from '../support/tls.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/external-fixtures/exporter-toolkit/web/testdata');
 
@@ -79,58 +75,23 @@ function problemsOf(load: () => unknown): readonly string[] {
   return [];
 }
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-function collect(res: http.IncomingMessage): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('error', reject);
-    res.on('end', () => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-    });
-  });
-}
-
+/** One plain HTTP request on a fresh connection. */
 function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      collect(res).then(resolve, reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return request(port, path, { headers });
 }
 
 describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
   let dir: string;
   const open: (() => Promise<void>)[] = [];
 
-  interface Served {
-    readonly vitals: Vitals;
-    readonly server: RunningServer;
-    readonly port: number;
-    readonly logs: LogCapture;
-  }
-
   /** vitals in process with one passing check, behind an already loaded web config. */
-  async function serve(webConfig: WebConfig, config: Record<string, unknown> = {}): Promise<Served> {
-    const logs = captureLogs();
-    const service = await createVitalsService({ checks: [], ...config }, { logger: logs.logger, env: {} });
-    const { vitals } = service;
-    vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
-    await vitals.start();
-    await waitFor(() => service.monitor.started(), (started) => started, 5000);
-    const server = await listen(service, '127.0.0.1', 0, { webConfig, webConfigPollMs: 0 });
-    open.push(async () => {
-      await vitals.stop();
-      await server.close(0);
+  async function serve(webConfig: WebConfig, config: Record<string, unknown> = {}): Promise<RunningVitals> {
+    const running = await startVitals({ checks: [], ...config }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
+      firstResults: true,
+      listen: { webConfig, webConfigPollMs: 0 },
     });
-    return { vitals, server, port: server.port, logs };
+    open.push(() => running.close());
+    return running;
   }
 
   async function tmpWebConfig(yaml: string): Promise<WebConfig> {
@@ -255,20 +216,11 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
      * purpose check, so the client pins the certificate's fingerprint instead of the chain.
      */
     async function pinned(port: number, cert?: Pem): Promise<Reply> {
-      const options = cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
-      return new Promise((resolve, reject) => {
-        const req = https.request({ host: '127.0.0.1', port, path: '/health', agent: false, rejectUnauthorized: false, ...options }, (res) => {
-          const served = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
-          if (served !== fingerprint) {
-            reject(new Error(`served ${served}, not the fixture's server.crt`));
-            return;
-          }
-          collect(res).then(resolve, reject);
-        });
-        req.on('error', reject);
-        req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
-        req.end();
-      });
+      const identity = cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
+      const reply = await request(port, '/health', { tls: { rejectUnauthorized: false, ...identity } });
+      const served = reply.peerCertificate?.fingerprint256;
+      if (served !== fingerprint) throw new Error(`served ${String(served)}, not the fixture's server.crt`);
+      return reply;
     }
 
     it('web_config_noAuth.good.yml (VerifyClientCertIfGiven): no certificate is fine; one no trusted root signed is refused', async () => {

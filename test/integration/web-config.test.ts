@@ -6,33 +6,27 @@
 import bcrypt from 'bcryptjs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-import { listen, type RunningServer } from '../../src/http/server.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
-import { createVitalsService, type Vitals } from '../../src/vitals.js';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { freePort } from '../helpers/mariadb.js';
-import { startPrometheus, type PrometheusServer } from '../helpers/prometheus.js';
-import { parseResponses } from '../helpers/raw-http.js';
-import { makeCa, makeCert, type Pem } from '../helpers/tls.js';
-import { captureLogs, waitFor, type LogCapture } from '../helpers/vitals.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { request as send, type Reply as HttpReply } from '../support/http.js';
+import { freePort } from '../support/ports.js';
+import { startPrometheus, type PrometheusServer } from '../support/prometheus.js';
+import { parseResponses } from '../support/raw-http.js';
+import { makeCa, makeCert, type Pem } from '../support/tls.js';
+import { startVitals, type RunningVitals } from '../support/vitals.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const USER = 'prometheus';
 const PASSWORD = 'correct horse: battery staple';
 
-interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
+interface Reply extends HttpReply {
   /** The serial number of the certificate the server presented. */
   readonly serial: string | undefined;
 }
@@ -52,17 +46,6 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
-function collect(res: http.IncomingMessage, serial: string | undefined): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('error', reject);
-    res.on('end', () => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), serial });
-    });
-  });
-}
-
 describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))('listener security: the web config', () => {
   let dir: string;
   let caPem: string;
@@ -79,35 +62,15 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
     if (options.user !== undefined) headers.authorization = basic(options.user, options.password ?? '');
     const cert = options.cert === undefined ? undefined : await readFile(options.cert.certFile);
     const key = options.cert === undefined ? undefined : await readFile(options.cert.keyFile);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, agent: false, ca: options.ca ?? caPem, cert, key },
-        (res) => {
-          const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-          collect(res, serial).then(resolve, reject);
-        },
-      );
-      req.on('error', reject);
-      req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-      req.end();
-    });
+    const reply = await send(port, path, { method: options.method ?? 'GET', headers, tls: { ca: options.ca ?? caPem, cert, key } });
+    return { ...reply, serial: reply.peerCertificate?.serialNumber };
   }
 
-  function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-        collect(res, undefined).then(resolve, reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  async function plain(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return { ...(await send(port, path, { headers })), serial: undefined };
   }
 
-  interface Secured {
-    readonly vitals: Vitals;
-    readonly server: RunningServer;
-    readonly port: number;
-    readonly logs: LogCapture;
+  interface Secured extends RunningVitals {
     readonly webFile: string;
   }
 
@@ -115,18 +78,12 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
   async function secured(webYaml: string, config: Record<string, unknown> = {}, probePort?: number): Promise<Secured> {
     const webFile = join(dir, `web-${String(open.length)}.yml`);
     await writeFile(webFile, webYaml);
-    const logs = captureLogs();
-    const service = await createVitalsService({ checks: [], ...config }, { logger: logs.logger, env: {} });
-    const { vitals } = service;
-    vitals.addCheck({ name: 'dep', interval: 500, timeout: 200, run: async () => undefined });
-    await vitals.start();
-    await waitFor(() => service.monitor.started(), (started) => started, 5000);
-    const server = await listen(service, '127.0.0.1', 0, { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort });
-    open.push(async () => {
-      await vitals.stop();
-      await server.close(0);
+    const running = await startVitals({ checks: [], ...config }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
+      firstResults: true,
+      listen: { webConfig: loadWebConfig(webFile), webConfigPollMs: 100, probePort },
     });
-    return { vitals, server, port: server.port, logs, webFile };
+    open.push(() => running.close());
+    return { ...running, webFile };
   }
 
   const tlsOnly = () => `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n`;
@@ -349,7 +306,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
 
     const rotated = makeCert(dir, 'rotated', ca, 'server', { certFile: join(dir, 'rotating.crt'), keyFile: join(dir, 'rotating.key') });
     expect(rotated.serial).not.toBe(serverCert.serial);
-    const { value: served } = await waitFor(() => request(port, '/health'), (reply) => reply.serial === rotated.serial, 5000, 50);
+    const { value: served } = await waitFor(() => request(port, '/health'), (reply) => reply.serial === rotated.serial, 5000, { everyMs: 50 });
     expect(served.status).toBe(200);
     expect(logs.lines.some((line) => line.msg === 'web config applied' && JSON.stringify(line.tls).includes(rotated.serial))).toBe(true);
 
@@ -520,7 +477,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'web config (TLS, basic auth)'))
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      await waitFor(() => request(port, '/health').then((r) => r.status, () => 0), (status) => status === 200, 10_000, 50);
+      await waitFor(() => request(port, '/health').then((r) => r.status, () => 0), (status) => status === 200, 10_000, { everyMs: 50 });
       expect((await plain(probePort, '/startup')).status).toBe(200);
       expect((await plain(probePort, '/metrics')).status).toBe(404);
       expect(stdout).toContain('"tls":true');

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { promtool } from '../helpers/prometheus.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { promtool } from '../support/prometheus.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const DASHBOARDS_DIR = 'grafana/dashboards';

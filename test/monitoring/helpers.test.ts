@@ -1,5 +1,5 @@
 /**
- * Proves test/helpers/prometheus.ts against the real daemons: a Prometheus scraping itself
+ * Proves test/support/prometheus.ts against the real daemons: a Prometheus scraping itself
  * with the shipped rules loaded, and Alertmanager running the shipped alertmanager.yml,
  * delivering to a local webhook receiver.
  */
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
 import {
   startAlertmanager,
   startPrometheus,
@@ -18,7 +18,7 @@ import {
   type PostableAlert,
   type PrometheusServer,
   type WebhookReceiver,
-} from '../helpers/prometheus.js';
+} from '../support/prometheus.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');

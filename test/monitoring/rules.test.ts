@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { skipUnlessBinaries } from '../helpers/binaries.js';
-import { amtool, promtool } from '../helpers/prometheus.js';
+import { skipUnlessBinaries } from '../support/binaries.js';
+import { amtool, promtool } from '../support/prometheus.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const RULES = 'rules/vitals-alerts.yml';

@@ -1,8 +1,9 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract } from '../../helpers/contract.js';
-import { serveVitals, waitFor } from '../../helpers/vitals.js';
+import { configProblems, runCheck, runCheckKindContract } from '../../support/contract.js';
+import { startVitals } from '../../support/vitals.js';
+import { waitFor } from '../../support/wait.js';
 
 const path = os.tmpdir();
 
@@ -46,7 +47,7 @@ describe('the disk check kind', () => {
   });
 
   it('is served as NAME:utilization in percent with componentType system', async () => {
-    const served = await serveVitals({ checks: [{ name: 'tmp', kind: 'disk', path, minFreeRatio: 0, warnFreeRatio: 1, critical: false }] });
+    const served = await startVitals({ checks: [{ name: 'tmp', kind: 'disk', path, minFreeRatio: 0, warnFreeRatio: 1, critical: false }] });
     try {
       type Body = { checks?: Record<string, { componentType: string; observedUnit?: string; observedValue?: number; status: string }[]> };
       const { value } = await waitFor(

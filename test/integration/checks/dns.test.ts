@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { closedUdpPort, startDnsServer, startSilentUdpServer, type UdpServer } from '../../helpers/servers.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { startDnsServer, startSilentUdpServer, type UdpServer } from '../../support/servers.js';
+import { closedUdpPort } from '../../support/ports.js';
 
 const TIMEOUT_MS = 500;
 

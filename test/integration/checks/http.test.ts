@@ -5,10 +5,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { waitFor } from '../../helpers/wait.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SilentServer } from '../../helpers/servers.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { waitFor } from '../../support/wait.js';
+import { makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 
 const TOKEN = 'tok-3f9#a@b%c';
 const BIG_BODY_BYTES = 2 * 1024 * 1024;
@@ -208,7 +209,7 @@ describe('the http check kind', () => {
     expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
     expect(result.output).toMatch(/^HPE_/);
     const open = () => new Promise<number>((resolve) => garbage.getConnections((_error, count) => resolve(count)));
-    await waitFor(async () => (await open()) === 0, 2000, 'the non-HTTP server to see its connection closed');
+    await waitFor(async () => (await open()) === 0, (ok) => ok, 2000, { what: 'the non-HTTP server to see its connection closed' });
   });
 
   it('validates its options at config time, each problem with its path', () => {

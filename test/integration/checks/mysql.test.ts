@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { runCheck, runCheckKindContract } from '../../helpers/contract.js';
-import { startMariaDb, type MariaDb } from '../../helpers/mariadb.js';
-import { closedPort, startSilentServer, type SilentServer } from '../../helpers/servers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { runCheck, runCheckKindContract } from '../../support/contract.js';
+import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
+import { startSilentServer, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
+import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 const REPLICATION_PASSWORD = 'repl-pw';
@@ -78,9 +79,9 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         await waitFor(async () => {
           const s = await slaveStatus(replica);
           return s.io === 'Yes' && s.sql === 'Yes';
-        }, 10_000, 'the replica to be running');
+        }, (ok) => ok, 10_000, { what: 'the replica to be running' });
         await primary.sql('CREATE DATABASE IF NOT EXISTS app');
-        await waitFor(async () => (await replica.sql("SHOW DATABASES LIKE 'app'")).trim() === 'app', 5000, 'the replica to catch up');
+        await waitFor(async () => (await replica.sql("SHOW DATABASES LIKE 'app'")).trim() === 'app', (ok) => ok, 5000, { what: 'the replica to catch up' });
         const { result } = await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' });
         expect(result, result.output).toMatchObject({ status: 'pass', output: undefined });
       });
@@ -100,7 +101,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         } finally {
           await replica.sql('START SLAVE');
         }
-        await waitFor(async () => (await slaveStatus(replica)).io === 'Yes', 10_000, 'the replica to run again');
+        await waitFor(async () => (await slaveStatus(replica)).io === 'Yes', (ok) => ok, 10_000, { what: 'the replica to run again' });
         expect((await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' })).result.status).toBe('pass');
       });
     });

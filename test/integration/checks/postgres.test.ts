@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { postgresBinaries, startPostgres, type Postgres } from '../../helpers/postgres.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../helpers/servers.js';
-import { waitFor } from '../../helpers/wait.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
+import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
+import { waitFor } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 
@@ -69,7 +70,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       const { rows } = await db.sql("SELECT count(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND application_name = 'vitals'");
       return Number((rows[0] as { n: string } | undefined)?.n);
     };
-    await waitFor(async () => (await tlsSessions()) === 0, 3000, 'every TLS session to close');
+    await waitFor(async () => (await tlsSessions()) === 0, (ok) => ok, 3000, { what: 'every TLS session to close' });
   });
 
   it('runs the configured query read-only: a failing query is reason error, a write is refused by the server', async () => {
@@ -87,7 +88,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
     const before = await db.connections();
     const { result } = await runCheck('postgres', { url: db.url(), query: 'SELECT pg_sleep(5)' }, 300);
     expect(result).toMatchObject({ status: 'fail', reason: 'timeout' });
-    await waitFor(async () => (await db.connections()) === before, 3000, 'the sleeping session to end');
+    await waitFor(async () => (await db.connections()) === before, (ok) => ok, 3000, { what: 'the sleeping session to end' });
   });
 
   it('validates its options at config time', () => {

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipUnlessBinaries } from '../../helpers/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { startRedis, type Redis } from '../../helpers/redis.js';
-import { closedPort, makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../helpers/servers.js';
+import { skipUnlessBinaries } from '../../support/binaries.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { startRedis, type Redis } from '../../support/redis.js';
+import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 

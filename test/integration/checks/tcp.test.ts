@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../helpers/contract.js';
-import { closedPort, startBlackhole, startSilentServer, type BlackholeListener, type SilentServer } from '../../helpers/servers.js';
+import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { startBlackhole, startSilentServer, type BlackholeListener, type SilentServer } from '../../support/servers.js';
+import { closedPort } from '../../support/ports.js';
 
 const TIMEOUT_MS = 500;
 

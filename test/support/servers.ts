@@ -9,12 +9,6 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
-import { freePort } from './mariadb.js';
-
-export { freePort };
-
-/** A port nothing listens on (bound, then released): a connect is refused. */
-export const closedPort = freePort;
 
 export interface SilentServer {
   readonly host: '127.0.0.1';
@@ -95,15 +89,6 @@ export async function startBlackhole(): Promise<BlackholeListener> {
     }
   }
   return { port, close };
-}
-
-/** A UDP port nothing listens on (bound, then released): a query gets ICMP port unreachable. */
-export async function closedUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
 }
 
 export interface UdpServer {

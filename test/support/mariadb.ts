@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { freePort } from './ports.js';
 
 export interface MariaDbUrlOptions {
   user?: string;
@@ -74,25 +74,6 @@ const TAIL_CHARS = 8_000;
 const START_ATTEMPTS = 6;
 
 const live = liveChildren;
-
-/** Binds 127.0.0.1:0, reads the assigned port, closes. */
-export async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not determine a free port'));
-        return;
-      }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
 
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;

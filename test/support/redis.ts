@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { resolveBinary } from './binaries.js';
-import { freePort } from './mariadb.js';
+import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
 
 export interface Redis {

@@ -14,7 +14,7 @@ import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from './mariadb.js';
+import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
 
 export interface Postgres {

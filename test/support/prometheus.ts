@@ -5,7 +5,7 @@
  * Every server gets its own temp dir (config, storage) and a free port on 127.0.0.1, so the
  * Debian defaults (/etc/prometheus, /var/lib/prometheus, :9090, :9093, cluster gossip on :9094)
  * are never touched. Servers still running when the test process exits are SIGKILLed.
- * Node built-ins only (plus fetch).
+ * Node built-ins only (HTTP through ./http.ts).
  *
  * NOTE: Prometheus throttles target updates to 5 s, so the first scrape (and the first
  * notification to Alertmanager) comes about 6 s after start: call waitForFirstSample() before
@@ -18,8 +18,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
-import { freePort } from './mariadb.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { get } from './http.js';
+import { freePort } from './ports.js';
 
 const live = liveChildren;
 
@@ -99,11 +100,12 @@ function tail(text: string, chars = 3_000): string {
   return text.length > chars ? `...${text.slice(-chars)}` : text;
 }
 
+/** A 2xx status, as fetch's `ok`. */
+const ok = (status: number): boolean => status >= 200 && status < 300;
+
 async function isReady(url: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-    await res.arrayBuffer();
-    return res.ok;
+    return ok((await get(`${url}/-/ready`, { timeoutMs: 1_000 })).status);
   } catch {
     return false;
   }
@@ -178,10 +180,9 @@ async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
 }
 
 async function getJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${text}`);
-  return JSON.parse(text) as unknown;
+  const reply = await get(url, { timeoutMs: 5_000 });
+  if (!ok(reply.status)) throw new Error(`GET ${url}: ${String(reply.status)} ${reply.body}`);
+  return JSON.parse(reply.body) as unknown;
 }
 
 // ---------------------------------------------------------------------------- Prometheus
@@ -368,14 +369,13 @@ export async function startAlertmanager(opts: StartAlertmanagerOptions): Promise
     logTail: daemon.logTail,
     close: daemon.close,
     async postAlerts(alerts) {
-      const res = await fetch(`${daemon.url}/api/v2/alerts`, {
+      const reply = await get(`${daemon.url}/api/v2/alerts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alerts),
-        signal: AbortSignal.timeout(5_000),
+        timeoutMs: 5_000,
       });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`POST /api/v2/alerts: ${res.status} ${text}`);
+      if (!ok(reply.status)) throw new Error(`POST /api/v2/alerts: ${String(reply.status)} ${reply.body}`);
     },
     async alerts() {
       return (await getJson(`${daemon.url}/api/v2/alerts?inhibited=true&silenced=true`)) as GettableAlert[];

@@ -198,7 +198,7 @@ export function runCheckKindContract(f: ContractFixtures): void {
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
-    await waitFor(async () => (await f.connections?.()) === baseline, 3000, `${what}: server connections back to ${String(baseline)}`);
+    await waitFor(async () => (await f.connections?.()) === baseline, (ok) => ok, 3000, { what: `${what}: server connections back to ${String(baseline)}` });
   };
 
   it('is registered, and its strict schema rejects an unknown key with its path', () => {
@@ -236,14 +236,14 @@ export function runCheckKindContract(f: ContractFixtures): void {
         expect(settledMs).toBeLessThan(timeoutMs + 250);
         // ...and let go of the server.
         const { openSockets } = silent;
-        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, 2000, 'the silent server to see every socket closed');
+        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, (ok) => ok, 2000, { what: 'the silent server to see every socket closed' });
       });
     } else {
       it('passes against a server that accepts and never answers (it cannot tell), and closes its socket', async () => {
         const { result } = await run(silent.fields());
         expect(result).toMatchObject({ status: 'pass' });
         const { openSockets } = silent;
-        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, 2000, 'the silent server to see every socket closed');
+        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, (ok) => ok, 2000, { what: 'the silent server to see every socket closed' });
       });
     }
   }

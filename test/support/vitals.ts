@@ -1,14 +1,46 @@
 /**
- * A real vitals HTTP server on an ephemeral port, with custom checks (vitals.addCheck) whose behaviour
- * the test controls, logs captured in memory, and a raw node:http client (no keep-alive, headers
- * sent exactly as given, paths sent byte for byte).
+ * vitals in process, the one way tests and the benchmark start it: a real vitals HTTP server
+ * on an ephemeral loopback port, optionally with custom checks (vitals.addCheck) whose
+ * behaviour the test controls, logs captured in memory, and a client for it (http.ts: no
+ * keep-alive, headers sent exactly as given, paths sent byte for byte).
  */
-import http, { type IncomingHttpHeaders } from 'node:http';
-import { createLogger } from '../../src/log.js';
+import { Writable } from 'node:stream';
 import type { CustomCheck, Monitor } from '../../src/engine/monitor.js';
-import { listen, type RunningServer } from '../../src/http/server.js';
+import { listen, type ListenOptions, type RunningServer } from '../../src/http/server.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import type { Probe, ProbeSuccess } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
+import { request, type Reply, type RequestOptions } from './http.js';
+import { waitFor } from './wait.js';
+
+/** Log lines a test can read back, parsed from pino's JSON. */
+export interface LogCapture {
+  readonly logger: Logger;
+  readonly lines: Record<string, unknown>[];
+  readonly text: () => string;
+}
+
+export function captureLogs(level = 'info'): LogCapture {
+  const raw: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger(level, stream);
+  return {
+    logger,
+    get lines() {
+      return raw
+        .join('')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    text: () => raw.join(''),
+  };
+}
 
 /**
  * What the next run of a controlled check does: succeed, succeed with a warning, throw the
@@ -82,42 +114,6 @@ export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
   return probe;
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-export interface RequestOptions {
-  readonly method?: string;
-  readonly headers?: Record<string, string>;
-  readonly host?: string;
-}
-
-/** One request on a fresh connection; `path` goes on the wire as it is. */
-export function request(port: number, path: string, options: RequestOptions = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: options.host ?? '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error(`request ${path} timed out`)));
-    req.end();
-  });
-}
-
-export function json(reply: Reply): Record<string, unknown> {
-  return JSON.parse(reply.body) as Record<string, unknown>;
-}
-
 export interface RunningVitals {
   readonly vitals: Vitals;
   /** The checks' state, which the embedding API does not expose. */
@@ -126,38 +122,41 @@ export interface RunningVitals {
   drain(): void;
   readonly server: RunningServer;
   readonly port: number;
-  /** Raw log lines, as written. */
-  readonly logs: string[];
+  /** `http://host:port` (https behind a web config with TLS). */
+  readonly url: string;
+  readonly logs: LogCapture;
+  /** One request to this vitals on a fresh connection. */
   get(path: string, options?: RequestOptions): Promise<Reply>;
-  logRecords(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
 export interface StartOptions {
+  /** The environment `${VAR}` in the config reads (default empty: tests do not see the host's). */
   readonly env?: NodeJS.ProcessEnv;
   readonly host?: string;
   /** Call vitals.start() (default true). */
   readonly start?: boolean;
+  /** Listen only once every check has its first result (monitor.started(), within 5 s). */
+  readonly firstResults?: boolean;
+  /** The listener's own settings: web config, its polling, a probe port. */
+  readonly listen?: ListenOptions;
 }
 
 /** createVitals(config) + addCheck(each) + start() + listen(host, 0). */
 export async function startVitals(
   config: Record<string, unknown>,
-  checks: readonly CustomCheck[],
+  checks: readonly CustomCheck[] = [],
   options: StartOptions = {},
 ): Promise<RunningVitals> {
-  const logs: string[] = [];
-  const logger = createLogger('info', {
-    write(line: string) {
-      logs.push(line);
-    },
-  });
-  const service = await createVitalsService(config, { logger, env: options.env ?? {} });
+  const logs = captureLogs();
+  const service = await createVitalsService(config, { logger: logs.logger, env: options.env ?? {} });
   const { vitals } = service;
   for (const check of checks) vitals.addCheck(check);
   if (options.start !== false) await vitals.start();
+  if (options.firstResults === true) await waitFor(() => service.monitor.started(), (started) => started, 5000, { what: 'the first results' });
   const host = options.host ?? '127.0.0.1';
-  const server = await listen(service, host, 0);
+  const server = await listen(service, host, 0, options.listen);
+  const scheme = options.listen?.webConfig?.tls === undefined ? 'http' : 'https';
   return {
     vitals,
     monitor: service.monitor,
@@ -166,9 +165,9 @@ export async function startVitals(
     },
     server,
     port: server.port,
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${String(server.port)}`,
     logs,
     get: (path, requestOptions = {}) => request(server.port, path, { host, ...requestOptions }),
-    logRecords: () => logs.flatMap((chunk) => chunk.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>)),
     async close() {
       await vitals.stop();
       await server.close(0);

@@ -1,0 +1,33 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface WaitOptions {
+  /** How long to sleep between probes (default 25 ms). */
+  readonly everyMs?: number;
+  /** What is awaited, for the error message. */
+  readonly what?: string;
+}
+
+/**
+ * Calls `probe` every `everyMs` until `accept` takes its value, and returns that value and how
+ * long it took; throws after `timeoutMs`, naming `what` and the last value. Tests wait for a
+ * state rather than for a fixed time, so they are fast on a quiet machine and still pass on a
+ * loaded one. For a plain condition: `waitFor(() => done, (ok) => ok, 2000, { what: 'done' })`.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  timeoutMs = 5000,
+  options: WaitOptions = {},
+): Promise<{ value: T; elapsedMs: number }> {
+  const { everyMs = 25, what = 'condition' } = options;
+  const start = performance.now();
+  let value = await probe();
+  while (!accept(value)) {
+    if (performance.now() - start > timeoutMs) {
+      throw new Error(`timed out after ${String(timeoutMs)}ms waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    }
+    await sleep(everyMs);
+    value = await probe();
+  }
+  return { value, elapsedMs: performance.now() - start };
+}
