@@ -39,7 +39,8 @@ export { renderTable } from './chaos/report.js';
 export { runChaos } from './chaos/scenario.js';
 export type { Assertion, ChaosOptions, ChaosReport, CycleResources, TransitionResult } from './chaos/types.js';
 
-const USAGE = 'usage: npm run chaos -- [--cycles N] [--rate REQ_PER_S] [--connections N] [--hold MS] [--warmup MS] [--json FILE]\n';
+const USAGE =
+  'usage: npm run chaos -- [--cycles N] [--rate REQ_PER_S] [--connections N] [--hold MS] [--warmup MS] [--json FILE]\n';
 
 async function cli(argv: string[]): Promise<number> {
   let values;
@@ -67,7 +68,8 @@ async function cli(argv: string[]): Promise<number> {
   }
   const int = (text: string, name: string, min: number, max: number) => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${String(min)} to ${String(max)}, got "${text}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name}: expected an integer from ${String(min)} to ${String(max)}, got "${text}"`);
     return n;
   };
   let options: ChaosOptions;
@@ -87,7 +89,9 @@ async function cli(argv: string[]): Promise<number> {
   try {
     report = await runChaos(options);
   } catch (error) {
-    process.stderr.write(`chaos: setup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `chaos: setup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 2;
   }
   process.stdout.write(`\n${report.table}\n\n${formatAssertions(report)}\n\n${report.passed ? 'PASS' : 'FAIL'}\n`);

@@ -21,7 +21,15 @@ import { requireBinaries } from '../test/support/binaries.js';
 import { startMariaDb, type MariaDb } from '../test/support/mariadb.js';
 import { killAllNow, spawnTarget, type Spawned } from './lib/children.js';
 import { dbCounter, READ_OVERHEAD, type DbCounter } from './lib/db.js';
-import { CLI, measureManyChecks, measureStartup, targetFile, TSX_IMPORT, type ManyChecksResult, type StartupResult } from './lib/extras.js';
+import {
+  CLI,
+  measureManyChecks,
+  measureStartup,
+  targetFile,
+  TSX_IMPORT,
+  type ManyChecksResult,
+  type StartupResult,
+} from './lib/extras.js';
 import { get, sleep, waitFor200 } from './lib/http.js';
 import { detectTool, runLoad, type LoadTool, type ToolName } from './lib/load.js';
 import { cpuMicros, sampleGroup, sampleProcess, CLK_TCK } from './lib/procfs.js';
@@ -56,7 +64,8 @@ interface Args {
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new Error(`${flag}: expected a whole number ≥ 1, got "${text}"\n${USAGE}`);
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new Error(`${flag}: expected a whole number ≥ 1, got "${text}"\n${USAGE}`);
   return Number(text);
 }
 
@@ -82,7 +91,8 @@ function parse(argv: string[]): Args {
   }
   const quick = values.quick;
   const tool = values.tool;
-  if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool: expected wrk or autocannon, got "${tool}"`);
+  if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon')
+    throw new Error(`--tool: expected wrk or autocannon, got "${tool}"`);
   return {
     quick,
     rounds: positiveInt(values.rounds, '--rounds', quick ? 1 : 3),
@@ -164,7 +174,8 @@ const TARGETS: readonly TargetDef[] = [
   },
   {
     name: 'vitals-standalone',
-    description: 'vitals CLI (node dist/cli.js serve), 5 mysql checks at 10 s; /ready as an authorized caller (loopback: details on)',
+    description:
+      'vitals CLI (node dist/cli.js serve), 5 mysql checks at 10 s; /ready as an authorized caller (loopback: details on)',
     routes: [
       { path: '/health', quick: true },
       { path: '/ready', quick: true },
@@ -175,18 +186,36 @@ const TARGETS: readonly TargetDef[] = [
     vitals: true,
     // Info level: the CLI announces its port in its "listening" log line.
     env: () => ({ LOG_LEVEL: 'info' }),
-    command: (c) => [process.execPath, ...profFlags(c, 'vitals-standalone'), CLI, 'serve', '--config', c.configFile, '--host', '127.0.0.1', '--port', '0'],
+    command: (c) => [
+      process.execPath,
+      ...profFlags(c, 'vitals-standalone'),
+      CLI,
+      'serve',
+      '--config',
+      c.configFile,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
   },
   {
     name: 'vitals-embedded',
-    description: 'vitals.router().routes() mounted in a user\'s Koa app, the same 5 mysql checks',
+    description: "vitals.router().routes() mounted in a user's Koa app, the same 5 mysql checks",
     routes: [
       { path: '/health', quick: true },
       { path: '/ready', quick: false },
     ],
     waitFor: ['/startup'],
     vitals: true,
-    command: (c) => [process.execPath, ...TSX_IMPORT, ...profFlags(c, 'vitals-embedded'), targetFile('embedded'), '--config', c.configFile],
+    command: (c) => [
+      process.execPath,
+      ...TSX_IMPORT,
+      ...profFlags(c, 'vitals-embedded'),
+      targetFile('embedded'),
+      '--config',
+      c.configFile,
+    ],
   },
 ];
 
@@ -223,7 +252,8 @@ function ensureBuilt(log: (line: string) => void): void {
   if (built >= source) return;
   log(built === 0 ? 'dist/ is missing: npm run build' : 'dist/ is older than src/: npm run build');
   const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.status !== 0) throw new Error(`npm run build failed (${result.signal ?? `exit ${String(result.status)}`})`);
+  if (result.status !== 0)
+    throw new Error(`npm run build failed (${result.signal ?? `exit ${String(result.status)}`})`);
 }
 
 // ---------------------------------------------------------------- main
@@ -254,7 +284,8 @@ function cleanup(): Promise<void> {
     // A throwaway: SIGKILL is enough, and close() then only removes its directory.
     await resources.db?.kill().catch(() => undefined);
     await resources.db?.close().catch(() => undefined);
-    if (resources.tmpDir !== undefined) await rm(resources.tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    if (resources.tmpDir !== undefined)
+      await rm(resources.tmpDir, { recursive: true, force: true }).catch(() => undefined);
   })();
   return cleaning;
 }
@@ -277,7 +308,8 @@ function checkInterrupted(): void {
 }
 
 const t0 = performance.now();
-const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
 /** Σ vitals_check_runs_total{kind="mysql"} over every vitals target. */
 async function checkRuns(targets: readonly Omit<Running, 'detailsShown'>[]): Promise<number> {
@@ -304,10 +336,13 @@ async function main(): Promise<number> {
   if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
 
   const missing = requireBinaries(['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-admin']).missing;
-  if (missing.length > 0) throw new Error(`missing binaries: ${missing.join(', ')} (apt-get install mariadb-server mariadb-client)`);
+  if (missing.length > 0)
+    throw new Error(`missing binaries: ${missing.join(', ')} (apt-get install mariadb-server mariadb-client)`);
   ensureBuilt(log);
   const tool: LoadTool = detectTool(args.tool);
-  log(`load: ${tool.name} ${tool.version}, ${String(args.connections)} connections, ${String(args.seconds)} s runs, ${String(args.warmupSeconds)} s warm-up, ${String(args.rounds)} round(s)${args.quick ? ' (--quick)' : ''}`);
+  log(
+    `load: ${tool.name} ${tool.version}, ${String(args.connections)} connections, ${String(args.seconds)} s runs, ${String(args.warmupSeconds)} s warm-up, ${String(args.rounds)} round(s)${args.quick ? ' (--quick)' : ''}`,
+  );
 
   log('starting MariaDB ...');
   const db = await startMariaDb();
@@ -358,7 +393,9 @@ async function main(): Promise<number> {
   const calibrationRuns = await checkRuns(resources.targets);
   const calibrationDelta = calibrationQ1 - calibrationQ0 - READ_OVERHEAD - TARGET_STARTUP_QUERIES;
   const queriesPerCheckRun = calibrationRuns > 0 ? calibrationDelta / calibrationRuns : 1;
-  log(`  one vitals mysql check run = ${queriesPerCheckRun.toFixed(2)} in Questions + Com_admin_commands (${String(calibrationDelta)} over ${String(calibrationRuns)} runs)`);
+  log(
+    `  one vitals mysql check run = ${queriesPerCheckRun.toFixed(2)} in Questions + Com_admin_commands (${String(calibrationDelta)} over ${String(calibrationRuns)} runs)`,
+  );
 
   // Every route answers 200 before any load; vitals' /ready must show details (authorized caller).
   const running: Running[] = [];
@@ -368,11 +405,14 @@ async function main(): Promise<number> {
       const reply = await waitFor200(`${t.base}${route.path}`, 30_000);
       if (t.def.vitals && route.path === '/ready') {
         detailsShown = typeof (JSON.parse(reply.body) as { checks?: unknown }).checks === 'object';
-        if (!detailsShown) throw new Error(`${t.def.name} /ready shows no details to a loopback caller: ${reply.body.slice(0, 300)}`);
+        if (!detailsShown)
+          throw new Error(`${t.def.name} /ready shows no details to a loopback caller: ${reply.body.slice(0, 300)}`);
       }
     }
     running.push({ ...t, ...(detailsShown === undefined ? {} : { detailsShown }) });
-    log(`  ${t.def.name.padEnd(18)} pid ${String(t.proc.pid)}  port ${String(t.proc.port)}  (up in ${t.proc.announceMs.toFixed(0)} ms)`);
+    log(
+      `  ${t.def.name.padEnd(18)} pid ${String(t.proc.pid)}  port ${String(t.proc.port)}  (up in ${t.proc.announceMs.toFixed(0)} ms)`,
+    );
   }
 
   const pairs = running.flatMap((t) =>
@@ -391,7 +431,12 @@ async function main(): Promise<number> {
     const idleQ1 = await counter.read();
     const idleT1 = performance.now();
     const idleRuns1 = await checkRuns(running);
-    idle.push({ round, seconds: (idleT1 - idleT0) / 1000, delta: idleQ1 - idleQ0 - READ_OVERHEAD, checkRuns: idleRuns1 - idleRuns0 });
+    idle.push({
+      round,
+      seconds: (idleT1 - idleT0) / 1000,
+      delta: idleQ1 - idleQ0 - READ_OVERHEAD,
+      checkRuns: idleRuns1 - idleRuns0,
+    });
 
     const shift = Math.floor((pairs.length * round) / args.rounds);
     const order = [...pairs.slice(shift), ...pairs.slice(0, shift)];
@@ -428,7 +473,9 @@ async function main(): Promise<number> {
         non2xx: result.non2xx,
         errors: result.errors,
         cpuMicros: cpu,
-        ...(result.requests > 0 ? { cpuUsPerReq: cpu / result.requests, dbCpuUsPerReq: cpuMicros(dbCpu0, dbCpu1) / result.requests } : {}),
+        ...(result.requests > 0
+          ? { cpuUsPerReq: cpu / result.requests, dbCpuUsPerReq: cpuMicros(dbCpu0, dbCpu1) / result.requests }
+          : {}),
         db: { seconds: (tq1 - tq0) / 1000, delta: q1 - q0 - READ_OVERHEAD, checkRuns: runs1 - runs0 },
       };
       runs.push(record);
@@ -439,7 +486,10 @@ async function main(): Promise<number> {
       );
     }
   }
-  const background = { ...deriveDbFigures(runs, idle, queriesPerCheckRun), calibration: { delta: calibrationDelta, checkRuns: calibrationRuns } };
+  const background = {
+    ...deriveDbFigures(runs, idle, queriesPerCheckRun),
+    calibration: { delta: calibrationDelta, checkRuns: calibrationRuns },
+  };
 
   // Extras.
   checkInterrupted();
@@ -479,11 +529,17 @@ async function main(): Promise<number> {
   const mariadbVersion = await counter.version();
   // Stop the targets now: --cpu-prof profiles are written as they exit.
   await cleanup();
-  const profiles: Record<string, ProfileSummary> | undefined = profDir === undefined ? undefined : summariseProfiles(profDir, ROOT);
+  const profiles: Record<string, ProfileSummary> | undefined =
+    profDir === undefined ? undefined : summariseProfiles(profDir, ROOT);
 
   const summaryPairs = pairs.map(({ target, route }) => ({ target, route }));
   const summary = summarise(runs, summaryPairs);
-  const goals = evaluateGoals({ summary, quick: args.quick, ...(startup === undefined ? {} : { startup }), ...(many === undefined ? {} : { many }) });
+  const goals = evaluateGoals({
+    summary,
+    quick: args.quick,
+    ...(startup === undefined ? {} : { startup }),
+    ...(many === undefined ? {} : { many }),
+  });
   const finishedAt = new Date();
 
   const report = {
@@ -502,11 +558,13 @@ async function main(): Promise<number> {
     machine: { ...machine(), loadAverage1mAtStart: loadAverageAtStart, clkTck: CLK_TCK },
     method: {
       load: `${tool.name}${tool.name === 'wrk' ? ' -t1' : ''} -c${String(args.connections)} -d${String(args.seconds)}s${tool.name === 'wrk' ? ' --latency' : ''}; ${String(args.warmupSeconds)} s discarded warm-up before every run`,
-      order: 'every round runs every (target, route) pair once, the order rotated by round; every target runs the whole time',
-      cpu: '/proc/PID/stat utime+stime+cutime+cstime summed over the target\'s process group, before and after the measured run, divided by its requests',
-      ratios: 'taken within one round (vs raw-http /health and bare-koa /health of the same round), then the median over rounds',
+      order:
+        'every round runs every (target, route) pair once, the order rotated by round; every target runs the whole time',
+      cpu: "/proc/PID/stat utime+stime+cutime+cstime summed over the target's process group, before and after the measured run, divided by its requests",
+      ratios:
+        'taken within one round (vs raw-http /health and bare-koa /health of the same round), then the median over rounds',
       dependencies:
-        'Δ(Questions + Com_admin_commands) from SHOW GLOBAL STATUS around each run, minus the read itself. dbQueriesPerReq subtracts the idle-window background rate × run time (the issue\'s method); dbQueriesPerReqCounted subtracts the vitals checks\' own runs counted from their vitals_check_runs_total × the cost of one run (calibrated from the counters before the targets start to after every check has a first result), which removes the noise of a burst of 5 checks landing in a run or not',
+        "Δ(Questions + Com_admin_commands) from SHOW GLOBAL STATUS around each run, minus the read itself. dbQueriesPerReq subtracts the idle-window background rate × run time (the issue's method); dbQueriesPerReqCounted subtracts the vitals checks' own runs counted from their vitals_check_runs_total × the cost of one run (calibrated from the counters before the targets start to after every check has a first result), which removes the noise of a burst of 5 checks landing in a run or not",
       background,
     },
     targets: running.map((t) => ({
@@ -535,21 +593,33 @@ async function main(): Promise<number> {
   // Output.
   const out: string[] = [];
   out.push('');
-  out.push(`vitals benchmark — ${tool.name} ${tool.version}, -c${String(args.connections)}, ${String(args.seconds)} s runs, ${String(args.rounds)} round(s), medians; node ${process.version}, ${String(os.cpus().length)} CPUs`);
+  out.push(
+    `vitals benchmark — ${tool.name} ${tool.version}, -c${String(args.connections)}, ${String(args.seconds)} s runs, ${String(args.rounds)} round(s), medians; node ${process.version}, ${String(os.cpus().length)} CPUs`,
+  );
   out.push('');
   out.push(table(summary));
   out.push('');
-  out.push('  ×raw, ×Koa: req/s over raw node:http /health and bare Koa /health of the same round. CPU: the target\'s process group, user+sys.');
-  out.push('  dep q/req: MariaDB Questions+Com_admin_commands per request, background subtracted (idle-rate estimate | checks\' runs counted).');
+  out.push(
+    "  ×raw, ×Koa: req/s over raw node:http /health and bare Koa /health of the same round. CPU: the target's process group, user+sys.",
+  );
+  out.push(
+    "  dep q/req: MariaDB Questions+Com_admin_commands per request, background subtracted (idle-rate estimate | checks' runs counted).",
+  );
   if (startup !== undefined) {
-    out.push(`  start → first /health 200: ${startup.medianHealthMs.toFixed(0)} ms median (${startup.healthMs.map((v) => v.toFixed(0)).join(', ')}); first /ready 200: ${startup.medianReadyMs.toFixed(0)} ms`);
+    out.push(
+      `  start → first /health 200: ${startup.medianHealthMs.toFixed(0)} ms median (${startup.healthMs.map((v) => v.toFixed(0)).join(', ')}); first /ready 200: ${startup.medianReadyMs.toFixed(0)} ms`,
+    );
   }
   if (many !== undefined) {
     const m = many.metrics;
     out.push(`  1,000 checks via ${many.via}`);
-    out.push(`  /metrics (${String(many.series)} series, ${(many.metricsBytes / 1024).toFixed(0)} KB), one scraper: vitals p99 ${m.vitalsP99Ms.toFixed(2)} ms (${m.vitalsRps.toFixed(0)}/s), with Prometheus' Accept ${m.vitalsOpenMetricsP99Ms.toFixed(2)} ms; prom-client (${String(many.baselineSeries)} series) p99 ${m.promClientP99Ms.toFixed(2)} ms (${m.promClientRps.toFixed(0)}/s)`);
+    out.push(
+      `  /metrics (${String(many.series)} series, ${(many.metricsBytes / 1024).toFixed(0)} KB), one scraper: vitals p99 ${m.vitalsP99Ms.toFixed(2)} ms (${m.vitalsRps.toFixed(0)}/s), with Prometheus' Accept ${m.vitalsOpenMetricsP99Ms.toFixed(2)} ms; prom-client (${String(many.baselineSeries)} series) p99 ${m.promClientP99Ms.toFixed(2)} ms (${m.promClientRps.toFixed(0)}/s)`,
+    );
     if (many.idle !== undefined) {
-      out.push(`  idle: ${many.idle.cpuPercent.toFixed(2)} % of one core, RSS ${many.idle.rssMaxMB.toFixed(1)} MB max over ${many.idle.seconds.toFixed(0)} s; the sink saw ${many.idle.sinkConnectionsPerSecond.toFixed(0)} connections/s`);
+      out.push(
+        `  idle: ${many.idle.cpuPercent.toFixed(2)} % of one core, RSS ${many.idle.rssMaxMB.toFixed(1)} MB max over ${many.idle.seconds.toFixed(0)} s; the sink saw ${many.idle.sinkConnectionsPerSecond.toFixed(0)} connections/s`,
+      );
     }
   }
   for (const [what, message] of Object.entries(extrasErrors)) out.push(`  ${what} FAILED: ${message}`);
@@ -560,7 +630,9 @@ async function main(): Promise<number> {
     out.push('');
     out.push(`CPU profiles (figures above were taken under the profiler) in ${profDir ?? ''}:`);
     for (const [target, p] of Object.entries(profiles)) {
-      out.push(`  ${target} (${p.file}): busy ${p.busyPercent.toFixed(1)} % of ${String(p.samples)} samples; self time, share of busy:`);
+      out.push(
+        `  ${target} (${p.file}): busy ${p.busyPercent.toFixed(1)} % of ${String(p.samples)} samples; self time, share of busy:`,
+      );
       for (const f of p.hot) out.push(`    ${f.selfPercent.toFixed(1).padStart(5)} %  ${f.name}  ${f.where}`);
     }
   }

@@ -1,7 +1,14 @@
 import type Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import { checkKinds } from './checks/index.js';
-import { ConfigError, DEFAULT_CONFIG_SOURCE, defaultConfig, loadConfigFile, parseConfig, type Config } from './config/load.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG_SOURCE,
+  defaultConfig,
+  loadConfigFile,
+  parseConfig,
+  type Config,
+} from './config/load.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
@@ -86,7 +93,11 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
 export async function createVitalsService(input?: ConfigInput, options: VitalsOptions = {}): Promise<VitalsService> {
   const env = options.env ?? process.env;
   let config = resolveConfig(input, env);
-  const reloadSource: ConfigInput = isResolved(input) ? (input.source === DEFAULT_CONFIG_SOURCE ? undefined : input.source) : input;
+  const reloadSource: ConfigInput = isResolved(input)
+    ? input.source === DEFAULT_CONFIG_SOURCE
+      ? undefined
+      : input.source
+    : input;
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const redactor = createRedactor();
   redactor.add(config.secrets);
@@ -110,7 +121,9 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       logger.error({ problems: problems.map(redact) }, 'config reload rejected; the running config stays');
       return { applied: false, problems: problems.map(redact) };
     }
-    const restartNeeded = (['host', 'port', 'probePort'] as const).filter((key) => next.server[key] !== config.server[key]);
+    const restartNeeded = (['host', 'port', 'probePort'] as const).filter(
+      (key) => next.server[key] !== config.server[key],
+    );
     if (restartNeeded.length > 0) {
       const problems = restartNeeded.map((key) => `server.${key}: changed; restart required`);
       metrics.setReload(false);
@@ -129,7 +142,8 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     const customDefinitions = new Map<string, CheckCommon>();
     for (const [name, check] of customChecks) {
       const resolved = resolveCustomCheck(check, next.defaults);
-      if (resolved.definition === undefined) problems.push(...resolved.problems.map((p) => `${p} (under the new defaults)`));
+      if (resolved.definition === undefined)
+        problems.push(...resolved.problems.map((p) => `${p} (under the new defaults)`));
       else customDefinitions.set(name, resolved.definition);
     }
     if (problems.length > 0) {
@@ -167,7 +181,8 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       const resolved = resolveCustomCheck(check, config.defaults);
       if (resolved.definition === undefined) throw new ConfigError('addCheck', resolved.problems);
       const { name } = resolved.definition;
-      if (customChecks.has(name)) throw new ConfigError('addCheck', [`addCheck(${JSON.stringify(name)}).name: already added by addCheck`]);
+      if (customChecks.has(name))
+        throw new ConfigError('addCheck', [`addCheck(${JSON.stringify(name)}).name: already added by addCheck`]);
       if (config.checks.some((c) => c.name === name)) {
         throw new ConfigError('addCheck', [`addCheck(${JSON.stringify(name)}).name: already a check in the config`]);
       }

@@ -28,7 +28,15 @@ export interface LoadGeneratorOptions {
 type LoadMessage = { type: 'phase'; phase: string } | { type: 'stop' };
 type LoadReply = { type: 'ready' } | ({ type: 'stats' } & LoadStats);
 
-const emptyStats = (): PhaseStats => ({ requests: 0, errors: 0, ready503: 0, slow: 0, maxMs: 0, byRoute: {}, examples: [] });
+const emptyStats = (): PhaseStats => ({
+  requests: 0,
+  errors: 0,
+  ready503: 0,
+  slow: 0,
+  maxMs: 0,
+  byRoute: {},
+  examples: [],
+});
 
 async function loadGenerator(options: LoadGeneratorOptions): Promise<void> {
   const send = (message: LoadReply) => process.send?.(message);
@@ -115,7 +123,14 @@ async function loadGenerator(options: LoadGeneratorOptions): Promise<void> {
   send({ type: 'ready' });
   await Promise.all(Array.from({ length: options.connections }, (_, i) => connectionLoop(i)));
   lag.disable();
-  send({ type: 'stats', phases, total, stoppedBy, clientLagMaxMs: lag.max / 1e6, clientLagP99Ms: lag.percentile(99) / 1e6 });
+  send({
+    type: 'stats',
+    phases,
+    total,
+    stoppedBy,
+    clientLagMaxMs: lag.max / 1e6,
+    clientLagP99Ms: lag.percentile(99) / 1e6,
+  });
   process.disconnect?.();
 }
 

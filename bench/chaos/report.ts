@@ -54,14 +54,18 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
   const { transitions, cycles } = report;
   const { fds, dbSockets, threads, rss, perCycle } = report.resources;
   // The whole log, in order: the first result, then one line per transition.
-  const expectedSequence = ['unknown->pass', ...Array.from({ length: cycles * 3 }, () => ['pass->fail', 'fail->pass']).flat()];
+  const expectedSequence = [
+    'unknown->pass',
+    ...Array.from({ length: cycles * 3 }, () => ['pass->fail', 'fail->pass']).flat(),
+  ];
   const actualSequence = observed.statusLog;
   const inOrder = JSON.stringify(actualSequence) === JSON.stringify(expectedSequence);
   const phases = report.load.phases;
   const everything = sumPhases(phases, () => true);
   const afterWarmup = sumPhases(phases, (phase) => !isWarmup(phase));
   const warmup = sumPhases(phases, isWarmup);
-  const describeSample = (e: Sample) => `${e.route} ${String(e.status)} ${e.ms.toFixed(1)}ms${e.error === undefined ? '' : ` ${e.error}`}`;
+  const describeSample = (e: Sample) =>
+    `${e.route} ${String(e.status)} ${e.ms.toFixed(1)}ms${e.error === undefined ? '' : ` ${e.error}`}`;
   const late = transitions.filter((t) => t.detectionMs === undefined || t.detectionMs > BUDGET_MS);
   const flapping = transitions.filter((t) => t.disagreements > 0);
   const notOnce = transitions.filter((t) => {
@@ -82,32 +86,57 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
   const socketsDuring = transitions.filter((t) => !(t.held.dbSockets.max <= dbSockets.bound));
   const unsampled = transitions.filter((t) => t.held.samples < 3);
   const worst = (pick: (t: TransitionResult) => number) =>
-    transitions.reduce<TransitionResult | undefined>((top, t) => (top === undefined || pick(t) > pick(top) ? t : top), undefined);
+    transitions.reduce<TransitionResult | undefined>(
+      (top, t) => (top === undefined || pick(t) > pick(top) ? t : top),
+      undefined,
+    );
   const fdsWorst = worst((t) => t.held.fds.max);
   const socketsWorst = worst((t) => t.held.dbSockets.max);
   return [
     {
       name: 'no 5xx (other than /ready 503) and no transport error',
       passed: everything.errors === 0,
-      detail: `${String(everything.errors)} of ${String(everything.requests)}${everything.errors > 0 ? `; e.g. ${everything.examples.filter((e) => isFailure(e)).slice(0, 5).map(describeSample).join('; ')}` : ''}`,
+      detail: `${String(everything.errors)} of ${String(everything.requests)}${
+        everything.errors > 0
+          ? `; e.g. ${everything.examples
+              .filter((e) => isFailure(e))
+              .slice(0, 5)
+              .map(describeSample)
+              .join('; ')}`
+          : ''
+      }`,
     },
     {
       name: `no request slower than ${String(SLOW_MS)} ms (after the warm-up)`,
       passed: afterWarmup.slow === 0,
       detail:
         `${String(afterWarmup.slow)} of ${String(afterWarmup.requests)} slow, max ${afterWarmup.maxMs.toFixed(1)} ms` +
-        `${afterWarmup.slow > 0 ? `; e.g. ${afterWarmup.examples.filter((e) => e.ms > SLOW_MS).slice(0, 5).map(describeSample).join('; ')}` : ''}` +
+        `${
+          afterWarmup.slow > 0
+            ? `; e.g. ${afterWarmup.examples
+                .filter((e) => e.ms > SLOW_MS)
+                .slice(0, 5)
+                .map(describeSample)
+                .join('; ')}`
+            : ''
+        }` +
         `; warm-up and forced GC: ${String(warmup.slow)} slow, max ${warmup.maxMs.toFixed(1)} ms; detection polls: max ${observed.slowestPollMs.toFixed(1)} ms`,
     },
     {
       name: `/ready and vitals_check_up agree with the truth within ${String(BUDGET_MS)} ms`,
       passed: late.length === 0,
-      detail: late.length === 0 ? `${String(transitions.length)} transitions` : late.map((t) => `${describe(t)}: ${t.detectionMs === undefined ? 'never' : `${t.detectionMs.toFixed(0)} ms`}`).join('; '),
+      detail:
+        late.length === 0
+          ? `${String(transitions.length)} transitions`
+          : late
+              .map((t) => `${describe(t)}: ${t.detectionMs === undefined ? 'never' : `${t.detectionMs.toFixed(0)} ms`}`)
+              .join('; '),
     },
     {
       name: 'the reported state holds until the next transition (no flapping)',
       passed: flapping.length === 0,
-      detail: flapping.length === 0 ? 'none' : flapping.map((t) => `${describe(t)}: ${String(t.disagreements)}`).join('; '),
+      detail:
+        flapping.length === 0 ? 'none' : flapping.map((t) => `${describe(t)}: ${String(t.disagreements)}`).join('; '),
     },
     {
       name: 'every transition logged exactly once, in order',
@@ -120,7 +149,10 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
     {
       name: 'failure reasons match the fault (kill: refused, pause: timeout, wrong password: auth)',
       passed: wrongReason.length === 0,
-      detail: wrongReason.length === 0 ? 'all' : wrongReason.map((t) => `${describe(t)}: ${t.logged.map((l) => String(l.reason)).join(', ')}`).join('; '),
+      detail:
+        wrongReason.length === 0
+          ? 'all'
+          : wrongReason.map((t) => `${describe(t)}: ${t.logged.map((l) => String(l.reason)).join(', ')}`).join('; '),
     },
     {
       name: 'vitals fds back to the starting level after every cycle',
@@ -161,12 +193,17 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
       passed: report.load.stoppedBy === 'orchestrator',
       detail: `stopped by ${report.load.stoppedBy} after ${String(report.load.total)} requests`,
     },
-    { name: 'vitals exits 0 on SIGTERM', passed: observed.exitCode === 0, detail: `exit code ${String(observed.exitCode)}` },
+    {
+      name: 'vitals exits 0 on SIGTERM',
+      passed: observed.exitCode === 0,
+      detail: `exit code ${String(observed.exitCode)}`,
+    },
   ];
 }
 
 /** "30 -> max 36 -> 36 fds": at the start of the phase, the most during it, at its end. */
-const phaseFds = (t: TransitionResult) => `${String(t.held.fds.start)} -> max ${String(t.held.fds.max)} -> ${String(t.held.fds.end)} fds`;
+const phaseFds = (t: TransitionResult) =>
+  `${String(t.held.fds.start)} -> max ${String(t.held.fds.max)} -> ${String(t.held.fds.end)} fds`;
 
 const phaseSockets = (t: TransitionResult) => {
   const { start, max, end, statesAtMax } = t.held.dbSockets;
@@ -209,7 +246,12 @@ export function renderTable(report: Measured): string {
     const ms = (value: number) => (results.length === 0 ? '-' : `${value.toFixed(0)} ms`);
     // The phase of this kind that held the most, as start/max/end.
     const fullest = (pick: (held: PhaseResources) => { start: number; max: number; end: number }) => {
-      const top = results.map((t) => pick(t.held)).reduce<{ start: number; max: number; end: number } | undefined>((a, b) => (a === undefined || b.max > a.max ? b : a), undefined);
+      const top = results
+        .map((t) => pick(t.held))
+        .reduce<{ start: number; max: number; end: number } | undefined>(
+          (a, b) => (a === undefined || b.max > a.max ? b : a),
+          undefined,
+        );
       return top === undefined ? '-' : `${String(top.start)}/${String(top.max)}/${String(top.end)}`;
     };
     rows.push([
@@ -226,14 +268,36 @@ export function renderTable(report: Measured): string {
     ]);
   }
   const blank = ['', '', '', '', ''];
-  rows.push(['between cycles', '', ...blank, ...loadCells(sumPhases(report.load.phases, (phase) => phase.endsWith(':settle') || phase === 'end'))]);
-  rows.push(['all, after warm-up', String(report.transitions.length), ...blank, ...loadCells(sumPhases(report.load.phases, (phase) => !isWarmup(phase)))]);
-  rows.push(['warm-up (slow not asserted)', '', ...blank, ...loadCells(sumPhases(report.load.phases, (phase) => phase === WARMUP_PHASE))]);
-  rows.push(['forced full GC (idem)', '', ...blank, ...loadCells(sumPhases(report.load.phases, (phase) => phase === GC_PHASE))]);
+  rows.push([
+    'between cycles',
+    '',
+    ...blank,
+    ...loadCells(sumPhases(report.load.phases, (phase) => phase.endsWith(':settle') || phase === 'end')),
+  ]);
+  rows.push([
+    'all, after warm-up',
+    String(report.transitions.length),
+    ...blank,
+    ...loadCells(sumPhases(report.load.phases, (phase) => !isWarmup(phase))),
+  ]);
+  rows.push([
+    'warm-up (slow not asserted)',
+    '',
+    ...blank,
+    ...loadCells(sumPhases(report.load.phases, (phase) => phase === WARMUP_PHASE)),
+  ]);
+  rows.push([
+    'forced full GC (idem)',
+    '',
+    ...blank,
+    ...loadCells(sumPhases(report.load.phases, (phase) => phase === GC_PHASE)),
+  ]);
   const widths = header.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ');
+  const line = (row: string[]) =>
+    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0))).join('  ');
   const { fds, dbSockets, threads, rss } = report.resources;
-  const duringMax = (pick: (held: PhaseResources) => number) => Math.max(...report.transitions.map((t) => pick(t.held)));
+  const duringMax = (pick: (held: PhaseResources) => number) =>
+    Math.max(...report.transitions.map((t) => pick(t.held)));
   const all = sumPhases(report.load.phases, () => true);
   return [
     ...rows.map(line),

@@ -82,7 +82,9 @@ function faults(db: MariaDb): Record<TransitionKind, () => Promise<void>> {
       db.resume();
     },
     'wrong-password': async () => {
-      await db.sql(`ALTER USER '${db.user}'@'%' IDENTIFIED BY '${wrongPassword}'; ALTER USER '${db.user}'@'localhost' IDENTIFIED BY '${wrongPassword}'`);
+      await db.sql(
+        `ALTER USER '${db.user}'@'%' IDENTIFIED BY '${wrongPassword}'; ALTER USER '${db.user}'@'localhost' IDENTIFIED BY '${wrongPassword}'`,
+      );
     },
     fixed: async () => {
       // FLUSH TABLES makes the fix durable before the next cycle's SIGKILL.
@@ -194,8 +196,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const logged = v.records
           .slice(mark)
           .filter((r) => r.msg === 'check status changed' && r.check === 'db')
-          .map((r) => ({ from: String(r.from), to: String(r.to), reason: typeof r.reason === 'string' ? r.reason : null }));
-        const result: TransitionResult = { cycle, kind, truth, detectionMs, disagreements, logged, actionMs: acted - t0, held };
+          .map((r) => ({
+            from: String(r.from),
+            to: String(r.to),
+            reason: typeof r.reason === 'string' ? r.reason : null,
+          }));
+        const result: TransitionResult = {
+          cycle,
+          kind,
+          truth,
+          detectionMs,
+          disagreements,
+          logged,
+          actionMs: acted - t0,
+          held,
+        };
         transitions.push(result);
         log(
           `cycle ${String(cycle)} ${kind.padEnd(14)} -> ${truth.padEnd(4)} detected in ${detectionMs === undefined ? 'NEVER' : `${detectionMs.toFixed(0)} ms`}` +
@@ -228,7 +243,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await collectGarbage(v.inspector);
     await sleep(300);
     const rssEnd = rssBytes(v.pid);
-    const statusLog = v.records.filter((r) => r.msg === 'check status changed').map((r) => `${String(r.from)}->${String(r.to)}`);
+    const statusLog = v.records
+      .filter((r) => r.msg === 'check status changed')
+      .map((r) => `${String(r.from)}->${String(r.to)}`);
     const exitCode = await v.stop();
     vitals = undefined;
 
@@ -238,7 +255,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       transitions,
       load: { ...loadStats, rate: options.rate, connections: options.connections },
       resources: {
-        fds: { start: fdStart, end: fdEnd, max: Math.max(fdStart, ...perCycle.map((c) => c.fds)), bound: fdStart + FD_SLACK },
+        fds: {
+          start: fdStart,
+          end: fdEnd,
+          max: Math.max(fdStart, ...perCycle.map((c) => c.fds)),
+          bound: fdStart + FD_SLACK,
+        },
         dbSockets: { start: socketStart, bound: socketStart + DB_SOCKET_SLACK },
         threads: { start: threadStart, end: threadEnd, max: Math.max(threadStart, ...perCycle.map((c) => c.threads)) },
         rss: { start: rssStart, end: rssEnd, max: rssMax, rawStart: rssRawStart, rawEnd: rssRawEnd },

@@ -110,7 +110,12 @@ export interface PhaseResources {
   readonly samples: number;
   readonly fds: { readonly start: number; readonly max: number; readonly end: number };
   /** vitals' TCP sockets to MariaDB's port; statesAtMax: their states at the fullest sample. */
-  readonly dbSockets: { readonly start: number; readonly max: number; readonly end: number; readonly statesAtMax: string };
+  readonly dbSockets: {
+    readonly start: number;
+    readonly max: number;
+    readonly end: number;
+    readonly statesAtMax: string;
+  };
 }
 
 export interface CycleResources {
@@ -143,7 +148,13 @@ export interface ChaosReport {
     readonly dbSockets: { readonly start: number; readonly bound: number };
     readonly threads: { readonly start: number; readonly end: number; readonly max: number };
     /** start/end: after a full GC; raw*: as found; max: the highest as found (after a cycle). */
-    readonly rss: { readonly start: number; readonly end: number; readonly max: number; readonly rawStart: number; readonly rawEnd: number };
+    readonly rss: {
+      readonly start: number;
+      readonly end: number;
+      readonly max: number;
+      readonly rawStart: number;
+      readonly rawEnd: number;
+    };
     readonly perCycle: readonly CycleResources[];
   };
   readonly table: string;

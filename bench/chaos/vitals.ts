@@ -25,10 +25,14 @@ export function ensureBuilt(log: (line: string) => void): void {
   walk(join(ROOT, 'src'));
   if (stale.length === 0) return;
   log(`building dist/ (${String(stale.length)} stale file(s))`);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
 }
 
 export interface VitalsChild {
@@ -48,7 +52,18 @@ export async function startVitalsChild(configPath: string, port: number, env: No
   // read: see collectGarbage.
   const spawned: Spawned = await spawnTarget(
     'vitals',
-    [process.execPath, '--inspect=127.0.0.1:0', CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port)],
+    [
+      process.execPath,
+      '--inspect=127.0.0.1:0',
+      CLI,
+      'serve',
+      '--config',
+      configPath,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ],
     { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env }, timeoutMs: 15_000 },
   );
   const { child } = spawned;
@@ -103,7 +118,8 @@ export async function observe(port: number): Promise<Observation> {
   return { ready: ready.status, up: checkUp(metrics.body), slowestMs: Math.max(ready.ms, metrics.ms) };
 }
 
-export const agrees = (o: Observation, truth: Truth) => (truth === 'up' ? o.ready === 200 && o.up === 1 : o.ready === 503 && o.up === 0);
+export const agrees = (o: Observation, truth: Truth) =>
+  truth === 'up' ? o.ready === 200 && o.up === 1 : o.ready === 503 && o.up === 0;
 
 /**
  * A full garbage collection in vitals, through its inspector (HeapProfiler.collectGarbage).
@@ -113,7 +129,10 @@ export const agrees = (o: Observation, truth: Truth) => (truth === 'up' ? o.read
  * the growth is what the run left behind. The client is a throwaway node with a WebSocket.
  */
 export function collectGarbage(inspectorUrl: string): Promise<void> {
-  const flags = typeof WebSocket === 'undefined' && process.allowedNodeEnvironmentFlags.has('--experimental-websocket') ? ['--experimental-websocket'] : [];
+  const flags =
+    typeof WebSocket === 'undefined' && process.allowedNodeEnvironmentFlags.has('--experimental-websocket')
+      ? ['--experimental-websocket']
+      : [];
   const script = `
     const ws = new WebSocket(${JSON.stringify(inspectorUrl)});
     const done = (code) => { try { ws.close(); } catch {} process.exit(code); };

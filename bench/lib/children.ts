@@ -168,13 +168,21 @@ export function spawnTarget(name: string, command: readonly string[], options: S
 }
 
 /** Spawns a command without waiting for a port (the startup measurement polls instead). */
-export function spawnRaw(command: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): {
+export function spawnRaw(
+  command: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): {
   child: ChildProcess;
   stop(graceMs?: number): Promise<void>;
 } {
   const [file, ...args] = command;
   if (file === undefined) throw new Error('empty command');
-  const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    detached: true,
+  });
   live.add(child);
   child.once('exit', () => live.delete(child));
   child.once('error', () => undefined);

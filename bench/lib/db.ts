@@ -25,7 +25,8 @@ export async function dbCounter(url: string): Promise<DbCounter> {
       );
       let total = 0;
       for (const row of rows) total += Number((row as { Value?: unknown }).Value);
-      if (rows.length !== 2 || !Number.isFinite(total)) throw new Error(`unexpected SHOW GLOBAL STATUS rows: ${JSON.stringify(rows)}`);
+      if (rows.length !== 2 || !Number.isFinite(total))
+        throw new Error(`unexpected SHOW GLOBAL STATUS rows: ${JSON.stringify(rows)}`);
       return total;
     },
     async version() {

@@ -58,9 +58,12 @@ export async function measureStartup(configFile: string, samples: number): Promi
     const port = await freePort();
     const base = `http://127.0.0.1:${String(port)}`;
     const started = performance.now();
-    const proc = spawnRaw([process.execPath, CLI, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: ROOT,
-    });
+    const proc = spawnRaw(
+      [process.execPath, CLI, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', String(port)],
+      {
+        cwd: ROOT,
+      },
+    );
     try {
       await pollUntil200(`${base}/health`, started + 15_000);
       healthMs.push(performance.now() - started);
@@ -205,11 +208,26 @@ export async function measureManyChecks(plan: ManyChecksPlan, log: (line: string
       const file = path.join(plan.tmpDir, 'tcp-1000.yml');
       await writeFile(
         file,
-        JSON.stringify({ server: { shutdownDelay: '0s', shutdownTimeout: '1s' }, defaults: { interval: '10s', timeout: '2s' }, checks }),
+        JSON.stringify({
+          server: { shutdownDelay: '0s', shutdownTimeout: '1s' },
+          defaults: { interval: '10s', timeout: '2s' },
+          checks,
+        }),
       );
       vitals = await spawnTarget(
         'vitals-1000-checks',
-        [process.execPath, ...profFlags('vitals-1000-checks'), CLI, 'serve', '--config', file, '--host', '127.0.0.1', '--port', '0'],
+        [
+          process.execPath,
+          ...profFlags('vitals-1000-checks'),
+          CLI,
+          'serve',
+          '--config',
+          file,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '0',
+        ],
         // Info level: the CLI announces its port in its "listening" log line.
         { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, timeoutMs: 60_000 },
       );
@@ -279,17 +297,29 @@ export async function measureManyChecks(plan: ManyChecksPlan, log: (line: string
       const order = round % 2 === 0 ? variants : [...variants].reverse();
       for (const variant of order) {
         if (plan.warmupSeconds > 0) {
-          await runLoad(plan.tool, { url: variant.url, connections: 1, seconds: plan.warmupSeconds, headers: variant.headers });
+          await runLoad(plan.tool, {
+            url: variant.url,
+            connections: 1,
+            seconds: plan.warmupSeconds,
+            headers: variant.headers,
+          });
         }
-        const result = await runLoad(plan.tool, { url: variant.url, connections: 1, seconds: plan.seconds, headers: variant.headers });
+        const result = await runLoad(plan.tool, {
+          url: variant.url,
+          connections: 1,
+          seconds: plan.seconds,
+          headers: variant.headers,
+        });
         runs.push(metricsRun(round, variant.target, result));
         log(
           `  /metrics ${variant.target.padEnd(18)} round ${String(round + 1)}: p99 ${result.latencyMs.p99.toFixed(2)} ms, ${result.rps.toFixed(0)} req/s`,
         );
       }
     }
-    const p99 = (target: MetricsRun['target']) => median(runs.filter((r) => r.target === target).map((r) => r.p99Ms)) ?? 0;
-    const rps = (target: MetricsRun['target']) => median(runs.filter((r) => r.target === target).map((r) => r.rps)) ?? 0;
+    const p99 = (target: MetricsRun['target']) =>
+      median(runs.filter((r) => r.target === target).map((r) => r.p99Ms)) ?? 0;
+    const rps = (target: MetricsRun['target']) =>
+      median(runs.filter((r) => r.target === target).map((r) => r.rps)) ?? 0;
     return {
       checks: plan.checks,
       via,

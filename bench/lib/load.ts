@@ -42,7 +42,12 @@ export interface LoadResult {
   readonly latencyMs: Latency;
   /** Responses other than 2xx/3xx (wrk) or other than 2xx (autocannon). */
   readonly non2xx: number;
-  readonly errors: { readonly connect: number; readonly read: number; readonly write: number; readonly timeout: number };
+  readonly errors: {
+    readonly connect: number;
+    readonly read: number;
+    readonly write: number;
+    readonly timeout: number;
+  };
   readonly bytes?: number;
 }
 
@@ -65,7 +70,6 @@ export function detectTool(preferred?: ToolName): LoadTool {
   }
   return { name: 'autocannon', version: packageVersion('autocannon') };
 }
-
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

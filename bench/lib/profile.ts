@@ -50,7 +50,8 @@ export function summariseProfile(file: string, root: string, top = 15): ProfileS
       idle += count;
       continue;
     }
-    const where = node.callFrame.url === '' ? '' : `${shortUrl(node.callFrame.url, root)}:${String(node.callFrame.lineNumber + 1)}`;
+    const where =
+      node.callFrame.url === '' ? '' : `${shortUrl(node.callFrame.url, root)}:${String(node.callFrame.lineNumber + 1)}`;
     const key = `${name} ${where}`;
     const entry = byFunction.get(key) ?? { name, where, hits: 0 };
     entry.hits += count;
@@ -60,11 +61,15 @@ export function summariseProfile(file: string, root: string, top = 15): ProfileS
   return {
     file: path.relative(root, file),
     samples: total,
-    busyPercent: total === 0 ? 0 : Math.round(((busy / total) * 1000)) / 10,
+    busyPercent: total === 0 ? 0 : Math.round((busy / total) * 1000) / 10,
     hot: [...byFunction.values()]
       .sort((a, b) => b.hits - a.hits)
       .slice(0, top)
-      .map((f) => ({ name: f.name, where: f.where, selfPercent: busy === 0 ? 0 : Math.round((f.hits / busy) * 1000) / 10 })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        selfPercent: busy === 0 ? 0 : Math.round((f.hits / busy) * 1000) / 10,
+      })),
   };
 }
 

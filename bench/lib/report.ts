@@ -31,7 +31,10 @@ function optional<K extends string>(key: K, value: number | undefined): Partial<
   return value === undefined || !Number.isFinite(value) ? {} : ({ [key]: value } as Record<K, number>);
 }
 
-export function summarise(runs: readonly RunRecord[], pairs: readonly { target: string; route: string }[]): SummaryRow[] {
+export function summarise(
+  runs: readonly RunRecord[],
+  pairs: readonly { target: string; route: string }[],
+): SummaryRow[] {
   const find = (round: number, ref: { target: string; route: string }) =>
     runs.find((r) => r.round === round && r.target === ref.target && r.route === ref.route);
   return pairs.map(({ target, route }) => {
@@ -43,7 +46,9 @@ export function summarise(runs: readonly RunRecord[], pairs: readonly { target: 
         ratioVsRaw: raw !== undefined && raw.rps > 0 ? run.rps / raw.rps : undefined,
         ratioVsKoa: koa !== undefined && koa.rps > 0 ? run.rps / koa.rps : undefined,
         cpuRatioVsRaw:
-          raw?.cpuUsPerReq !== undefined && run.cpuUsPerReq !== undefined && raw.cpuUsPerReq > 0 ? run.cpuUsPerReq / raw.cpuUsPerReq : undefined,
+          raw?.cpuUsPerReq !== undefined && run.cpuUsPerReq !== undefined && raw.cpuUsPerReq > 0
+            ? run.cpuUsPerReq / raw.cpuUsPerReq
+            : undefined,
         p99RatioVsKoa: koa !== undefined && koa.latencyMs.p99 > 0 ? run.latencyMs.p99 / koa.latencyMs.p99 : undefined,
       };
     });
@@ -90,9 +95,19 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
     const r = row('vitals-standalone', route);
     const rpsText = `standalone ${route}: req/s ≥ 0.9× raw node:http`;
     const cpuText = `standalone ${route}: CPU/request ≤ 1.15× raw node:http`;
-    if (r?.ratioVsRaw === undefined) goals.push(skipped(`standalone${route}-rps`, rpsText, quick ? 'not run in --quick' : 'not measured'));
-    else goals.push({ id: `standalone${route}-rps`, text: rpsText, status: status(r.ratioVsRaw >= 0.9), figure: `${fmt(r.ratioVsRaw)}×`, value: r.ratioVsRaw, limit: 0.9 });
-    if (r?.cpuRatioVsRaw === undefined || r.cpuUsPerReq === undefined) goals.push(skipped(`standalone${route}-cpu`, cpuText, quick ? 'not run in --quick' : 'not measured'));
+    if (r?.ratioVsRaw === undefined)
+      goals.push(skipped(`standalone${route}-rps`, rpsText, quick ? 'not run in --quick' : 'not measured'));
+    else
+      goals.push({
+        id: `standalone${route}-rps`,
+        text: rpsText,
+        status: status(r.ratioVsRaw >= 0.9),
+        figure: `${fmt(r.ratioVsRaw)}×`,
+        value: r.ratioVsRaw,
+        limit: 0.9,
+      });
+    if (r?.cpuRatioVsRaw === undefined || r.cpuUsPerReq === undefined)
+      goals.push(skipped(`standalone${route}-cpu`, cpuText, quick ? 'not run in --quick' : 'not measured'));
     else
       goals.push({
         id: `standalone${route}-cpu`,
@@ -107,8 +122,17 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
   for (const route of ['/health', '/ready']) {
     const r = row('vitals-embedded', route);
     const text = `embedded ${route}: req/s ≥ 0.9× the bare Koa route`;
-    if (r?.ratioVsKoa === undefined) goals.push(skipped(`embedded${route}-rps`, text, quick ? 'not run in --quick' : 'not measured'));
-    else goals.push({ id: `embedded${route}-rps`, text, status: status(r.ratioVsKoa >= 0.9), figure: `${fmt(r.ratioVsKoa)}×`, value: r.ratioVsKoa, limit: 0.9 });
+    if (r?.ratioVsKoa === undefined)
+      goals.push(skipped(`embedded${route}-rps`, text, quick ? 'not run in --quick' : 'not measured'));
+    else
+      goals.push({
+        id: `embedded${route}-rps`,
+        text,
+        status: status(r.ratioVsKoa >= 0.9),
+        figure: `${fmt(r.ratioVsKoa)}×`,
+        value: r.ratioVsKoa,
+        limit: 0.9,
+      });
   }
 
   for (const target of ['vitals-standalone', 'vitals-embedded']) {
@@ -117,7 +141,8 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
     const text = `${name} /ready: dependency round trips per request ≤ 0.0001 (background subtracted)`;
     const counted = r?.dbQueriesPerReqCounted;
     const estimated = r?.dbQueriesPerReq;
-    if (counted === undefined || estimated === undefined) goals.push(skipped(`${name}-ready-deps`, text, 'not measured'));
+    if (counted === undefined || estimated === undefined)
+      goals.push(skipped(`${name}-ready-deps`, text, 'not measured'));
     else
       goals.push({
         id: `${name}-ready-deps`,
@@ -133,7 +158,9 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
 
   if (many === undefined) {
     goals.push(skipped('metrics-p99', '/metrics with 1,000 checks, one scraper: p99 < 25 ms', 'not measured'));
-    goals.push(skipped('metrics-vs-prom-client', '/metrics p99 ≤ a plain prom-client registry of the same size', 'not measured'));
+    goals.push(
+      skipped('metrics-vs-prom-client', '/metrics p99 ≤ a plain prom-client registry of the same size', 'not measured'),
+    );
   } else {
     const m = many.metrics;
     goals.push({
@@ -146,7 +173,7 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
     });
     goals.push({
       id: 'metrics-openmetrics-p99',
-      text: '/metrics with 1,000 checks, Prometheus\' Accept (OpenMetrics): p99 < 25 ms',
+      text: "/metrics with 1,000 checks, Prometheus' Accept (OpenMetrics): p99 < 25 ms",
       status: status(m.vitalsOpenMetricsP99Ms < 25),
       figure: `${fmt(m.vitalsOpenMetricsP99Ms)} ms`,
       value: m.vitalsOpenMetricsP99Ms,
@@ -185,7 +212,8 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
       limit: 120,
     });
   }
-  if (startup === undefined) goals.push(skipped('startup', 'process start → first /health 200 < 300 ms', 'not measured'));
+  if (startup === undefined)
+    goals.push(skipped('startup', 'process start → first /health 200 < 300 ms', 'not measured'));
   else
     goals.push({
       id: 'startup',
@@ -200,7 +228,8 @@ export function evaluateGoals({ summary, startup, many, quick }: GoalInputs): Go
     const r = row(target, '/ready');
     const name = target.replace('vitals-', '');
     const text = `${name} /ready p99 under load ≤ the bare Koa route's p99`;
-    if (r?.p99RatioVsKoa === undefined) goals.push(skipped(`${name}-ready-p99`, text, quick ? 'not run in --quick' : 'not measured'));
+    if (r?.p99RatioVsKoa === undefined)
+      goals.push(skipped(`${name}-ready-p99`, text, quick ? 'not run in --quick' : 'not measured'));
     else
       goals.push({
         id: `${name}-ready-p99`,
@@ -225,7 +254,19 @@ function depCell(value: number | undefined): string {
 }
 
 export function table(summary: readonly SummaryRow[]): string {
-  const header = ['target', 'route', 'req/s', '×raw', '×Koa', 'CPU µs/req', 'CPU ×raw', 'p99 ms', 'dep q/req', 'dep counted', 'non-2xx'];
+  const header = [
+    'target',
+    'route',
+    'req/s',
+    '×raw',
+    '×Koa',
+    'CPU µs/req',
+    'CPU ×raw',
+    'p99 ms',
+    'dep q/req',
+    'dep counted',
+    'non-2xx',
+  ];
   const rows = summary.map((r) => [
     r.target,
     r.route,

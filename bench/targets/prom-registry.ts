@@ -25,7 +25,8 @@ for (let family = 0; missing > 0; family++) {
     registers: [registry],
   });
   const n = Math.min(PER_FAMILY, missing);
-  for (let i = 0; i < n; i++) gauge.set({ check: `tcp-${String(i).padStart(4, '0')}`, kind: 'tcp', critical: 'true' }, i);
+  for (let i = 0; i < n; i++)
+    gauge.set({ check: `tcp-${String(i).padStart(4, '0')}`, kind: 'tcp', critical: 'true' }, i);
   missing -= n;
 }
 const series = sampleLines(await registry.metrics());

@@ -39,7 +39,11 @@ import {
   type IResourceRequirements,
   type ISecurityContext,
 } from 'kubernetes-models/v1';
-import { PrometheusRule, ServiceMonitor, type IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PrometheusRule,
+  ServiceMonitor,
+  type IPrometheusRule,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Document, isMap, isScalar, parse } from 'yaml';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -144,7 +148,11 @@ const livenessTiming = {
  * belongs in vitals' own failureThreshold / successThreshold (one place, per check).
  */
 const READINESS_PERIOD_S = CHECK_INTERVAL_S / 2;
-const standaloneReadinessTiming = { periodSeconds: READINESS_PERIOD_S, timeoutSeconds: CHECK_TIMEOUT_S, failureThreshold: 2 };
+const standaloneReadinessTiming = {
+  periodSeconds: READINESS_PERIOD_S,
+  timeoutSeconds: CHECK_TIMEOUT_S,
+  failureThreshold: 2,
+};
 const sidecarReadinessTiming = {
   periodSeconds: READINESS_PERIOD_S,
   timeoutSeconds: CHECK_TIMEOUT_S,
@@ -468,7 +476,7 @@ export function renderManifests(): Record<string, string> {
     ),
     'overlays/sidecar/kustomization.yaml': toYaml(
       sidecar,
-      'vitals as a sidecar in an application\'s pod (Deployment my-app): the vitals container\'s\n' +
+      "vitals as a sidecar in an application's pod (Deployment my-app): the vitals container's\n" +
         'readinessProbe is /ready, so a pod leaves the my-app Service while a critical dependency fails\n' +
         'and comes back when it recovers. The standalone Deployment is dropped; the Service "vitals"\n' +
         'now selects my-app pods (publishNotReadyAddresses: Prometheus keeps scraping the unready ones),\n' +
@@ -496,7 +504,10 @@ export function renderManifests(): Record<string, string> {
         ],
       ],
     ),
-    'overlays/sidecar/my-app-service.yaml': model(appService(), 'The Service a pod leaves while vitals says not ready.'),
+    'overlays/sidecar/my-app-service.yaml': model(
+      appService(),
+      'The Service a pod leaves while vitals says not ready.',
+    ),
   };
 }
 

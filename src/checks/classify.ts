@@ -86,7 +86,12 @@ export function errorCode(error: unknown): string | undefined {
 /** A one-line message for any thrown value (an Error or not); never a stack, never throws. */
 export function errorMessage(error: unknown): string {
   if (typeof error === 'string') return firstLine(error) || 'unknown error';
-  if (typeof error === 'number' || typeof error === 'boolean' || typeof error === 'bigint' || typeof error === 'symbol') {
+  if (
+    typeof error === 'number' ||
+    typeof error === 'boolean' ||
+    typeof error === 'bigint' ||
+    typeof error === 'symbol'
+  ) {
     return `unknown error (${String(error)})`;
   }
   const rawMessage = property(error, 'message');

@@ -40,7 +40,9 @@ export const diskCheck: CheckKind<DiskOptions> = {
     const free = stats.bavail / usable;
     const observedValue = (1 - free) * 100;
     if (free < o.minFreeRatio) {
-      throw new CheckFailure(`${percent(free)} free, below minFreeRatio ${percent(o.minFreeRatio)}`, 'error', { observedValue });
+      throw new CheckFailure(`${percent(free)} free, below minFreeRatio ${percent(o.minFreeRatio)}`, 'error', {
+        observedValue,
+      });
     }
     if (o.warnFreeRatio !== undefined && free < o.warnFreeRatio) {
       return { observedValue, warn: `${percent(free)} free, below warnFreeRatio ${percent(o.warnFreeRatio)}` };

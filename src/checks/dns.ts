@@ -22,7 +22,8 @@ interface Server {
 function parseServer(text: string): Server | undefined {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   const v4 = /^([\d.]+)(?::(\d+))?$/.exec(text);
-  const [address, port] = bracketed !== null ? [bracketed[1], bracketed[2]] : v4 !== null ? [v4[1], v4[2]] : [text, undefined];
+  const [address, port] =
+    bracketed !== null ? [bracketed[1], bracketed[2]] : v4 !== null ? [v4[1], v4[2]] : [text, undefined];
   if (address === undefined || net.isIP(address) === 0) return undefined;
   if (bracketed !== null && !net.isIPv6(address)) return undefined;
   const number = port === undefined ? DEFAULT_PORT : Number(port);
@@ -36,9 +37,17 @@ function formatServer(server: Server): string {
 
 const options = z.strictObject({
   /** The name to resolve (`name` is the check's own). */
-  host: z.string({ error: 'expected the host name to resolve (`name` is the check\'s own name)' }).refine((name) => name.length <= 254 && name.replace(/\.$/, '').split('.').every((l) => LABEL.test(l)), {
-    message: 'expected a host name to resolve (e.g. db.example.com)',
-  }),
+  host: z.string({ error: "expected the host name to resolve (`name` is the check's own name)" }).refine(
+    (name) =>
+      name.length <= 254 &&
+      name
+        .replace(/\.$/, '')
+        .split('.')
+        .every((l) => LABEL.test(l)),
+    {
+      message: 'expected a host name to resolve (e.g. db.example.com)',
+    },
+  ),
   /** When set, the name must resolve to (among others) this address. */
   expectAddress: z
     .string()
@@ -51,7 +60,10 @@ const options = z.strictObject({
     .transform((text, ctx) => {
       const server = parseServer(text);
       if (server === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)',
+        });
         return z.NEVER;
       }
       return formatServer(server);
@@ -93,7 +105,11 @@ async function resolveWith(server: string, host: string, timeoutMs: number, sign
     if (addresses.length > 0) return addresses;
     // "No such name" says more than "no AAAA record".
     const failures = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
-    throw failures.find((e) => errorCode(e) !== 'ENODATA') ?? failures[0] ?? new CheckFailure(`${host} has no address`, 'error');
+    throw (
+      failures.find((e) => errorCode(e) !== 'ENODATA') ??
+      failures[0] ??
+      new CheckFailure(`${host} has no address`, 'error')
+    );
   } finally {
     abort.dispose();
   }

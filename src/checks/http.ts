@@ -34,7 +34,8 @@ function re2Problem(source: string): string | undefined {
   } catch (error) {
     // Anything re2js throws is a problem of this pattern: none may escape config validation.
     const pattern = error instanceof RE2JSSyntaxException ? error.getPattern() : null;
-    const description = error instanceof RE2JSSyntaxException ? error.getDescription() : String((error as Error).message);
+    const description =
+      error instanceof RE2JSSyntaxException ? error.getDescription() : String((error as Error).message);
     const detail = pattern === null ? description : `${description}: \`${pattern}\``;
     return `not a valid RE2 regular expression (${detail}); bodyRegex uses RE2 syntax, without backreferences or lookaround`;
   }
@@ -91,7 +92,8 @@ function describeStatuses(statuses: readonly number[] | undefined): string {
       end = code;
       continue;
     }
-    if (start !== undefined && end !== undefined) parts.push(start === end ? String(start) : `${String(start)}-${String(end)}`);
+    if (start !== undefined && end !== undefined)
+      parts.push(start === end ? String(start) : `${String(start)}-${String(end)}`);
     start = code;
     end = code;
   }
@@ -129,7 +131,8 @@ function classify(error: unknown): FailureReason | undefined {
   // llhttp's parse errors: a bad status line, bad headers, a body that is not what it claimed.
   if (code.startsWith('HPE_')) return 'protocol';
   // OpenSSL verification codes that classifyCommon's CERT test misses.
-  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code.startsWith('ERR_SSL') || code.includes('CERT')) return 'protocol';
+  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code.startsWith('ERR_SSL') || code.includes('CERT'))
+    return 'protocol';
   return undefined;
 }
 
@@ -186,7 +189,11 @@ function exchange(
       const chunks: Buffer[] = [];
       let size = 0;
       const done = () => {
-        resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          location: res.headers.location,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       };
       res.on('data', (chunk: Buffer) => {
         const room = MAX_BODY_BYTES - size;
@@ -251,7 +258,14 @@ export const httpCheck: CheckKind<HttpOptions> = {
       let method: string = o.method;
       let headers: Record<string, string> = { ...(auth !== undefined ? { authorization: auth } : {}), ...o.headers };
       for (let redirects = 0; ; redirects++) {
-        const result = await exchange(url, method, headers, tlsFor(o.tls, url.url.host === first.url.host), regex !== undefined, signal);
+        const result = await exchange(
+          url,
+          method,
+          headers,
+          tlsFor(o.tls, url.url.host === first.url.host),
+          regex !== undefined,
+          signal,
+        );
         if (o.followRedirects && isRedirect(result.status) && result.location !== undefined) {
           if (redirects >= MAX_REDIRECTS) {
             throw new CheckFailure(`too many redirects (more than ${String(MAX_REDIRECTS)})`, 'error');

@@ -9,13 +9,8 @@ import { tcpCheck } from './tcp.js';
 
 /** Every kind a config may name. Adding a kind: one file beside this one, one line here. */
 export const checkKinds: ReadonlyMap<string, CheckKind> = new Map(
-  [
-    mysqlCheck,
-    postgresCheck,
-    redisCheck,
-    httpCheck,
-    tcpCheck,
-    dnsCheck,
-    diskCheck,
-  ].map((kind) => [kind.kind, kind as CheckKind]),
+  [mysqlCheck, postgresCheck, redisCheck, httpCheck, tcpCheck, dnsCheck, diskCheck].map((kind) => [
+    kind.kind,
+    kind as CheckKind,
+  ]),
 );

@@ -116,12 +116,9 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
         // A polite Terminate message keeps the server log clean; the timer bounds it.
         const timer = setTimeout(destroy, check.timeoutMs);
         timer.unref();
-        client.end().then(
-          () => {
-            clearTimeout(timer);
-          },
-          destroy,
-        );
+        client.end().then(() => {
+          clearTimeout(timer);
+        }, destroy);
       } else {
         destroy();
       }

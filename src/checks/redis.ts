@@ -75,7 +75,13 @@ export const redisCheck: CheckKind<RedisOptions> = {
     // it: a connect or TLS handshake pending at the deadline stayed open (SYN-SENT against a port
     // that drops SYNs), and one completing after it was kept, connected and unowned. Node
     // destroys a socket whose signal aborts, whatever the client knows of it.
-    const common = { host: e.host, port: e.port, connectTimeout: check.timeoutMs, reconnectStrategy: false as const, signal };
+    const common = {
+      host: e.host,
+      port: e.port,
+      connectTimeout: check.timeoutMs,
+      reconnectStrategy: false as const,
+      signal,
+    };
     redis ??= await import('redis');
     // Node does not destroy a socket created with a signal that has already aborted.
     signal.throwIfAborted();

@@ -9,5 +9,7 @@ export function load(path: string | undefined): Config {
 export function webConfigFileOf(config: Config): string | undefined {
   const file = config.server.webConfigFile;
   if (file === undefined) return undefined;
-  return config.source === 'built-in default' ? resolvePath(file) : resolvePath(dirname(resolvePath(config.source)), file);
+  return config.source === 'built-in default'
+    ? resolvePath(file)
+    : resolvePath(dirname(resolvePath(config.source)), file);
 }

@@ -11,7 +11,8 @@ import { serve, type ServeOptions } from './serve.js';
 import { EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, fail, USAGE, UsageError } from './usage.js';
 
 function parsePort(text: string, where: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) fail(`${where}: expected a port number (0-65535), got "${text}"`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535)
+    fail(`${where}: expected a port number (0-65535), got "${text}"`);
   return Number(text);
 }
 
@@ -119,12 +120,21 @@ async function check(args: Args): Promise<number> {
   const rows = [['NAME', 'KIND', 'STATUS', 'LATENCY', 'REASON']];
   checks.forEach((c, i) => {
     const run = results[i];
-    const reason = run?.status === 'pass' ? '' : `${run?.reason ?? ''}${run?.reason !== undefined ? ': ' : ''}${run?.output ?? ''}`;
-    rows.push([c.definition.name, c.definition.kind, run?.status ?? 'unknown', `${(run?.durationMs ?? 0).toFixed(1)}ms`, reason]);
+    const reason =
+      run?.status === 'pass' ? '' : `${run?.reason ?? ''}${run?.reason !== undefined ? ': ' : ''}${run?.output ?? ''}`;
+    rows.push([
+      c.definition.name,
+      c.definition.kind,
+      run?.status ?? 'unknown',
+      `${(run?.durationMs ?? 0).toFixed(1)}ms`,
+      reason,
+    ]);
   });
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
   for (const row of rows) {
-    process.stdout.write(`${row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ')}\n`);
+    process.stdout.write(
+      `${row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join('  ')}\n`,
+    );
   }
   const verdict = monitor.readiness();
   process.stdout.write(`ready: ${verdict === 'fail' ? 'no' : 'yes'} (${verdict})\n`);

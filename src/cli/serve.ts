@@ -71,9 +71,14 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
 
   const stopWatching =
     watchMs !== undefined && options.config !== undefined
-      ? watchConfig(options.config, watchMs, () => vitals.config().files, () => {
-          void vitals.reload();
-        })
+      ? watchConfig(
+          options.config,
+          watchMs,
+          () => vitals.config().files,
+          () => {
+            void vitals.reload();
+          },
+        )
       : undefined;
 
   const reload = () => {
@@ -93,7 +98,10 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
     stopping = true;
     const { shutdownDelayMs, shutdownTimeoutMs } = vitals.config().server;
     service.drain();
-    logger.info({ signal, shutdownDelayMs, shutdownTimeoutMs }, 'draining: /ready answers 503 until the listener closes');
+    logger.info(
+      { signal, shutdownDelayMs, shutdownTimeoutMs },
+      'draining: /ready answers 503 until the listener closes',
+    );
     setTimeout(() => {
       stopWatching?.();
       void server

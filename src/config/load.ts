@@ -130,7 +130,9 @@ function readSecretFile(path: string, at: string, baseDir: string, problems: str
   const absolute = resolvePath(baseDir, path);
   files.push(absolute);
   try {
-    return readRegularFile(absolute).toString('utf8').replace(/\r?\n$/, '');
+    return readRegularFile(absolute)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   } catch (error) {
     problems.push(`${at}: cannot read "${path}" (${readErrorCode(error)})`);
     return '';
@@ -174,7 +176,8 @@ export function timeoutProblem(at: string, timeoutMs: number, intervalMs: number
 function substitutionProblems(unset: readonly UnsetVariable[]): string[] {
   return unset.map(({ path, variable, nested }) => {
     const at = path === '' ? '(root)' : path;
-    if (variable === undefined) return `${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`;
+    if (variable === undefined)
+      return `${at}: "\${" starts no \${VAR} or \${VAR:-default} reference (write $$ for a literal $)`;
     if (nested === true) {
       return `${at}: the default of \${${variable}:-...} holds "\${"; nested references are not supported (set ${variable}, or write $$ for a literal $)`;
     }
@@ -234,7 +237,12 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
   const intervalMs = c.interval ?? defaults.interval;
   const timeoutMs = c.timeout ?? defaults.timeout;
   // With neither overridden, the defaults' own comparison has said it once.
-  if ((c.interval !== undefined || c.timeout !== undefined) && intervalMs !== undefined && timeoutMs !== undefined && timeoutMs >= intervalMs) {
+  if (
+    (c.interval !== undefined || c.timeout !== undefined) &&
+    intervalMs !== undefined &&
+    timeoutMs !== undefined &&
+    timeoutMs >= intervalMs
+  ) {
     problems.push(timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs));
   }
   const failureThreshold = c.failureThreshold ?? defaults.failureThreshold;
@@ -251,7 +259,8 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
   }
   for (const [fileField, valueField] of Object.entries(kind.secretFiles ?? {})) {
     const file = own[fileField];
-    if (typeof file === 'string') own[valueField] = readSecretFile(file, `${at}.${fileField}`, context.baseDir, problems, context.files);
+    if (typeof file === 'string')
+      own[valueField] = readSecretFile(file, `${at}.${fileField}`, context.baseDir, problems, context.files);
   }
   context.secrets.push(...(kind.secrets?.(own) ?? []));
   return {
@@ -268,12 +277,20 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
 }
 
 /** The bearer token, from tokenFile when that is set; its problems are pushed to `problems`. */
-function resolveToken(security: z.infer<typeof securitySchema>, baseDir: string, problems: string[], files: string[]): string {
+function resolveToken(
+  security: z.infer<typeof securitySchema>,
+  baseDir: string,
+  problems: string[],
+  files: string[],
+): string {
   const fromFile = security.tokenFile !== undefined;
-  const token = fromFile ? readSecretFile(security.tokenFile ?? '', 'security.tokenFile', baseDir, problems, files) : security.token;
+  const token = fromFile
+    ? readSecretFile(security.tokenFile ?? '', 'security.tokenFile', baseDir, problems, files)
+    : security.token;
   // The Bearer header's token is one run of non-blank characters: a token with a blank could
   // never match, and token auth would be silently off.
-  if (/\s/.test(token)) problems.push(`${fromFile ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
+  if (/\s/.test(token))
+    problems.push(`${fromFile ? 'security.tokenFile' : 'security.token'}: the token must not contain whitespace`);
   return token;
 }
 
@@ -299,7 +316,10 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const tree = substituteEnv(document ?? {}, options.env ?? process.env, unset);
   const problems = substitutionProblems(unset);
   if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
-    throw new ConfigError(source, [...problems, '(root): expected a mapping with server, security, defaults and checks']);
+    throw new ConfigError(source, [
+      ...problems,
+      '(root): expected a mapping with server, security, defaults and checks',
+    ]);
   }
   const root = tree as Record<string, unknown>;
   for (const key of Object.keys(root)) {
@@ -326,7 +346,13 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   if (server === undefined || security === undefined) throw new ConfigError(source, problems);
   const token = resolveToken(security, baseDir, problems, context.files);
   const { interval, timeout, failureThreshold, successThreshold } = defaults;
-  if (problems.length > 0 || interval === undefined || timeout === undefined || failureThreshold === undefined || successThreshold === undefined) {
+  if (
+    problems.length > 0 ||
+    interval === undefined ||
+    timeout === undefined ||
+    failureThreshold === undefined ||
+    successThreshold === undefined
+  ) {
     throw new ConfigError(source, problems);
   }
   const secrets = [...context.secrets, token];
@@ -334,7 +360,12 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   return {
     source,
     defaults: { intervalMs: interval, timeoutMs: timeout, failureThreshold, successThreshold },
-    server: { ...serverRest, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout, watchConfigMs: watchConfig },
+    server: {
+      ...serverRest,
+      shutdownDelayMs: shutdownDelay,
+      shutdownTimeoutMs: shutdownTimeout,
+      watchConfigMs: watchConfig,
+    },
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     checks,
     warnings: configWarnings(server, security),
@@ -359,7 +390,11 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   } catch (error) {
     throw new ConfigError(path, [`cannot read config file "${path}" (${readErrorCode(error)})`]);
   }
-  return parseConfigText(text, path, { baseDir: dirname(resolvePath(path)), configFile: resolvePath(path), ...options });
+  return parseConfigText(text, path, {
+    baseDir: dirname(resolvePath(path)),
+    configFile: resolvePath(path),
+    ...options,
+  });
 }
 
 /** With no config file: one critical mysql check against MYSQL_URL (default: root on 127.0.0.1:3306). */

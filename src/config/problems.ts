@@ -6,7 +6,10 @@ import type { z } from 'zod';
  * stack frame) under `vitals validate`. They are written as JSON escapes instead.
  */
 function oneLine(problem: string): string {
-  return problem.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return problem.replace(
+    /[\u0000-\u001f\u007f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** A config file (the main config or the web config) that cannot be used, with every problem in it. */

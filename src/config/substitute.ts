@@ -23,12 +23,7 @@ const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}
  * Substituting after parsing means a `#`, quote or newline in a value is taken literally and
  * can never change the structure of the document.
  */
-export function substituteEnv(
-  tree: unknown,
-  env: NodeJS.ProcessEnv,
-  unset: UnsetVariable[],
-  path = '',
-): unknown {
+export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, unset: UnsetVariable[], path = ''): unknown {
   if (typeof tree === 'string') {
     return tree.replace(REFERENCE, (whole, name: string | undefined, fallback: string | undefined) => {
       if (whole === '$$') return '$';
@@ -57,7 +52,12 @@ export function substituteEnv(
       Object.entries(tree).map(([key, value]) => [
         key,
         // Quoted like load.ts's paths when the key is not a plain word (empty, dotted, blank).
-        substituteEnv(value, env, unset, !/^[A-Za-z0-9_$-]+$/.test(key) ? `${path}[${JSON.stringify(key)}]` : path === '' ? key : `${path}.${key}`),
+        substituteEnv(
+          value,
+          env,
+          unset,
+          !/^[A-Za-z0-9_$-]+$/.test(key) ? `${path}[${JSON.stringify(key)}]` : path === '' ? key : `${path}.${key}`,
+        ),
       ]),
     );
   }

@@ -30,7 +30,12 @@ export interface PollOptions {
  * without sending a signal. `files` is asked at every poll (what to watch may change); calls
  * `onChange` once per new content; returns a function that stops polling.
  */
-export function pollFiles(files: () => readonly string[], intervalMs: number, onChange: () => void, options: PollOptions = {}): () => void {
+export function pollFiles(
+  files: () => readonly string[],
+  intervalMs: number,
+  onChange: () => void,
+  options: PollOptions = {},
+): () => void {
   let last = contentHash(files());
   const timer = setInterval(() => {
     const before = files();

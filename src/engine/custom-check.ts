@@ -55,7 +55,10 @@ function locate(check: unknown): string {
  * Resolves a custom check against the config's defaults, exactly as a config check is: the
  * same schema, bounds and messages, each problem naming its field. Never throws.
  */
-export function resolveCustomCheck(check: unknown, defaults: CheckDefaults): { definition: CheckCommon; problems: [] } | { definition: undefined; problems: string[] } {
+export function resolveCustomCheck(
+  check: unknown,
+  defaults: CheckDefaults,
+): { definition: CheckCommon; problems: [] } | { definition: undefined; problems: string[] } {
   const at = locate(check);
   if (check === null || typeof check !== 'object' || Array.isArray(check)) {
     return { definition: undefined, problems: [`${at}: expected an object with name and run`] };
@@ -70,7 +73,10 @@ export function resolveCustomCheck(check: unknown, defaults: CheckDefaults): { d
   const intervalMs = c.interval ?? defaults.intervalMs;
   const timeoutMs = c.timeout ?? defaults.timeoutMs;
   if (timeoutMs >= intervalMs) {
-    return { definition: undefined, problems: [timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs)] };
+    return {
+      definition: undefined,
+      problems: [timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs)],
+    };
   }
   return {
     definition: {

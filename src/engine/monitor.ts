@@ -1,6 +1,13 @@
 import type { Logger } from '../log.js';
 import type { VitalsMetrics } from '../metrics/vitals-metrics.js';
-import { RESPONSE_TIME, type CheckCommon, type CheckDefinition, type CheckKind, type Probe, type RunResult } from '../types.js';
+import {
+  RESPONSE_TIME,
+  type CheckCommon,
+  type CheckDefinition,
+  type CheckKind,
+  type Probe,
+  type RunResult,
+} from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
 import { readiness } from './verdict.js';
 
@@ -120,7 +127,12 @@ export function createMonitor(options: MonitorOptions): Monitor {
     changed();
   }
 
-  function createRunner(definition: CheckCommon, kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify'>, target: string, probe: Probe) {
+  function createRunner(
+    definition: CheckCommon,
+    kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify'>,
+    target: string,
+    probe: Probe,
+  ) {
     return createCheckRunner({
       definition,
       componentType: kind.componentType,
@@ -250,7 +262,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
       return report;
     },
     addCustom(definition, probe) {
-      if (configured.has(definition.name) || custom.has(definition.name)) throw new Error(`a check named "${definition.name}" already exists`);
+      if (configured.has(definition.name) || custom.has(definition.name))
+        throw new Error(`a check named "${definition.name}" already exists`);
       const runner = createRunner(definition, CUSTOM_KIND, '', probe);
       custom.set(definition.name, { ...addEntry(runner, JSON.stringify(definition), !started), probe });
       changed();
@@ -268,7 +281,17 @@ export function createMonitor(options: MonitorOptions): Monitor {
       clearInterval(watchdog);
       for (const check of scheduled()) check.stop();
     },
-    readiness: (excluded) => readiness(all().map((c) => ({ name: c.definition.name, critical: c.definition.critical, status: c.status, awaitingFirstResult: c.awaitingFirstResult })), draining, excluded),
+    readiness: (excluded) =>
+      readiness(
+        all().map((c) => ({
+          name: c.definition.name,
+          critical: c.definition.critical,
+          status: c.status,
+          awaitingFirstResult: c.awaitingFirstResult,
+        })),
+        draining,
+        excluded,
+      ),
     started: () => started,
     draining: () => draining,
     setDraining() {

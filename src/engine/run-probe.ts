@@ -48,7 +48,8 @@ function readSuccess(success: unknown): { warn: string | undefined; observedValu
 function warnText(warn: unknown): string | undefined {
   if (warn === undefined || warn === null || warn === false || warn === '') return undefined;
   if (typeof warn === 'string') return warn.split('\n')[0]?.trim() || 'warn';
-  if (typeof warn === 'number' || typeof warn === 'boolean' || typeof warn === 'bigint' || typeof warn === 'symbol') return String(warn);
+  if (typeof warn === 'number' || typeof warn === 'boolean' || typeof warn === 'bigint' || typeof warn === 'symbol')
+    return String(warn);
   return 'warn (the check gave a reason that is not a string)';
 }
 
@@ -111,7 +112,9 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       const reported = readSuccess(success);
       if (typeof reported === 'string') return { ...failed(new Error(reported)), reason: 'error' };
       const slow = check.warnLatencyMs !== undefined && durationMs > check.warnLatencyMs;
-      const warn = reported.warn ?? (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
+      const warn =
+        reported.warn ??
+        (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
       return {
         status: warn === undefined ? 'pass' : 'warn',
         durationMs,
@@ -124,16 +127,14 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
     // The last line of defence: a result, whatever went wrong above, never a rejection that
     // nobody handles (which ends the embedding application).
     .catch(failed)
-    .catch(
-      (): RunResult => ({
-        status: 'fail',
-        durationMs: performance.now() - started,
-        observedValue: performance.now() - started,
-        finishedAt: Date.now(),
-        output: 'unknown error',
-        reason: 'error',
-      }),
-    );
+    .catch((): RunResult => ({
+      status: 'fail',
+      durationMs: performance.now() - started,
+      observedValue: performance.now() - started,
+      finishedAt: Date.now(),
+      output: 'unknown error',
+      reason: 'error',
+    }));
   const cleanUp = () => {
     clearTimeout(timer);
     // Whatever the probe still holds is released as soon as the run is decided.

@@ -18,7 +18,11 @@ export function createApp(deps: RouteDeps, logger: Logger, access: RequestAccess
     } catch (error) {
       const status = (error as { status?: unknown }).status;
       if (typeof status === 'number' && status >= 400 && status < 500) {
-        sendError(ctx, status, (error as { expose?: boolean }).expose === true ? (error as Error).message : 'bad request');
+        sendError(
+          ctx,
+          status,
+          (error as { expose?: boolean }).expose === true ? (error as Error).message : 'bad request',
+        );
         return;
       }
       logger.error({ error: deps.redact(errorMessage(error)), path: ctx.path }, 'request failed');

@@ -29,12 +29,27 @@ export function guardOf(config: WebConfig | undefined, previous?: Guard): Guard 
   const limit = config.rateLimit;
   const kept = previous?.bucket;
   const bucket =
-    limit === undefined ? undefined : kept?.intervalMs === limit.intervalMs && kept.burst === limit.burst ? kept : new TokenBucket(limit.intervalMs, limit.burst);
-  return { config, headers: config.headers, auth: config.users.size > 0 ? createBasicAuth(config.users) : undefined, bucket };
+    limit === undefined
+      ? undefined
+      : kept?.intervalMs === limit.intervalMs && kept.burst === limit.burst
+        ? kept
+        : new TokenBucket(limit.intervalMs, limit.burst);
+  return {
+    config,
+    headers: config.headers,
+    auth: config.users.size > 0 ? createBasicAuth(config.users) : undefined,
+    bucket,
+  };
 }
 
 function unauthorized(request: IncomingMessage, response: ServerResponse): void {
-  sendJson(request, response, 401, { status: 'fail', error: 'authentication required' }, { 'www-authenticate': 'Basic realm="vitals"' });
+  sendJson(
+    request,
+    response,
+    401,
+    { status: 'fail', error: 'authentication required' },
+    { 'www-authenticate': 'Basic realm="vitals"' },
+  );
 }
 
 function tooManyRequests(request: IncomingMessage, response: ServerResponse, bucket: TokenBucket): void {

@@ -29,7 +29,10 @@ export function accessOf(state: Record<string, unknown>): RequestAccess {
  * answer the same way); everything else goes to Koa. `createApp(access)` builds one app per
  * decision, so the decision travels in Koa's own state instead of on the request object.
  */
-export function createRequestHandler(responses: ProbeResponses, createApp: (access: RequestAccess) => Koa): VitalsRequestHandler {
+export function createRequestHandler(
+  responses: ProbeResponses,
+  createApp: (access: RequestAccess) => Koa,
+): VitalsRequestHandler {
   const full = createApp(FULL_ACCESS).callback();
   const noDetails = createApp(NO_DETAILS).callback();
   return (request, response, access) => {

@@ -40,9 +40,11 @@ export async function bind(server: Server | HttpsServer, port: number, host: str
 /** Stops accepting, lets in-flight requests finish within `graceMs`, then cuts the rest. */
 export function closeServer(server: Server | HttpsServer, graceMs: number): Promise<void> {
   if (!server.listening) return Promise.resolve();
-  const closed = new Promise<void>((resolve) => server.close(() => {
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
   server.closeIdleConnections();
   const timer = setTimeout(() => {
     server.closeAllConnections();

@@ -45,7 +45,8 @@ export function createMainServer(startTls: WebTls | undefined, onRequest: Reques
   // between are decided here, before the connection's first request is read.
   https.prependListener('secureConnection', (socket: TLSSocket) => {
     if (clientAuth === 'RequireAnyClientCert' && !hasPeerCertificate(socket)) socket.destroy();
-    else if (clientAuth === 'VerifyClientCertIfGiven' && hasPeerCertificate(socket) && !socket.authorized) socket.destroy();
+    else if (clientAuth === 'VerifyClientCertIfGiven' && hasPeerCertificate(socket) && !socket.authorized)
+      socket.destroy();
   });
   return {
     server: https,

@@ -13,11 +13,19 @@ export interface ProbeListener {
   readonly port: number;
 }
 
-export async function listenForProbes(handle: VitalsRequestHandler, host: string, port: number): Promise<ProbeListener> {
+export async function listenForProbes(
+  handle: VitalsRequestHandler,
+  host: string,
+  port: number,
+): Promise<ProbeListener> {
   const server = createServer(SERVER_OPTIONS, (request, response) => {
     // Details follow `security` alone here: there is no basic auth to pass.
     if (isProbeTarget(request.url)) handle(request, response, FULL_ACCESS);
-    else sendJson(request, response, 404, { status: 'fail', error: 'not found: this port serves /health, /ready and /startup only' });
+    else
+      sendJson(request, response, 404, {
+        status: 'fail',
+        error: 'not found: this port serves /health, /ready and /startup only',
+      });
   });
   try {
     return { server, port: await bind(server, port, host) };

@@ -97,7 +97,9 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
     const started = monitor.started();
     startup = prepare(
       started ? 200 : 503,
-      started ? { status: 'pass', version } : { status: 'fail', version, notes: ['waiting for the first result of every check'] },
+      started
+        ? { status: 'pass', version }
+        : { status: 'fail', version, notes: ['waiting for the first result of every check'] },
     );
   }
 
@@ -155,7 +157,10 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
         prepared = responses.ready(responses.detailsFor(request, access));
       } else return false;
       const type = negotiateJson(request.headers.accept);
-      response.writeHead(prepared.status, type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] });
+      response.writeHead(
+        prepared.status,
+        type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] },
+      );
       if (method === 'HEAD') response.end();
       else response.end(prepared.body);
       return true;

@@ -75,4 +75,3 @@ export class KeyedBuckets {
     if (this.buckets.size >= this.maxKeys) this.buckets.clear();
   }
 }
-

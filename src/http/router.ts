@@ -10,7 +10,6 @@ import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-
 import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
 
-
 /** What the routes read. Everything is in memory: no route waits on a dependency. */
 export interface RouteDeps {
   readonly monitor: Monitor;
@@ -123,7 +122,10 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     const verdict = monitor.readiness(excluded);
     const body: HealthBody = { status: verdict, version };
     if (detailed) body.checks = checksMember(monitor.checks());
-    const notes = readyNotes(monitor, [...excluded].filter((name) => monitor.get(name) === undefined));
+    const notes = readyNotes(
+      monitor,
+      [...excluded].filter((name) => monitor.get(name) === undefined),
+    );
     if (notes.length > 0) body.notes = notes;
     sendJson(ctx, verdict === 'fail' ? 503 : 200, body);
   });

@@ -41,7 +41,9 @@ export function parseTarget(url: string | undefined): RequestTarget {
   const hash = target.indexOf('#');
   if (hash !== -1) target = target.slice(0, hash);
   const question = target.indexOf('?');
-  return question === -1 ? { path: target, query: '' } : { path: target.slice(0, question), query: target.slice(question + 1) };
+  return question === -1
+    ? { path: target, query: '' }
+    : { path: target.slice(0, question), query: target.slice(question + 1) };
 }
 
 const BY_PATH = new Map<string, Route>(ROUTES.filter((r) => !r.path.includes(':')).map((r) => [r.path, r]));

@@ -61,11 +61,20 @@ export interface RunningServer {
  * Serves vitals on host:port: over TLS when the web config says so, behind its basic auth,
  * with its extra headers; plus, with `probePort`, a plain listener for the probe routes only.
  */
-export async function listen(inputs: ListenInputs, host: string, port: number, options: ListenOptions = {}): Promise<RunningServer> {
+export async function listen(
+  inputs: ListenInputs,
+  host: string,
+  port: number,
+  options: ListenOptions = {},
+): Promise<RunningServer> {
   const { handle, logger, probesWithoutAuth } = inputs;
   let guard = guardOf(options.webConfig);
   const startWarnings = options.webConfig?.warnings ?? [];
-  if (startWarnings.length > 0) logger.warn({ webConfig: options.webConfig?.source, warnings: startWarnings }, 'web config: settings that do nothing');
+  if (startWarnings.length > 0)
+    logger.warn(
+      { webConfig: options.webConfig?.source, warnings: startWarnings },
+      'web config: settings that do nothing',
+    );
   const gate = createGate(handle, probesWithoutAuth);
   const main = createMainServer(options.webConfig?.tls, (request: IncomingMessage, response: ServerResponse) => {
     gate(guard, request, response);
@@ -93,7 +102,10 @@ export async function listen(inputs: ListenInputs, host: string, port: number, o
     },
   });
   const pollMs = options.webConfigPollMs ?? WEB_CONFIG_POLL_MS;
-  const stopPolling = pollMs > 0 && (options.webConfigFile !== undefined || options.webConfig !== undefined) ? reloader.watch(pollMs) : undefined;
+  const stopPolling =
+    pollMs > 0 && (options.webConfigFile !== undefined || options.webConfig !== undefined)
+      ? reloader.watch(pollMs)
+      : undefined;
 
   return {
     server: main.server,
@@ -104,7 +116,10 @@ export async function listen(inputs: ListenInputs, host: string, port: number, o
     reloadWebConfig: () => reloader.reload(),
     async close(graceMs) {
       stopPolling?.();
-      await Promise.all([closeServer(main.server, graceMs), probes === undefined ? undefined : closeServer(probes.server, graceMs)]);
+      await Promise.all([
+        closeServer(main.server, graceMs),
+        probes === undefined ? undefined : closeServer(probes.server, graceMs),
+      ]);
     },
   };
 }

@@ -52,7 +52,8 @@ export function createWebConfigReloader(options: WebConfigReloaderOptions): WebC
     if (problems.length > 0) {
       const text = problems.join('\n');
       // Logged once: a watcher that sees the same broken content again stays quiet.
-      if (text !== lastProblems) logger.error({ webConfig: path, problems }, 'web config rejected; the last good one stays');
+      if (text !== lastProblems)
+        logger.error({ webConfig: path, problems }, 'web config rejected; the last good one stays');
       lastProblems = text;
       return problems;
     }
@@ -61,7 +62,14 @@ export function createWebConfigReloader(options: WebConfigReloaderOptions): WebC
     logger.info(
       {
         webConfig: path ?? null,
-        tls: tls === undefined ? null : { clientAuth: tls.clientAuth, certSerial: tls.certificate.serialNumber, certNotAfter: tls.certificate.validTo },
+        tls:
+          tls === undefined
+            ? null
+            : {
+                clientAuth: tls.clientAuth,
+                certSerial: tls.certificate.serialNumber,
+                certNotAfter: tls.certificate.validTo,
+              },
         basicAuthUsers: next?.users.size ?? 0,
         headers: next?.headers.length ?? 0,
         rateLimit: next?.rateLimit ?? null,

@@ -133,10 +133,14 @@ const tlsSchema = z
     cert_file: z.string().optional(),
     key_file: z.string().optional(),
     client_ca_file: z.string().optional(),
-    client_auth_type: z.enum(CLIENT_AUTH_TYPES, { error: `expected one of ${CLIENT_AUTH_TYPES.join(', ')}` }).optional(),
+    client_auth_type: z
+      .enum(CLIENT_AUTH_TYPES, { error: `expected one of ${CLIENT_AUTH_TYPES.join(', ')}` })
+      .optional(),
     min_version: tlsVersion.optional(),
     max_version: tlsVersion.optional(),
-    ...Object.fromEntries(UNSUPPORTED_TLS_KEYS.map((key) => [key, z.never({ error: 'not supported by vitals' }).optional()])),
+    ...Object.fromEntries(
+      UNSUPPORTED_TLS_KEYS.map((key) => [key, z.never({ error: 'not supported by vitals' }).optional()]),
+    ),
   })
   .nullable();
 
@@ -146,7 +150,10 @@ const webConfigSchema = z.strictObject({
     .strictObject({
       // YAML reads `X-XSS-Protection: 1` as a number; the toolkit (Go) takes it as the text.
       headers: z
-        .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string' }).transform(String))
+        .record(
+          z.string(),
+          z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string' }).transform(String),
+        )
         .nullable()
         .optional(),
       /** Accepted for compatibility; vitals serves HTTP/1.1. */
@@ -160,27 +167,43 @@ const webConfigSchema = z.strictObject({
         .union([z.string(), z.number()])
         .optional()
         .transform((value, ctx) => {
-          const ms = value === undefined ? 0 : typeof value === 'number' ? nanosecondsToMs(value) : parseGoDuration(value);
+          const ms =
+            value === undefined ? 0 : typeof value === 'number' ? nanosecondsToMs(value) : parseGoDuration(value);
           if (ms === undefined) {
             ctx.addIssue({ code: 'custom', message: 'expected a duration such as 1s or 500ms' });
             return z.NEVER;
           }
           return ms;
         }),
-      burst: z.number({ error: 'expected a whole number, 0 or more' }).int({ error: 'expected a whole number, 0 or more' }).min(0, { error: 'expected a whole number, 0 or more' }).optional(),
+      burst: z
+        .number({ error: 'expected a whole number, 0 or more' })
+        .int({ error: 'expected a whole number, 0 or more' })
+        .min(0, { error: 'expected a whole number, 0 or more' })
+        .optional(),
     })
     .nullable()
     .optional(),
   basic_auth_users: z
     .record(
       z.string().regex(/^[^:]+$/, 'a user name must be non-empty and contain no ":"'),
-      z.string({ error: 'expected a bcrypt hash' }).regex(BCRYPT_HASH, 'expected a bcrypt hash ($2y$10$..., 60 characters); never a plain-text password'),
+      z
+        .string({ error: 'expected a bcrypt hash' })
+        .regex(BCRYPT_HASH, 'expected a bcrypt hash ($2y$10$..., 60 characters); never a plain-text password'),
     )
     .nullable()
     .optional(),
 });
 
-const GO_UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 const GO_DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
 
 /**
@@ -192,7 +215,8 @@ function parseGoDuration(text: string): number | undefined {
   if (text === '0') return 0;
   if (!GO_DURATION.test(text)) return undefined;
   let total = 0;
-  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(value) * (GO_UNIT_MS[unit ?? ''] ?? 0);
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(value) * (GO_UNIT_MS[unit ?? ''] ?? 0);
   return Number.isFinite(total) ? total : undefined;
 }
 
@@ -232,7 +256,9 @@ function parseTls(
       .filter(([, value]) => value !== undefined && value !== '')
       .map(([key]) => key);
     if (idle.length > 0) {
-      warnings.push(`tls_server_config: no cert_file and key_file, so no TLS: ${idle.join(', ')} ${idle.length === 1 ? 'does' : 'do'} nothing`);
+      warnings.push(
+        `tls_server_config: no cert_file and key_file, so no TLS: ${idle.join(', ')} ${idle.length === 1 ? 'does' : 'do'} nothing`,
+      );
     }
     return undefined;
   }
@@ -244,15 +270,20 @@ function parseTls(
   if (certFile === '') problems.push('tls_server_config.cert_file: required with key_file');
   if (keyFile === '') problems.push('tls_server_config.key_file: required with cert_file');
   if (clientAuth === 'NoClientCert' && caFile !== '') {
-    problems.push('tls_server_config.client_auth_type: client_ca_file is set but client_auth_type is NoClientCert (set one, e.g. RequireAndVerifyClientCert)');
+    problems.push(
+      'tls_server_config.client_auth_type: client_ca_file is set but client_auth_type is NoClientCert (set one, e.g. RequireAndVerifyClientCert)',
+    );
   }
   const minVersion = TLS_VERSIONS[raw.min_version ?? 'TLS12'] ?? 'TLSv1.2';
   const maxVersion = TLS_VERSIONS[raw.max_version ?? 'TLS13'] ?? 'TLSv1.3';
   if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {
-    problems.push(`tls_server_config.min_version: ${raw.min_version ?? ''} is above max_version ${raw.max_version ?? ''}`);
+    problems.push(
+      `tls_server_config.min_version: ${raw.min_version ?? ''} is above max_version ${raw.max_version ?? ''}`,
+    );
   }
 
-  const cert = certFile === '' ? undefined : readFile(certFile, 'tls_server_config.cert_file', baseDir, problems, files);
+  const cert =
+    certFile === '' ? undefined : readFile(certFile, 'tls_server_config.cert_file', baseDir, problems, files);
   const key = keyFile === '' ? undefined : readFile(keyFile, 'tls_server_config.key_file', baseDir, problems, files);
   // Without client_ca_file the verifying modes check against node's root CAs
   // (tls.rootCertificates), as Go checks against the system roots.
@@ -270,7 +301,9 @@ function parseTls(
     try {
       createPrivateKey(key);
     } catch (error) {
-      problems.push(`tls_server_config.key_file: "${keyFile}" holds no unencrypted PEM private key (${firstLine(error)})`);
+      problems.push(
+        `tls_server_config.key_file: "${keyFile}" holds no unencrypted PEM private key (${firstLine(error)})`,
+      );
     }
   }
   if (ca !== undefined) {
@@ -282,18 +315,23 @@ function parseTls(
       try {
         new X509Certificate(block);
       } catch (error) {
-        problems.push(`tls_server_config.client_ca_file: "${caFile}" holds an invalid certificate (${firstLine(error)})`);
+        problems.push(
+          `tls_server_config.client_ca_file: "${caFile}" holds an invalid certificate (${firstLine(error)})`,
+        );
         break;
       }
     }
   }
-  if (problems.length > before || cert === undefined || key === undefined || certificate === undefined) return undefined;
+  if (problems.length > before || cert === undefined || key === undefined || certificate === undefined)
+    return undefined;
 
   const secureContext = { cert, key, ca, minVersion, maxVersion };
   try {
     createSecureContext(secureContext);
   } catch (error) {
-    problems.push(`tls_server_config: cert_file "${certFile}" and key_file "${keyFile}" cannot serve TLS (${firstLine(error)})`);
+    problems.push(
+      `tls_server_config: cert_file "${certFile}" and key_file "${keyFile}" cannot serve TLS (${firstLine(error)})`,
+    );
     return undefined;
   }
   return {
@@ -301,7 +339,11 @@ function parseTls(
     requestCert: clientAuth !== 'NoClientCert',
     rejectUnauthorized: clientAuth === 'RequireAndVerifyClientCert',
     secureContext,
-    certificate: { serialNumber: certificate.serialNumber, subject: certificate.subject.replace(/\n/g, ', '), validTo: certificate.validTo },
+    certificate: {
+      serialNumber: certificate.serialNumber,
+      subject: certificate.subject.replace(/\n/g, ', '),
+      validTo: certificate.validTo,
+    },
   };
 }
 
@@ -318,7 +360,7 @@ function parseHeaders(raw: Readonly<Record<string, string>>, problems: string[])
       problems.push(`${at}: ${firstLine(error)}`);
       continue;
     }
-    if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith('content-') && lower !== 'content-security-policy') {
+    if (FORBIDDEN_HEADERS.has(lower) || (lower.startsWith('content-') && lower !== 'content-security-policy')) {
       problems.push(`${at}: this header cannot be configured (vitals sets it, or it would break HTTP)`);
       continue;
     }
@@ -344,13 +386,20 @@ export function parseWebConfig(document: unknown, source: string, baseDir: strin
   if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
   const problems: string[] = [];
   const warnings: string[] = [];
-  const { tls_server_config: rawTls, http_server_config: http, basic_auth_users: users, rate_limit: rawLimit } = parsed.data;
-  const tls = rawTls === undefined || rawTls === null ? undefined : parseTls(rawTls, baseDir, problems, files, warnings);
+  const {
+    tls_server_config: rawTls,
+    http_server_config: http,
+    basic_auth_users: users,
+    rate_limit: rawLimit,
+  } = parsed.data;
+  const tls =
+    rawTls === undefined || rawTls === null ? undefined : parseTls(rawTls, baseDir, problems, files, warnings);
   const headers = parseHeaders(http?.headers ?? {}, problems);
   // As in the toolkit: an interval of 0 is no limit at all, whatever the burst.
   const intervalMs = rawLimit?.interval ?? 0;
   const rateLimit = intervalMs > 0 ? { intervalMs, burst: rawLimit?.burst ?? 0 } : undefined;
-  if (rateLimit?.burst === 0) warnings.push('rate_limit.burst: 0 refuses every request but the probes (429); set burst to 1 or more');
+  if (rateLimit?.burst === 0)
+    warnings.push('rate_limit.burst: 0 refuses every request but the probes (429); set burst to 1 or more');
   if (problems.length > 0) throw new ConfigError(source, problems);
   return { source, tls, users: new Map(Object.entries(users ?? {})), headers, rateLimit, warnings, files };
 }

@@ -73,32 +73,58 @@ function simple(name: string, help: string, type: Family['type'], value: (s: Che
  * sixteen series on every scrape, which is what made a large /metrics slow.
  */
 const FAMILIES: readonly Family[] = [
-  simple('vitals_check_up', 'Whether the check is reported passing (pass or warn).', 'gauge', (s) => (isUp(s.view.status) ? 1 : 0)),
+  simple('vitals_check_up', 'Whether the check is reported passing (pass or warn).', 'gauge', (s) =>
+    isUp(s.view.status) ? 1 : 0,
+  ),
   {
     name: 'vitals_check_status',
     help: "The check's reported status; exactly one of unknown, pass, warn, fail is 1.",
     type: 'gauge',
     render: (s) =>
-      STATUSES.map((status) => `vitals_check_status{${s.labels},status="${status}"} ${s.view.status === status ? '1' : '0'}\n`).join(''),
-    values: (s) => STATUSES.map((status) => ({ labels: { ...labelObject(s.view), status }, value: s.view.status === status ? 1 : 0 })),
+      STATUSES.map(
+        (status) => `vitals_check_status{${s.labels},status="${status}"} ${s.view.status === status ? '1' : '0'}\n`,
+      ).join(''),
+    values: (s) =>
+      STATUSES.map((status) => ({
+        labels: { ...labelObject(s.view), status },
+        value: s.view.status === status ? 1 : 0,
+      })),
   },
-  simple('vitals_check_duration_seconds', 'How long the last run of the check took.', 'gauge', (s) => (s.view.last?.durationMs ?? 0) / 1000),
-  simple('vitals_check_timeout_seconds', "The check's configured timeout.", 'gauge', (s) => s.view.definition.timeoutMs / 1000),
+  simple(
+    'vitals_check_duration_seconds',
+    'How long the last run of the check took.',
+    'gauge',
+    (s) => (s.view.last?.durationMs ?? 0) / 1000,
+  ),
+  simple(
+    'vitals_check_timeout_seconds',
+    "The check's configured timeout.",
+    'gauge',
+    (s) => s.view.definition.timeoutMs / 1000,
+  ),
   simple(
     'vitals_check_last_success_timestamp_seconds',
     "Unix time of the check's last pass or warn (0 = never).",
     'gauge',
     (s) => s.view.lastSuccessAt / 1000,
   ),
-  simple('vitals_check_last_run_timestamp_seconds', "Unix time the check's last run finished (0 = never).", 'gauge', (s) => lastRunSeconds(s.view)),
+  simple(
+    'vitals_check_last_run_timestamp_seconds',
+    "Unix time the check's last run finished (0 = never).",
+    'gauge',
+    (s) => lastRunSeconds(s.view),
+  ),
   simple('vitals_check_runs_total', 'Runs of the check.', 'counter', (s) => s.runs),
   {
     name: 'vitals_check_failures_total',
     help: 'Failed runs of the check, by reason.',
     type: 'counter',
     render: (s) =>
-      FAILURE_REASONS.map((reason) => `vitals_check_failures_total{${s.labels},reason="${reason}"} ${String(s.failures[reason])}\n`).join(''),
-    values: (s) => FAILURE_REASONS.map((reason) => ({ labels: { ...labelObject(s.view), reason }, value: s.failures[reason] })),
+      FAILURE_REASONS.map(
+        (reason) => `vitals_check_failures_total{${s.labels},reason="${reason}"} ${String(s.failures[reason])}\n`,
+      ).join(''),
+    values: (s) =>
+      FAILURE_REASONS.map((reason) => ({ labels: { ...labelObject(s.view), reason }, value: s.failures[reason] })),
   },
   {
     name: 'vitals_check_info',
@@ -131,9 +157,18 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     this.set(isReady() ? 1 : 0);
   });
   const draining = gauge('vitals_draining', 'Whether vitals is shutting down (after SIGTERM).');
-  gauge('vitals_build_info', 'Build facts; always 1.', ['version', 'nodejs']).set({ version, nodejs: process.version }, 1);
-  const reloadOk = gauge('vitals_config_last_reload_successful', 'Whether the last load or reload of the config applied.');
-  const reloadAt = gauge('vitals_config_last_reload_success_timestamp_seconds', 'Unix time the running config was applied.');
+  gauge('vitals_build_info', 'Build facts; always 1.', ['version', 'nodejs']).set(
+    { version, nodejs: process.version },
+    1,
+  );
+  const reloadOk = gauge(
+    'vitals_config_last_reload_successful',
+    'Whether the last load or reload of the config applied.',
+  );
+  const reloadAt = gauge(
+    'vitals_config_last_reload_success_timestamp_seconds',
+    'Unix time the running config was applied.',
+  );
   draining.set(0);
   reloadOk.set(0);
   reloadAt.set(0);
@@ -179,7 +214,9 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     let body = rendered[key];
     if (body === undefined) {
       const all = [...checks.values()];
-      body = FAMILIES.map((family, index) => header(family, openMetrics) + all.map((series) => series.lines[index] ?? '').join('')).join('');
+      body = FAMILIES.map(
+        (family, index) => header(family, openMetrics) + all.map((series) => series.lines[index] ?? '').join(''),
+      ).join('');
       rendered[key] = body;
     }
     return body;

@@ -29,9 +29,19 @@ interface Answer {
 }
 
 /** `from`: the client's own address; all of 127.0.0.0/8 is loopback, so each is another peer. */
-async function get(port: number, path: string, agent: http.Agent | false, authorization?: string, from?: string): Promise<Answer> {
+async function get(
+  port: number,
+  path: string,
+  agent: http.Agent | false,
+  authorization?: string,
+  from?: string,
+): Promise<Answer> {
   const started = performance.now();
-  const { status } = await request(port, path, { agent, localAddress: from, headers: authorization === undefined ? {} : { authorization } });
+  const { status } = await request(port, path, {
+    agent,
+    localAddress: from,
+    headers: authorization === undefined ? {} : { authorization },
+  });
   return { status, ms: performance.now() - started };
 }
 
@@ -49,11 +59,18 @@ describe('a flood of wrong basic-auth passwords', () => {
     dir = await mkdtemp(join(tmpdir(), 'vitals-flood-'));
     const webFile = join(dir, 'web.yml');
     const users = [USER, ...Array.from({ length: FRESH_USERS }, (_, i) => `fresh-${String(i)}`)];
-    await writeFile(webFile, `basic_auth_users:\n${users.map((user) => `  ${user}: ${bcrypt.hashSync(PASSWORD, 10)}\n`).join('')}`);
-    running = await startVitals({ checks: [] }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
-      firstResults: true,
-      listen: { webConfig: loadWebConfig(webFile), webConfigPollMs: 0 },
-    });
+    await writeFile(
+      webFile,
+      `basic_auth_users:\n${users.map((user) => `  ${user}: ${bcrypt.hashSync(PASSWORD, 10)}\n`).join('')}`,
+    );
+    running = await startVitals(
+      { checks: [] },
+      [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }],
+      {
+        firstResults: true,
+        listen: { webConfig: loadWebConfig(webFile), webConfigPollMs: 0 },
+      },
+    );
   });
 
   afterAll(async () => {
@@ -108,7 +125,15 @@ describe('a flood of wrong basic-auth passwords', () => {
           // Another user's first login: a comparison the flood must leave room for.
           // Beside the probes, not in their loop: a login may wait its turn for bcrypt.
           if (fresh < FRESH_USERS) {
-            freshLogins.push(get(port, '/metrics', false, basic(`fresh-${String(fresh)}`, password), `127.0.1.${String(fresh + 1)}`).then((login) => login.status));
+            freshLogins.push(
+              get(
+                port,
+                '/metrics',
+                false,
+                basic(`fresh-${String(fresh)}`, password),
+                `127.0.1.${String(fresh + 1)}`,
+              ).then((login) => login.status),
+            );
             fresh += 1;
           }
         }
@@ -122,7 +147,14 @@ describe('a flood of wrong basic-auth passwords', () => {
     }
     const logins = await Promise.all(freshLogins);
     const sorted = [...latencies].sort((a, b) => a - b);
-    const result = { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), probes: latencies.length, statuses, cachedScrapes, freshLogins: logins };
+    const result = {
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      probes: latencies.length,
+      statuses,
+      cachedScrapes,
+      freshLogins: logins,
+    };
     const attempts = [...statuses.values()].reduce((a, b) => a + b, 0);
     console.info(
       `bad-password flood from ${String(addresses.length)} address(es): ${String(ATTACKERS)} clients, ${String(attempts)} attempts in ` +
@@ -139,19 +171,33 @@ describe('a flood of wrong basic-auth passwords', () => {
     expect(result.probes).toBeGreaterThanOrEqual(20);
     expect([...result.statuses.keys()]).toEqual([401]);
     expect(result.cachedScrapes.length).toBeGreaterThan(0);
-    expect(result.cachedScrapes.every((status) => status === 200), 'a cached scrape was refused').toBe(true);
+    expect(
+      result.cachedScrapes.every((status) => status === 200),
+      'a cached scrape was refused',
+    ).toBe(true);
   }
 
-  it(`${String(ATTACKERS)} clients from one address hammering /metrics with wrong passwords: /health p50 < ${String(P50_BUDGET_MS)} ms, p99 < ${String(P99_BUDGET_MS)} ms`, async () => {
-    const result = await flood(['127.0.0.1'], PASSWORD);
-    expectProbesStayFast(result);
-    // The flooding address uses up its own budget of comparisons, not everyone's.
-    expect(result.freshLogins.length).toBeGreaterThan(0);
-    expect(result.freshLogins.every((status) => status === 200), 'a first login from another address was refused').toBe(true);
-  }, FLOOD_MS + 30_000);
+  it(
+    `${String(ATTACKERS)} clients from one address hammering /metrics with wrong passwords: /health p50 < ${String(P50_BUDGET_MS)} ms, p99 < ${String(P99_BUDGET_MS)} ms`,
+    async () => {
+      const result = await flood(['127.0.0.1'], PASSWORD);
+      expectProbesStayFast(result);
+      // The flooding address uses up its own budget of comparisons, not everyone's.
+      expect(result.freshLogins.length).toBeGreaterThan(0);
+      expect(
+        result.freshLogins.every((status) => status === 200),
+        'a first login from another address was refused',
+      ).toBe(true);
+    },
+    FLOOD_MS + 30_000,
+  );
 
-  it(`${String(ATTACKERS)} clients from ${String(ATTACKERS)} addresses: the probes stay as fast`, async () => {
-    const addresses = Array.from({ length: ATTACKERS }, (_, i) => `127.0.0.${String(i + 2)}`);
-    expectProbesStayFast(await flood(addresses, PASSWORD));
-  }, FLOOD_MS + 30_000);
+  it(
+    `${String(ATTACKERS)} clients from ${String(ATTACKERS)} addresses: the probes stay as fast`,
+    async () => {
+      const addresses = Array.from({ length: ATTACKERS }, (_, i) => `127.0.0.${String(i + 2)}`);
+      expectProbesStayFast(await flood(addresses, PASSWORD));
+    },
+    FLOOD_MS + 30_000,
+  );
 });

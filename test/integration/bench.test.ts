@@ -24,7 +24,11 @@ interface Finished {
 /** Runs `npx tsx bench/run.ts ...args` in its own process group; the whole group dies on timeout. */
 function runBench(args: string[]): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'bench/run.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('npx', ['tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -61,62 +65,80 @@ function badLeaves(value: unknown, at = '$'): string[] {
 
 interface Report {
   targets: { name: string }[];
-  runs: { target: string; route: string; requests: number; rps: number; cpuUsPerReq?: number; errors: { connect: number }; latencyMs: Record<string, number> }[];
+  runs: {
+    target: string;
+    route: string;
+    requests: number;
+    rps: number;
+    cpuUsPerReq?: number;
+    errors: { connect: number };
+    latencyMs: Record<string, number>;
+  }[];
   summary: { target: string; route: string }[];
   goals: { id: string; status: string }[];
   extras: { startup: Record<string, unknown>; manyChecks: Record<string, unknown> };
 }
 
-describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-admin'], 'bench --quick'))('bench/run.ts --quick', () => {
-  let dir: string;
-  let out: string;
-  let finished: Finished;
-  let report: Report;
+describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb', 'mariadb-admin'], 'bench --quick'))(
+  'bench/run.ts --quick',
+  () => {
+    let dir: string;
+    let out: string;
+    let finished: Finished;
+    let report: Report;
 
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vitals-bench-test-'));
-    out = join(dir, 'quick.json');
-    finished = await runBench(['--quick', '--out', out]);
-    if (finished.code === 0) report = JSON.parse(await readFile(out, 'utf8')) as Report;
-  }, TIMEOUT_MS + 20_000);
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'vitals-bench-test-'));
+      out = join(dir, 'quick.json');
+      finished = await runBench(['--quick', '--out', out]);
+      if (finished.code === 0) report = JSON.parse(await readFile(out, 'utf8')) as Report;
+    }, TIMEOUT_MS + 20_000);
 
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
 
-  it('exits 0 and prints the table and the targets', () => {
-    expect(finished.code, `stderr:\n${finished.stderr}`).toBe(0);
-    expect(finished.stdout).toMatch(/target\s+route\s+req\/s/);
-    expect(finished.stdout).toContain('Targets (issue 8):');
-    expect(finished.stdout).toContain(out);
-  });
+    it('exits 0 and prints the table and the targets', () => {
+      expect(finished.code, `stderr:\n${finished.stderr}`).toBe(0);
+      expect(finished.stdout).toMatch(/target\s+route\s+req\/s/);
+      expect(finished.stdout).toContain('Targets (issue 8):');
+      expect(finished.stdout).toContain(out);
+    });
 
-  it('ran every target, and every target answered without connection errors', () => {
-    const names = report.targets.map((t) => t.name);
-    expect(names).toEqual(
-      expect.arrayContaining(['raw-http', 'bare-koa', 'terminus', 'lightship', 'vitals-standalone', 'vitals-embedded']),
-    );
-    for (const name of names) {
-      const runs = report.runs.filter((r) => r.target === name);
-      expect(runs.length, name).toBeGreaterThan(0);
-      for (const run of runs) {
-        expect(run.requests, `${name} ${run.route}`).toBeGreaterThan(0);
-        expect(run.rps, `${name} ${run.route}`).toBeGreaterThan(0);
-        expect(run.errors.connect, `${name} ${run.route}`).toBe(0);
-        expect(run.cpuUsPerReq, `${name} ${run.route}`).toBeTypeOf('number');
+    it('ran every target, and every target answered without connection errors', () => {
+      const names = report.targets.map((t) => t.name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'raw-http',
+          'bare-koa',
+          'terminus',
+          'lightship',
+          'vitals-standalone',
+          'vitals-embedded',
+        ]),
+      );
+      for (const name of names) {
+        const runs = report.runs.filter((r) => r.target === name);
+        expect(runs.length, name).toBeGreaterThan(0);
+        for (const run of runs) {
+          expect(run.requests, `${name} ${run.route}`).toBeGreaterThan(0);
+          expect(run.rps, `${name} ${run.route}`).toBeGreaterThan(0);
+          expect(run.errors.connect, `${name} ${run.route}`).toBe(0);
+          expect(run.cpuUsPerReq, `${name} ${run.route}`).toBeTypeOf('number');
+        }
       }
-    }
-    expect(report.summary.length).toBe(new Set(report.runs.map((r) => `${r.target} ${r.route}`)).size);
-  });
+      expect(report.summary.length).toBe(new Set(report.runs.map((r) => `${r.target} ${r.route}`)).size);
+    });
 
-  it('measured the extras that --quick keeps, and judged every target of the issue', () => {
-    expect(report.extras.startup.medianHealthMs).toBeTypeOf('number');
-    expect(report.extras.manyChecks.series).toBeTypeOf('number');
-    expect(report.goals.length).toBeGreaterThan(10);
-    for (const goal of report.goals) expect(['met', 'not met', 'skipped']).toContain(goal.status);
-  });
+    it('measured the extras that --quick keeps, and judged every target of the issue', () => {
+      expect(report.extras.startup.medianHealthMs).toBeTypeOf('number');
+      expect(report.extras.manyChecks.series).toBeTypeOf('number');
+      expect(report.goals.length).toBeGreaterThan(10);
+      for (const goal of report.goals) expect(['met', 'not met', 'skipped']).toContain(goal.status);
+    });
 
-  it('writes only finite numbers (no NaN, Infinity or null) in the JSON', () => {
-    expect(badLeaves(report)).toEqual([]);
-  });
-});
+    it('writes only finite numbers (no NaN, Infinity or null) in the JSON', () => {
+      expect(badLeaves(report)).toEqual([]);
+    });
+  },
+);

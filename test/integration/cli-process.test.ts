@@ -42,7 +42,10 @@ interface Finished {
   readonly stderr: string;
 }
 
-function start(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
+function start(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; finished: Promise<Finished> } {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
@@ -71,7 +74,10 @@ describe('every problem reaches a piped stderr before the process exits', () => 
   beforeAll(() => {
     // ~100 kB of problems: more than a pipe buffers (64 KiB), so an exit that does not wait for
     // stderr to drain cuts the list.
-    const checks = Array.from({ length: COUNT }, (_, i) => `  - { name: check-${String(i).padStart(4, '0')}, kind: no-such-kind-${String(i)} }`);
+    const checks = Array.from(
+      { length: COUNT },
+      (_, i) => `  - { name: check-${String(i).padStart(4, '0')}, kind: no-such-kind-${String(i)} }`,
+    );
     config = join(dir, 'many-problems.yml');
     writeFileSync(config, `checks:\n${checks.join('\n')}\n`);
   });
@@ -81,12 +87,16 @@ describe('every problem reaches a piped stderr before the process exits', () => 
    * node's own spawn gives a child a socket pair, which buffers more and hides the cut.
    */
   function throughPipe(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-    const shell = spawn('bash', ['-c', '"$0" "$@" 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"', process.execPath, CLI, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: 30_000,
-    });
+    const shell = spawn(
+      'bash',
+      ['-c', '"$0" "$@" 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"', process.execPath, CLI, ...args],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 30_000,
+      },
+    );
     liveChildren.add(shell);
     // What the CLI wrote to its stderr arrives on the shell's stdout.
     let stderr = '';

@@ -119,21 +119,25 @@ describe.concurrent('vitals validate', () => {
     const result = await vitals(['validate', '--config', configFile(GOOD)], { DB_PASSWORD: password });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('primary-db  kind=mysql  target=db.internal:3306');
-    expect(`${result.stdout}${result.stderr}`).not.toContain('w\'o@rd');
+    expect(`${result.stdout}${result.stderr}`).not.toContain("w'o@rd");
   });
 
   it('substitutes a ${VAR} value exactly as it is, as an error message shows', async () => {
     const file = configFile('checks:\n  - name: db\n    kind: ${KIND}\n');
     const result = await vitals(['validate', '--config', file], { KIND: `my #sql"'@: x` });
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`vitals: invalid config ${file}:\n  checks[0].kind: unknown kind "my #sql"'@: x" (known: ${KNOWN_KINDS})\n`);
+    expect(result.stderr).toBe(
+      `vitals: invalid config ${file}:\n  checks[0].kind: unknown kind "my #sql"'@: x" (known: ${KNOWN_KINDS})\n`,
+    );
   });
 
   it('reads $$ as a literal $', async () => {
     const file = configFile('checks:\n  - name: db\n    kind: mysql\n    url: mysql://app@db$$1:3306/\n');
     const result = await vitals(['validate', '--config', file]);
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n')[0]).toBe('db  kind=mysql  target=db$1:3306  critical=true  interval=10s  timeout=2s');
+    expect(result.stdout.split('\n')[0]).toBe(
+      'db  kind=mysql  target=db$1:3306  critical=true  interval=10s  timeout=2s',
+    );
   });
 
   it('prints the 25s shutdown warning on stderr and still exits 0', async () => {
@@ -192,7 +196,12 @@ describe.concurrent('vitals validate', () => {
       {},
       ['checks[0].password: environment variable DB_PASSWORD is not set (use ${DB_PASSWORD:-default} for a default)'],
     ],
-    ['invalid YAML, naming the line', 'server:\n  port: 1\n\thost: x\n', {}, ['line 3, column 1: Tabs are not allowed as indentation']],
+    [
+      'invalid YAML, naming the line',
+      'server:\n  port: 1\n\thost: x\n',
+      {},
+      ['line 3, column 1: Tabs are not allowed as indentation'],
+    ],
     ['an empty file', '', {}, ['(root): the config file is empty']],
     [
       'several problems, all at once',
@@ -248,7 +257,10 @@ describe.concurrent('vitals validate', () => {
   ])('exits 2 asking for --config with %s', async (_, env) => {
     const result = await vitals(['validate'], env);
     expect(result.code).toBe(2);
-    expect(result.stderr.split('\n').slice(0, 2)).toEqual(['vitals: validate: --config FILE is required', USAGE_FIRST_LINE]);
+    expect(result.stderr.split('\n').slice(0, 2)).toEqual([
+      'vitals: validate: --config FILE is required',
+      USAGE_FIRST_LINE,
+    ]);
   });
 
   it.each<[string, string[], Record<string, string>, string]>([
@@ -276,7 +288,8 @@ describe.concurrent('vitals validate', () => {
     ],
   ])('exits 2 with usage for %s', async (name, extra, env, message) => {
     const file = configFile('checks: []\n');
-    const args = name === 'an unknown command' ? ['valdate', '--config', file] : ['validate', '--config', file, ...extra];
+    const args =
+      name === 'an unknown command' ? ['valdate', '--config', file] : ['validate', '--config', file, ...extra];
     const result = await vitals(args, env);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
@@ -286,7 +299,9 @@ describe.concurrent('vitals validate', () => {
 
   it('accepts a valid port and --watch-config, which validate does not use', async () => {
     const file = configFile('checks: []\n');
-    const result = await vitals(['validate', '--config', file, '--port', '8080', '--watch-config', '10s'], { PORT: '9000' });
+    const result = await vitals(['validate', '--config', file, '--port', '8080', '--watch-config', '10s'], {
+      PORT: '9000',
+    });
     expect(result).toEqual({ code: 0, stdout: `${file}: ok, 0 check(s)\n`, stderr: '' });
   });
 });

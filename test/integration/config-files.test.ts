@@ -20,7 +20,12 @@ function fifo(name: string): string {
 }
 
 function validate(args: string[]) {
-  const run = spawnSync(process.execPath, [CLI, 'validate', ...args], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, timeout: 10_000, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [CLI, 'validate', ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 10_000,
+    encoding: 'utf8',
+  });
   return { code: run.status, signal: run.signal, stderr: run.stderr };
 }
 
@@ -36,7 +41,10 @@ describe('files that are not regular files', () => {
   it('a FIFO as a passwordFile: exit 2 naming the field, no hang', () => {
     fifo('password');
     const config = join(dir, 'with-secret.yml');
-    writeFileSync(config, 'checks:\n  - name: db\n    kind: mysql\n    url: mysql://app@127.0.0.1:3306/\n    passwordFile: password\n');
+    writeFileSync(
+      config,
+      'checks:\n  - name: db\n    kind: mysql\n    url: mysql://app@127.0.0.1:3306/\n    passwordFile: password\n',
+    );
     const run = validate(['--config', config]);
     expect(run.signal).toBeNull();
     expect(run.code).toBe(2);

@@ -103,12 +103,25 @@ function expectLocated(problems: readonly string[], text: string): void {
 // ---- generators ---------------------------------------------------------------------------
 
 /** Characters that mean something to YAML, plus letters, blanks and the odd non-ASCII one. */
-const yamlChar = fc.constantFrom(...':-[]{},&*!|>%@`#\'"?\n\n\n  \t$\\~=.0123456789abcxyz\u00e9\u2028\ufeff'.split(''), 'checks', 'name', 'kind', '${', '}', '<<', '---', '...');
+const yamlChar = fc.constantFrom(
+  ...':-[]{},&*!|>%@`#\'"?\n\n\n  \t$\\~=.0123456789abcxyz\u00e9\u2028\ufeff'.split(''),
+  'checks',
+  'name',
+  'kind',
+  '${',
+  '}',
+  '<<',
+  '---',
+  '...',
+);
 const randomYaml = fc.array(yamlChar, { maxLength: 120 }).map((parts) => parts.join(''));
 
 /** A line-level remix of the valid config: lines dropped, duplicated, swapped, re-indented. */
 const remixed = fc
-  .array(fc.tuple(fc.nat(VALID.split('\n').length - 1), fc.constantFrom('', ' ', '  ', '\t', '- ')), { minLength: 1, maxLength: 40 })
+  .array(fc.tuple(fc.nat(VALID.split('\n').length - 1), fc.constantFrom('', ' ', '  ', '\t', '- ')), {
+    minLength: 1,
+    maxLength: 40,
+  })
   .map((picks) => {
     const lines = VALID.split('\n');
     return picks.map(([i, indent]) => indent + (lines[i] ?? '')).join('\n');
@@ -170,7 +183,8 @@ function setAt(tree: unknown, path: (string | number)[], value: unknown): unknow
   if (path.length === 0) return value;
   const [head, ...rest] = path;
   if (Array.isArray(tree)) return tree.map((v: unknown, i) => (i === head ? setAt(v, rest, value) : v));
-  if (tree !== null && typeof tree === 'object' && head !== undefined) return { ...tree, [head]: setAt((tree as Record<string, unknown>)[head], rest, value) };
+  if (tree !== null && typeof tree === 'object' && head !== undefined)
+    return { ...tree, [head]: setAt((tree as Record<string, unknown>)[head], rest, value) };
   return tree;
 }
 
@@ -184,7 +198,22 @@ const mutated = fc
 /** The valid config with keys added: unknown keys, wrong sections, odd key text. */
 const extraKeys = fc
   .array(
-    fc.tuple(fc.constantFrom([], ['server'], ['security'], ['defaults'], ['checks', 0], ['checks', 3], ['checks', 3, 'headers']), fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'a\nb', '    at x', 'checks')), hugeOrOdd),
+    fc.tuple(
+      fc.constantFrom(
+        [],
+        ['server'],
+        ['security'],
+        ['defaults'],
+        ['checks', 0],
+        ['checks', 3],
+        ['checks', 3, 'headers'],
+      ),
+      fc.oneof(
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom('__proto__', 'constructor', 'toString', 'a\nb', '    at x', 'checks'),
+      ),
+      hugeOrOdd,
+    ),
     { minLength: 1, maxLength: 3 },
   )
   .map((edits) =>
@@ -224,14 +253,19 @@ describe('config fuzzing, in process (parseConfigText)', () => {
 
   it('a mutated known section is reported under its own path', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...ALL_PATHS.filter((p) => p.length >= 2)), fc.constantFrom(1e400, '${UNSET_VAR}', [], { a: 1 }, 'x'.repeat(10_000)), (path, value) => {
-        const text = stringify(setAt(validTree(), path, value));
-        const { problems } = parseOutcome(text);
-        if (problems === undefined) return; // some fields accept any string, or 1e400 as a ratio bound fails elsewhere
-        expectLocated(problems, text);
-        // Every problem is under a root section, or the root itself.
-        for (const problem of problems) expect(SECTIONS.some((s) => problem.startsWith(s)) || problem.startsWith('(root)'), problem).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(...ALL_PATHS.filter((p) => p.length >= 2)),
+        fc.constantFrom(1e400, '${UNSET_VAR}', [], { a: 1 }, 'x'.repeat(10_000)),
+        (path, value) => {
+          const text = stringify(setAt(validTree(), path, value));
+          const { problems } = parseOutcome(text);
+          if (problems === undefined) return; // some fields accept any string, or 1e400 as a ratio bound fails elsewhere
+          expectLocated(problems, text);
+          // Every problem is under a root section, or the root itself.
+          for (const problem of problems)
+            expect(SECTIONS.some((s) => problem.startsWith(s)) || problem.startsWith('(root)'), problem).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -254,7 +288,9 @@ describe('config fuzzing, in process (parseConfigText)', () => {
       ['http', 'http://u:%zz@h/'],
     ] as const) {
       const { problems } = parseOutcome(`checks:\n  - name: x\n    kind: ${kind}\n    url: "${url}"\n`);
-      expect(problems, url).toEqual([expect.stringMatching(/^checks\[0\]\.url: invalid percent-encoding in the URL's (user|password|database name)/)]);
+      expect(problems, url).toEqual([
+        expect.stringMatching(/^checks\[0\]\.url: invalid percent-encoding in the URL's (user|password|database name)/),
+      ]);
       // The message never repeats the URL's userinfo.
       expect(problems?.join(' ')).not.toContain('%zz');
     }
@@ -262,7 +298,12 @@ describe('config fuzzing, in process (parseConfigText)', () => {
 
   it('an alias bomb, deep nesting and a huge document are config errors, quickly', () => {
     const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${Array(10).fill('*a').join(',')}]\nc: &c [${Array(10).fill('*b').join(',')}]\nd: [${Array(10).fill('*c').join(',')}]\n`;
-    for (const text of [bomb, `checks: ${'['.repeat(5000)}${']'.repeat(5000)}`, `checks: ${'{a: '.repeat(3000)}1${'}'.repeat(3000)}`, `checks:\n${'  - {name: n, kind: tcp, host: h, port: 1}\n'.repeat(5000)}`]) {
+    for (const text of [
+      bomb,
+      `checks: ${'['.repeat(5000)}${']'.repeat(5000)}`,
+      `checks: ${'{a: '.repeat(3000)}1${'}'.repeat(3000)}`,
+      `checks:\n${'  - {name: n, kind: tcp, host: h, port: 1}\n'.repeat(5000)}`,
+    ]) {
       const started = performance.now();
       const { problems } = parseOutcome(text);
       expect(performance.now() - started).toBeLessThan(10_000);
@@ -286,7 +327,10 @@ function validate(file: string): Promise<CliResult> {
     const started = performance.now();
     const env: NodeJS.ProcessEnv = { ...process.env, ...ENV };
     for (const name of Object.keys(env)) if (name.startsWith('UNSET_')) delete env[name];
-    const child = spawn(process.execPath, [CLI, 'validate', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'validate', '--config', file], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

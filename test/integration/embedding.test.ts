@@ -23,14 +23,20 @@ describe('vitals embedded in an existing Koa app', () => {
   let tcpTarget: NetServer;
   let queueHealthy = true;
   const appRegistry = new Registry();
-  const appRequests = new Counter({ name: 'app_requests_total', help: 'Requests the application served.', registers: [appRegistry] });
+  const appRequests = new Counter({
+    name: 'app_requests_total',
+    help: 'Requests the application served.',
+    registers: [appRegistry],
+  });
 
   beforeAll(async () => {
     tcpTarget = createNetServer((socket) => socket.end());
     await new Promise<void>((resolve) => tcpTarget.listen(0, '127.0.0.1', resolve));
     const tcpPort = (tcpTarget.address() as AddressInfo).port;
     vitals = await createVitals(
-      { checks: [{ name: 'cache', kind: 'tcp', host: '127.0.0.1', port: tcpPort, interval: '200ms', timeout: '100ms' }] },
+      {
+        checks: [{ name: 'cache', kind: 'tcp', host: '127.0.0.1', port: tcpPort, interval: '200ms', timeout: '100ms' }],
+      },
       { logger: (await import('../../src/log.js')).createLogger('silent') },
     );
     vitals.addCheck({
@@ -77,12 +83,22 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(typeof createVitals).toBe('function');
   });
 
-  it('exposes the embedding API and nothing of the listener\'s internals', () => {
+  it("exposes the embedding API and nothing of the listener's internals", () => {
     const members = Object.keys(vitals).sort();
-    expect(members).toStrictEqual(['addCheck', 'config', 'logger', 'registry', 'reload', 'router', 'start', 'stop', 'version']);
+    expect(members).toStrictEqual([
+      'addCheck',
+      'config',
+      'logger',
+      'registry',
+      'reload',
+      'router',
+      'start',
+      'stop',
+      'version',
+    ]);
   });
 
-  it('serves the vitals routes under the prefix beside the app\'s own routes', async () => {
+  it("serves the vitals routes under the prefix beside the app's own routes", async () => {
     expect(await (await fetch(`${base}/hello`)).text()).toBe('hello from the app');
     const health = await fetch(`${base}/ops/health`);
     expect(health.status).toBe(200);
@@ -90,7 +106,10 @@ describe('vitals embedded in an existing Koa app', () => {
     const { value } = await waitFor(
       async () => {
         const response = await fetch(`${base}/ops/ready`);
-        return { status: response.status, body: (await response.json()) as { status: string; checks?: Record<string, unknown[]> } };
+        return {
+          status: response.status,
+          body: (await response.json()) as { status: string; checks?: Record<string, unknown[]> },
+        };
       },
       (r) => r.status === 200,
       5000,
@@ -103,13 +122,21 @@ describe('vitals embedded in an existing Koa app', () => {
   it('follows a custom check that starts failing and recovering', async () => {
     queueHealthy = false;
     try {
-      const down = await waitFor(() => fetch(`${base}/ops/ready/queue`).then((r) => r.status), (s) => s === 503, 5000);
+      const down = await waitFor(
+        () => fetch(`${base}/ops/ready/queue`).then((r) => r.status),
+        (s) => s === 503,
+        5000,
+      );
       expect(down.value).toBe(503);
       expect((await fetch(`${base}/ops/ready`)).status).toBe(503);
     } finally {
       queueHealthy = true;
     }
-    await waitFor(() => fetch(`${base}/ops/ready`).then((r) => r.status), (s) => s === 200, 5000);
+    await waitFor(
+      () => fetch(`${base}/ops/ready`).then((r) => r.status),
+      (s) => s === 200,
+      5000,
+    );
   });
 
   it('exposes the prom-client registry for the app to merge with its own', async () => {
@@ -117,19 +144,26 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(text).toMatch(/^app_requests_total \d+$/m);
     expect(text).toMatch(/^vitals_check_up\{check="cache",kind="tcp",critical="true"\} 1$/m);
     expect(text).toMatch(/^vitals_check_info\{check="queue",kind="custom",critical="true",target=""\} 1$/m);
-    expect(text).toMatch(/^vitals_check_info\{check="cache",kind="tcp",critical="true",target="127\.0\.0\.1:\d+"\} 1$/m);
+    expect(text).toMatch(
+      /^vitals_check_info\{check="cache",kind="tcp",critical="true",target="127\.0\.0\.1:\d+"\} 1$/m,
+    );
     // The mounted /ops/metrics is the same exposition.
     const mounted = await (await fetch(`${base}/ops/metrics`)).text();
     expect(mounted).toMatch(/^vitals_check_runs_total\{check="queue",kind="custom",critical="true"\} [1-9]\d*$/m);
   });
 
   it('addCheck refuses what would spin or misbehave with the exported ConfigError, naming the field', async () => {
-    const other = await createVitals({ checks: [], defaults: { interval: '30s', timeout: '5s' } }, { logger: (await import('../../src/log.js')).createLogger('silent') });
+    const other = await createVitals(
+      { checks: [], defaults: { interval: '30s', timeout: '5s' } },
+      { logger: (await import('../../src/log.js')).createLogger('silent') },
+    );
     const attempt = (fields: Record<string, unknown>) => () => {
       other.addCheck({ name: 'jobs', run: async () => undefined, ...fields });
     };
     expect(attempt({ interval: Infinity })).toThrow(ConfigError);
-    expect(attempt({ interval: 3e9 })).toThrow('addCheck("jobs").interval: duration "3000000000ms" out of range (100ms to 1d)');
+    expect(attempt({ interval: 3e9 })).toThrow(
+      'addCheck("jobs").interval: duration "3000000000ms" out of range (100ms to 1d)',
+    );
     expect(attempt({ timeout: -1 })).toThrow(/addCheck\("jobs"\)\.timeout: expected a duration string/);
     other.addCheck({ name: 'jobs', run: async () => undefined });
     // The config's defaults apply: what an embedder can see of it is the timeout gauge.
@@ -137,7 +171,7 @@ describe('vitals embedded in an existing Koa app', () => {
     expect(timeouts?.values.find((v) => v.labels.check === 'jobs')?.value).toBe(5);
   });
 
-  it('leaves unknown paths to the app (no vitals 404 inside someone else\'s app)', async () => {
+  it("leaves unknown paths to the app (no vitals 404 inside someone else's app)", async () => {
     const response = await fetch(`${base}/nope`);
     expect(response.status).toBe(404);
     expect(await response.text()).toBe('Not Found');

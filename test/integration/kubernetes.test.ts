@@ -118,7 +118,10 @@ function vitalsYml(cm: IConfigMap): { text: string; config: VitalsYml } {
   return { text, config: parse(text) as VitalsYml };
 }
 
-function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+function labelsMatch(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (selector === undefined || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
@@ -163,7 +166,10 @@ function expectVitalsContainer(d: IDeployment, cm: IConfigMap, readinessPath: '/
   expect(Object.keys(cm.data ?? {})).toContain(path.posix.basename(configPath));
   expect(mount?.readOnly).toBe(true);
 
-  expect(c.env?.find((e) => e.name === 'MYSQL_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'vitals-db', key: 'password' });
+  expect(c.env?.find((e) => e.name === 'MYSQL_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+    name: 'vitals-db',
+    key: 'password',
+  });
 
   // Grace period above shutdownDelay + shutdownTimeout of the mounted config, or SIGKILL cuts the drain.
   const drain = seconds(config.server.shutdownDelay) + seconds(config.server.shutdownTimeout);
@@ -216,7 +222,9 @@ describe('deploy/kubernetes is what generate.ts renders', () => {
   });
 
   it('the example Secret is the one the Deployment reads, and no kustomization includes it', () => {
-    const secret = committed<{ metadata: { name: string }; stringData: Record<string, string> }>('examples/vitals-db-secret.yaml');
+    const secret = committed<{ metadata: { name: string }; stringData: Record<string, string> }>(
+      'examples/vitals-db-secret.yaml',
+    );
     expect(secret.metadata.name).toBe('vitals-db');
     expect(Object.keys(secret.stringData)).toEqual(['password']);
     for (const k of ['base/kustomization.yaml', 'overlays/sidecar/kustomization.yaml']) {
@@ -248,7 +256,11 @@ describe('vitals.yml in the ConfigMap', () => {
   }
 
   function validate(env: Record<string, string>): { code: number | null; out: string; stderr: string } {
-    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', file], { env, encoding: 'utf8', timeout: 15_000 });
+    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', file], {
+      env,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     return { code: r.status, out: `${r.stdout}${r.stderr}`, stderr: r.stderr };
   }
 
@@ -309,7 +321,9 @@ describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/base', () => {
     expectMetricsService(svc, d);
     const sm = find<IServiceMonitor>(objects, 'ServiceMonitor', 'vitals');
     expect(labelsMatch(sm.spec.selector.matchLabels, svc.metadata?.labels)).toBe(true);
-    expect(sm.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics', interval: '15s' })]);
+    expect(sm.spec.endpoints).toEqual([
+      expect.objectContaining({ port: 'metrics', path: '/metrics', interval: '15s' }),
+    ]);
     // The operator names the job after the Service; the shipped rules expect job="vitals".
     expect(read('rules/vitals-alerts.yml')).toContain(`job="${svc.metadata?.name ?? ''}"`);
   });
@@ -352,41 +366,44 @@ describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/overlays/sidecar
 
 // ------------------------------------------------------------------------------ PrometheusRule
 
-describe.skipIf(skipUnlessBinaries(['kubectl', 'promtool'], 'PrometheusRule (kubectl, promtool)'))('the rendered PrometheusRule', () => {
-  type Groups = NonNullable<IPrometheusRule['spec']['groups']>;
-  let groups: Groups;
-  beforeAll(() => {
-    groups = find<IPrometheusRule>(kustomize('base'), 'PrometheusRule', 'vitals').spec.groups ?? [];
-  });
+describe.skipIf(skipUnlessBinaries(['kubectl', 'promtool'], 'PrometheusRule (kubectl, promtool)'))(
+  'the rendered PrometheusRule',
+  () => {
+    type Groups = NonNullable<IPrometheusRule['spec']['groups']>;
+    let groups: Groups;
+    beforeAll(() => {
+      groups = find<IPrometheusRule>(kustomize('base'), 'PrometheusRule', 'vitals').spec.groups ?? [];
+    });
 
-  function checkRules(g: Groups, name: string): ReturnType<typeof promtool> {
-    const file = path.join(tmp, name);
-    writeFileSync(file, JSON.stringify({ groups: g }, null, 2));
-    return promtool(['check', 'rules', file]);
-  }
+    function checkRules(g: Groups, name: string): ReturnType<typeof promtool> {
+      const file = path.join(tmp, name);
+      writeFileSync(file, JSON.stringify({ groups: g }, null, 2));
+      return promtool(['check', 'rules', file]);
+    }
 
-  it('has exactly the groups of rules/vitals-alerts.yml (one source)', () => {
-    const source = parse(read('rules/vitals-alerts.yml')) as { groups: Groups };
-    expect(groups.length).toBeGreaterThan(0);
-    expect(groups).toEqual(source.groups);
-  });
+    it('has exactly the groups of rules/vitals-alerts.yml (one source)', () => {
+      const source = parse(read('rules/vitals-alerts.yml')) as { groups: Groups };
+      expect(groups.length).toBeGreaterThan(0);
+      expect(groups).toEqual(source.groups);
+    });
 
-  it('passes promtool check rules', () => {
-    const r = checkRules(groups, 'rules.json');
-    expect(r.code, r.output).toBe(0);
-    expect(r.output).toContain('SUCCESS');
-  });
+    it('passes promtool check rules', () => {
+      const r = checkRules(groups, 'rules.json');
+      expect(r.code, r.output).toBe(0);
+      expect(r.output).toContain('SUCCESS');
+    });
 
-  it('a mutated group fails promtool and the one-source comparison (the checks above can fail)', () => {
-    const mutated = structuredClone(groups);
-    const rule = mutated[0]?.rules?.[0];
-    if (rule === undefined) throw new Error('no rule to mutate');
-    rule.expr = 'vitals_check_up{critical="true" == 0';
-    const r = checkRules(mutated, 'mutated.json');
-    expect(r.code).not.toBe(0);
-    expect(mutated).not.toEqual((parse(read('rules/vitals-alerts.yml')) as { groups: Groups }).groups);
-  });
-});
+    it('a mutated group fails promtool and the one-source comparison (the checks above can fail)', () => {
+      const mutated = structuredClone(groups);
+      const rule = mutated[0]?.rules?.[0];
+      if (rule === undefined) throw new Error('no rule to mutate');
+      rule.expr = 'vitals_check_up{critical="true" == 0';
+      const r = checkRules(mutated, 'mutated.json');
+      expect(r.code).not.toBe(0);
+      expect(mutated).not.toEqual((parse(read('rules/vitals-alerts.yml')) as { groups: Groups }).groups);
+    });
+  },
+);
 
 // ------------------------------------------------------------------------------ Dockerfile
 
@@ -453,7 +470,9 @@ describe('Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     const build = stages[0];
     expect(build?.image).toBe('node:24-bookworm-slim');
-    expect(runs(build ?? runtime)).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b/), 'npm run build']));
+    expect(runs(build ?? runtime)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^npm ci\b/), 'npm run build']),
+    );
     // npm start builds first: the image must build the same way
     expect(pkg.scripts.start).toMatch(/^npm run build && /);
   });
@@ -464,10 +483,15 @@ describe('Dockerfile', () => {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
     const fromContext = stages.flatMap((s) =>
-      s.instructions.filter((i) => i.op === 'COPY').map(copySources).filter((c) => c.from === undefined),
+      s.instructions
+        .filter((i) => i.op === 'COPY')
+        .map(copySources)
+        .filter((c) => c.from === undefined),
     );
     const sources = fromContext.flatMap((c) => c.sources);
-    expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']));
+    expect(sources).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']),
+    );
     for (const source of sources) {
       expect(existsSync(path.join(root, source)), `COPY ${source}: not in the repo`).toBe(true);
       expect(ignored, `COPY ${source}: excluded by .dockerignore`).not.toContain(source);
@@ -505,15 +529,22 @@ describe('Dockerfile', () => {
     if (user !== undefined) {
       const uid = user.split(':')[0] ?? '';
       expect(['0', 'root']).not.toContain(uid);
-      expect(Number(uid)).toBe(container(committed<IDeployment>('base/deployment.yaml'), 'vitals').securityContext?.runAsUser);
+      expect(Number(uid)).toBe(
+        container(committed<IDeployment>('base/deployment.yaml'), 'vitals').securityContext?.runAsUser,
+      );
     }
     expect(runtime.instructions.filter((i) => i.op === 'EXPOSE').map((i) => i.args)).toEqual([String(PORT)]);
   });
 
   it('is the image the manifests run: its version label is package.json version, as is the tag', () => {
-    const labels = runtime.instructions.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
+    const labels = runtime.instructions
+      .filter((i) => i.op === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
     expect(labels).toContain(`org.opencontainers.image.version="${pkg.version}"`);
-    expect(container(committed<IDeployment>('base/deployment.yaml'), 'vitals').image).toBe(`ghcr.io/vitals/vitals:${pkg.version}`);
+    expect(container(committed<IDeployment>('base/deployment.yaml'), 'vitals').image).toBe(
+      `ghcr.io/vitals/vitals:${pkg.version}`,
+    );
   });
 
   it('builds and runs on one Node major, the LTS line 24 that package.json engines supports', () => {

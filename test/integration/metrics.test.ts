@@ -13,7 +13,9 @@ import { waitFor } from '../support/wait.js';
 import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
@@ -85,13 +87,18 @@ function parseExposition(text: string): Exposition {
 
 /** Samples of `name` whose labels include `labels`. */
 function series(exposition: Exposition, name: string, labels: Record<string, string> = {}): Sample[] {
-  return exposition.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return exposition.samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
 }
 
 /** The value of the one sample of `name` with exactly `labels`. */
 function value(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
   const found = exposition.samples.filter(
-    (s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === name &&
+      Object.keys(s.labels).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   expect(found, `${name}${JSON.stringify(labels)}`).toHaveLength(1);
   return found[0]?.value ?? NaN;
@@ -106,7 +113,13 @@ async function scrape(s: RunningVitals, headers: Record<string, string> = {}): P
 
 const checkLabels = (check: string, critical = true) => ({ check, kind: 'custom', critical: String(critical) });
 
-const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({ name, critical, interval: 150, timeout: 100, run: probe.run });
+const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
+  name,
+  critical,
+  interval: 150,
+  timeout: 100,
+  run: probe.run,
+});
 
 /** Waits until the check has at least `runs` runs in /metrics, and returns that scrape. */
 async function afterRuns(s: RunningVitals, check: string, runs: number, critical = true): Promise<Exposition> {
@@ -144,7 +157,12 @@ describe('/metrics: own metrics', () => {
       { name: 'fresh', interval: 60_000, timeout: 2500, run: fresh.run },
       { name: 'fresh-opt', critical: false, interval: 60_000, timeout: 750, run: optional.run },
     ]);
-    await waitFor(() => fresh.inFlight === 1 && optional.inFlight === 1, (ok) => ok, 2000, { what: 'the first runs to start' });
+    await waitFor(
+      () => fresh.inFlight === 1 && optional.inFlight === 1,
+      (ok) => ok,
+      2000,
+      { what: 'the first runs to start' },
+    );
     const m = await scrape(s);
     const after = Date.now() / 1000;
 
@@ -153,20 +171,35 @@ describe('/metrics: own metrics', () => {
       expect(m.helps.get(family), `# HELP ${family}`).toMatch(/\S/);
     }
     // Nothing else carries our prefix.
-    expect([...m.types.keys()].filter((name) => name.startsWith('vitals_')).sort()).toStrictEqual(Object.keys(FAMILIES).sort());
+    expect([...m.types.keys()].filter((name) => name.startsWith('vitals_')).sort()).toStrictEqual(
+      Object.keys(FAMILIES).sort(),
+    );
 
-    for (const [check, critical, timeout] of [['fresh', true, 2.5], ['fresh-opt', false, 0.75]] as const) {
+    for (const [check, critical, timeout] of [
+      ['fresh', true, 2.5],
+      ['fresh-opt', false, 0.75],
+    ] as const) {
       const labels = checkLabels(check, critical);
       expect(value(m, 'vitals_check_up', labels)).toBe(0);
-      for (const status of STATUSES) expect(value(m, 'vitals_check_status', { ...labels, status }), status).toBe(status === 'unknown' ? 1 : 0);
-      expect(series(m, 'vitals_check_status', { check }).map((x) => x.labels.status).sort()).toStrictEqual(STATUSES);
+      for (const status of STATUSES)
+        expect(value(m, 'vitals_check_status', { ...labels, status }), status).toBe(status === 'unknown' ? 1 : 0);
+      expect(
+        series(m, 'vitals_check_status', { check })
+          .map((x) => x.labels.status)
+          .sort(),
+      ).toStrictEqual(STATUSES);
       expect(value(m, 'vitals_check_duration_seconds', labels)).toBe(0);
       expect(value(m, 'vitals_check_timeout_seconds', labels)).toBe(timeout);
       expect(value(m, 'vitals_check_last_success_timestamp_seconds', labels)).toBe(0);
       expect(value(m, 'vitals_check_last_run_timestamp_seconds', labels)).toBe(0);
       expect(value(m, 'vitals_check_runs_total', labels)).toBe(0);
-      for (const reason of REASONS) expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
-      expect(series(m, 'vitals_check_failures_total', { check }).map((x) => x.labels.reason).sort()).toStrictEqual(REASONS);
+      for (const reason of REASONS)
+        expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
+      expect(
+        series(m, 'vitals_check_failures_total', { check })
+          .map((x) => x.labels.reason)
+          .sort(),
+      ).toStrictEqual(REASONS);
       expect(value(m, 'vitals_check_info', { ...labels, target: '' })).toBe(1);
       expect(series(m, 'vitals_check_info', { check })).toHaveLength(1);
     }
@@ -187,11 +220,13 @@ describe('/metrics: own metrics', () => {
     const m = await afterRuns(s, 'ok', 2);
     const labels = checkLabels('ok');
     expect(value(m, 'vitals_check_up', labels)).toBe(1);
-    for (const status of STATUSES) expect(value(m, 'vitals_check_status', { ...labels, status }), status).toBe(status === 'pass' ? 1 : 0);
+    for (const status of STATUSES)
+      expect(value(m, 'vitals_check_status', { ...labels, status }), status).toBe(status === 'pass' ? 1 : 0);
     const runs = value(m, 'vitals_check_runs_total', labels);
     expect(runs).toBeGreaterThanOrEqual(2);
     expect(runs).toBeLessThanOrEqual(ok.runs);
-    for (const reason of REASONS) expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
+    for (const reason of REASONS)
+      expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
     const lastRun = value(m, 'vitals_check_last_run_timestamp_seconds', labels);
     expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(5);
     expect(value(m, 'vitals_check_last_success_timestamp_seconds', labels)).toBe(lastRun);
@@ -205,13 +240,20 @@ describe('/metrics: own metrics', () => {
 
   it('each failure is counted under its reason; a hang is a timeout at the configured deadline', async () => {
     const cases: [string, ControlledProbe, string][] = [
-      ['refused', controlled({ throw: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) }), 'refused'],
+      [
+        'refused',
+        controlled({ throw: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) }),
+        'refused',
+      ],
       ['hung', controlled('hang'), 'timeout'],
       ['reset', controlled({ throw: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }), 'protocol'],
       ['denied', controlled({ throw: new CheckFailure('access denied', 'auth') }), 'auth'],
       ['broken', controlled({ throw: new Error('boom') }), 'error'],
     ];
-    const s = await start({ checks: [] }, cases.map(([name, probe]) => fast(name, probe, name !== 'broken')));
+    const s = await start(
+      { checks: [] },
+      cases.map(([name, probe]) => fast(name, probe, name !== 'broken')),
+    );
     let m: Exposition | undefined;
     for (const [name] of cases) m = await afterRuns(s, name, 2, name !== 'broken');
     m = await scrape(s);
@@ -220,10 +262,15 @@ describe('/metrics: own metrics', () => {
       const runs = value(m, 'vitals_check_runs_total', labels);
       expect(runs, name).toBeGreaterThanOrEqual(2);
       for (const r of REASONS) {
-        expect(value(m, 'vitals_check_failures_total', { ...labels, reason: r }), `${name} ${r}`).toBe(r === reason ? runs : 0);
+        expect(value(m, 'vitals_check_failures_total', { ...labels, reason: r }), `${name} ${r}`).toBe(
+          r === reason ? runs : 0,
+        );
       }
       expect(value(m, 'vitals_check_up', labels), name).toBe(0);
-      for (const status of STATUSES) expect(value(m, 'vitals_check_status', { ...labels, status }), `${name} ${status}`).toBe(status === 'fail' ? 1 : 0);
+      for (const status of STATUSES)
+        expect(value(m, 'vitals_check_status', { ...labels, status }), `${name} ${status}`).toBe(
+          status === 'fail' ? 1 : 0,
+        );
       expect(value(m, 'vitals_check_last_success_timestamp_seconds', labels), name).toBe(0);
       expect(value(m, 'vitals_check_last_run_timestamp_seconds', labels), name).toBeGreaterThan(Date.now() / 1000 - 5);
     }
@@ -247,7 +294,12 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(() => s.monitor.get('flip')?.status === 'fail', (ok) => ok, 5000, { what: 'flip to fail' });
+    await waitFor(
+      () => s.monitor.get('flip')?.status === 'fail',
+      (ok) => ok,
+      5000,
+      { what: 'flip to fail' },
+    );
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -267,7 +319,12 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(() => s.monitor.get('flip')?.status === 'warn', (ok) => ok, 5000, { what: 'flip to warn' });
+    await waitFor(
+      () => s.monitor.get('flip')?.status === 'warn',
+      (ok) => ok,
+      5000,
+      { what: 'flip to warn' },
+    );
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -278,7 +335,10 @@ describe('/metrics: own metrics', () => {
   });
 
   it('stays 200 when every check fails and while draining; vitals_draining 1 after drain()', async () => {
-    const s = await start({ checks: [] }, [fast('one', controlled({ throw: new Error('down') })), fast('two', controlled('hang'))]);
+    const s = await start({ checks: [] }, [
+      fast('one', controlled({ throw: new Error('down') })),
+      fast('two', controlled('hang')),
+    ]);
     await afterRuns(s, 'one', 1);
     let m = await afterRuns(s, 'two', 1);
     expect(value(m, 'vitals_check_up', checkLabels('one'))).toBe(0);
@@ -304,7 +364,12 @@ describe('/metrics: own metrics', () => {
     const first = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(first).toBeGreaterThan(0);
 
-    await waitFor(() => Date.now() / 1000 > first + 0.01, (ok) => ok, 1000, { what: 'the clock to move' });
+    await waitFor(
+      () => Date.now() / 1000 > first + 0.01,
+      (ok) => ok,
+      1000,
+      { what: 'the clock to move' },
+    );
     expect((await s.get('/-/reload', { method: 'POST' })).status).toBe(200);
     m = await scrape(s);
     expect(value(m, 'vitals_config_last_reload_successful')).toBe(1);
@@ -355,7 +420,15 @@ describe('/metrics: content negotiation', () => {
       expect(head.headers['content-type']).toBe(OPENMETRICS);
     }
 
-    for (const accept of [undefined, 'text/html', '*/*', 'application/json', 'text/plain', 'application/openmetrics-text;q=0.5, text/plain;q=0.9', 'garbage;;q=x']) {
+    for (const accept of [
+      undefined,
+      'text/html',
+      '*/*',
+      'application/json',
+      'text/plain',
+      'application/openmetrics-text;q=0.5, text/plain;q=0.9',
+      'garbage;;q=x',
+    ]) {
       const reply = await s.get('/metrics', { headers: accept === undefined ? {} : { Accept: accept } });
       expect(reply.status, String(accept)).toBe(200);
       expect(reply.headers['content-type'], String(accept)).toBe(TEXT);
@@ -367,7 +440,7 @@ describe('/metrics: content negotiation', () => {
 });
 
 describe.skipIf(skipUnlessBinaries(['promtool'], 'promtool lint'))('/metrics: promtool check metrics', () => {
-  it('the whole exposition (our families and the default process and Node.js ones) passes promtool\'s lint with no output', async () => {
+  it("the whole exposition (our families and the default process and Node.js ones) passes promtool's lint with no output", async () => {
     const s = await start({ checks: [] }, [
       fast('good', controlled('pass')),
       fast('bad', controlled({ throw: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }), false),
@@ -380,8 +453,18 @@ describe.skipIf(skipUnlessBinaries(['promtool'], 'promtool lint'))('/metrics: pr
     const families = [...parseExposition(reply.body).types.keys()];
     expect(families.filter((name) => name.startsWith('vitals_')).length).toBe(Object.keys(FAMILIES).length);
     // The default metrics are there, so the lint covers them too.
-    expect(families).toEqual(expect.arrayContaining(['process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles']));
-    const result = spawnSync(resolveBinary('promtool'), ['check', 'metrics'], { input: reply.body, encoding: 'utf8', timeout: 20_000 });
+    expect(families).toEqual(
+      expect.arrayContaining([
+        'process_cpu_user_seconds_total',
+        'nodejs_eventloop_lag_seconds',
+        'nodejs_active_handles',
+      ]),
+    );
+    const result = spawnSync(resolveBinary('promtool'), ['check', 'metrics'], {
+      input: reply.body,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(result.error).toBeUndefined();
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);

@@ -84,10 +84,14 @@ function testPrometheusConfig(vitalsAddr: string, amAddr: string): { config: str
 
   const managers = config.alerting?.alertmanagers ?? [];
   if (managers.length !== 1) throw new Error(`prometheus.yml: expected one alertmanager, got ${managers.length}`);
-  config.alerting = { ...config.alerting, alertmanagers: [{ ...managers[0], static_configs: [{ targets: [amAddr] }] }] };
+  config.alerting = {
+    ...config.alerting,
+    alertmanagers: [{ ...managers[0], static_configs: [{ targets: [amAddr] }] }],
+  };
 
   const ruleFiles = config.rule_files ?? [];
-  if (!ruleFiles.includes('rules/vitals-alerts.yml')) throw new Error('prometheus.yml does not load rules/vitals-alerts.yml');
+  if (!ruleFiles.includes('rules/vitals-alerts.yml'))
+    throw new Error('prometheus.yml does not load rules/vitals-alerts.yml');
   return { config: stringify(config), ruleFiles };
 }
 
@@ -172,12 +176,15 @@ const regexValue = (value: string): string => value.replace(/[.*+?^${}()|[\]\\]/
 
 /** Replaces `$name` / `${name}` / `${name:fmt}`; every variable left unknown is an error. */
 function substitute(expr: string, values: Record<string, string>): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const value = values[name];
-    if (value === undefined) throw new Error(`no value for ${whole} in ${expr}`);
-    return value;
-  });
+  return expr.replace(
+    /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const value = values[name];
+      if (value === undefined) throw new Error(`no value for ${whole} in ${expr}`);
+      return value;
+    },
+  );
 }
 
 // ------------------------------------------------------------------ the test
@@ -186,7 +193,15 @@ const BINARIES = ['mariadbd', 'mariadb-install-db', 'mariadb', 'prometheus', 'pr
 
 /** The exact labels of the critical alert for the killed database, firing or resolved. */
 function failingLabels(instance: string): Record<string, string> {
-  return { alertname: 'VitalsCheckFailing', severity: 'critical', check: CRITICAL, kind: 'mysql', critical: 'true', job: 'vitals', instance };
+  return {
+    alertname: 'VitalsCheckFailing',
+    severity: 'critical',
+    check: CRITICAL,
+    kind: 'mysql',
+    critical: 'true',
+    job: 'vitals',
+    instance,
+  };
 }
 
 describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitoring kit end to end', () => {
@@ -212,7 +227,13 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
 
     am = await startAlertmanager({ configYaml: testAlertmanagerConfig(hook.url) });
 
-    const mysql = { kind: 'mysql', url: db.url({ password: '' }), password: db.password, interval: '1s', timeout: '500ms' };
+    const mysql = {
+      kind: 'mysql',
+      url: db.url({ password: '' }),
+      password: db.password,
+      interval: '1s',
+      timeout: '500ms',
+    };
     served = await startVitals({
       defaults: { interval: '1s', timeout: '500ms' },
       checks: [
@@ -236,7 +257,11 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     const results = await Promise.allSettled([prom?.close()]);
     results.push(...(await Promise.allSettled([am?.close(), served?.close(), hook?.close(), db?.close()])));
     const failed = results.filter((r) => r.status === 'rejected');
-    if (failed.length > 0) throw new AggregateError(failed.map((r) => r.reason as unknown), 'cleanup failed');
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((r) => r.reason as unknown),
+        'cleanup failed',
+      );
   });
 
   const need = <T>(value: T | undefined, what: string): T => {
@@ -244,9 +269,11 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     return value;
   };
 
-  const deliveryOf = (alertname: string, check: string, status: 'firing' | 'resolved', after: number) =>
+  const deliveryOf =
+    (alertname: string, check: string, status: 'firing' | 'resolved', after: number) =>
     (d: WebhookDelivery): boolean =>
-      d.at >= after && d.body.alerts.some((a) => a.status === status && a.labels.alertname === alertname && a.labels.check === check);
+      d.at >= after &&
+      d.body.alerts.some((a) => a.status === status && a.labels.alertname === alertname && a.labels.check === check);
 
   it('the test copies differ from the shipped files only in timings and addresses', () => {
     // Every alert with a `for:` was shortened, at least the one this test waits for.
@@ -282,12 +309,28 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     );
     const byCheck = Object.fromEntries(checks.map((s) => [s.metric.check ?? '', s.metric]));
     expect(byCheck).toEqual({
-      [CRITICAL]: { __name__: 'vitals_check_up', check: CRITICAL, kind: 'mysql', critical: 'true', job: 'vitals', instance },
-      [NON_CRITICAL]: { __name__: 'vitals_check_up', check: NON_CRITICAL, kind: 'mysql', critical: 'false', job: 'vitals', instance },
+      [CRITICAL]: {
+        __name__: 'vitals_check_up',
+        check: CRITICAL,
+        kind: 'mysql',
+        critical: 'true',
+        job: 'vitals',
+        instance,
+      },
+      [NON_CRITICAL]: {
+        __name__: 'vitals_check_up',
+        check: NON_CRITICAL,
+        kind: 'mysql',
+        critical: 'false',
+        job: 'vitals',
+        instance,
+      },
     });
     // Counters survive the OpenMetrics translation under their text-format names.
     expect(await p.query(`vitals_check_runs_total{check="${CRITICAL}"} > 0`)).toHaveLength(1);
-    expect((await p.query(`vitals_check_failures_total{check="${CRITICAL}"}`)).map((s) => s.metric.reason).sort()).toEqual(REASONS);
+    expect(
+      (await p.query(`vitals_check_failures_total{check="${CRITICAL}"}`)).map((s) => s.metric.reason).sort(),
+    ).toEqual(REASONS);
     // No vitals alert is pending or firing while everything is healthy.
     expect((await p.alerts()).filter((a) => a.labels.alertname !== 'VitalsAbsent')).toEqual([]);
     console.info(`monitoring e2e: first vitals sample in Prometheus ${firstSampleMs} ms after it was ready`);
@@ -329,7 +372,11 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     expect(alert?.annotations.description).toContain(`Critical check ${CRITICAL} (mysql) on ${instance}`);
     expect(alert?.annotations.runbook_url).toMatch(/docs\/runbook\.md#vitalscheckfailing$/);
     // Critical alerts go to the pager only.
-    expect(h.received.filter((d) => d.path !== '/pager' && d.body.alerts.some((x) => x.labels.alertname === 'VitalsCheckFailing'))).toEqual([]);
+    expect(
+      h.received.filter(
+        (d) => d.path !== '/pager' && d.body.alerts.some((x) => x.labels.alertname === 'VitalsCheckFailing'),
+      ),
+    ).toEqual([]);
 
     // The non-critical check's outage is a ticket, not inhibited by the other check's page.
     const degraded = await h.waitFor(deliveryOf('VitalsCheckDegraded', NON_CRITICAL, 'firing', killedAt), 15_000);
@@ -423,16 +470,27 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       expect(empty).toEqual([]);
 
       // A few values that are known here.
-      const failures = await p.query(substitute(queries.find((q) => q.title === 'Failures by reason')?.expr ?? 'vector(0)', { ...values, __rate_interval: '1m' }));
+      const failures = await p.query(
+        substitute(queries.find((q) => q.title === 'Failures by reason')?.expr ?? 'vector(0)', {
+          ...values,
+          __rate_interval: '1m',
+        }),
+      );
       expect(failures.filter((s) => Number(s.value[1]) > 0).map((s) => s.metric.check)).toContain(CRITICAL);
-      const kinds = await p.query(substitute(queries.find((q) => q.title === 'Checks by kind')?.expr ?? 'vector(0)', values));
+      const kinds = await p.query(
+        substitute(queries.find((q) => q.title === 'Checks by kind')?.expr ?? 'vector(0)', values),
+      );
       expect(kinds.map((s) => [s.metric.kind, s.value[1]])).toEqual([['mysql', all ? '2' : '1']]);
     });
 
     it('variable queries return the expected values', async () => {
       const p = need(prom, 'prometheus');
       const selected: Record<string, string> = {};
-      const expected: Record<string, string[]> = { job: ['vitals'], instance: [instance], check: [CRITICAL, NON_CRITICAL].sort() };
+      const expected: Record<string, string[]> = {
+        job: ['vitals'],
+        instance: [instance],
+        check: [CRITICAL, NON_CRITICAL].sort(),
+      };
       for (const v of queryVariables) {
         const text = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
         const m = /^label_values\((.+),\s*(\w+)\)$/s.exec(text.trim());
@@ -446,7 +504,10 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
         expect(body.status, match).toBe('success');
         expect(body.data.slice().sort(), `${v.name} from ${match}`).toEqual(expected[v.name]);
         // The same through a query, and narrowed to one selected value of each earlier variable.
-        const narrowed = substitute(selector, Object.fromEntries(Object.keys(selected).map((k) => [k, regexValue(expected[k]?.[0] ?? '')])));
+        const narrowed = substitute(
+          selector,
+          Object.fromEntries(Object.keys(selected).map((k) => [k, regexValue(expected[k]?.[0] ?? '')])),
+        );
         const grouped = await p.query(`group by (${label}) (${narrowed})`);
         expect(grouped.map((s) => s.metric[label]).sort(), narrowed).toEqual(expected[v.name]);
         selected[v.name] = v.allValue ?? '.*';

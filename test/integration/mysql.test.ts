@@ -49,7 +49,14 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       });
       wrongPassword = await startVitals({
         defaults: { interval: `${String(INTERVAL_MS)}ms`, timeout: `${String(TIMEOUT_MS)}ms` },
-        checks: [{ name: 'db', kind: 'mysql', url: db.url({ user: db.user, password: 'x' }), password: `${db.password}-wrong` }],
+        checks: [
+          {
+            name: 'db',
+            kind: 'mysql',
+            url: db.url({ user: db.user, password: 'x' }),
+            password: `${db.password}-wrong`,
+          },
+        ],
       });
     });
 
@@ -60,16 +67,28 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('passes against a healthy server and reports it on /ready and /metrics', async () => {
-      const { value } = await waitFor(() => ready(served), (r) => r.code === 200, 5000);
+      const { value } = await waitFor(
+        () => ready(served),
+        (r) => r.code === 200,
+        5000,
+      );
       expect(value.body.status).toBe('pass');
-      expect(value.body.checks?.['db:responseTime']?.[0]).toMatchObject({ status: 'pass', componentType: 'datastore', observedUnit: 'ms' });
+      expect(value.body.checks?.['db:responseTime']?.[0]).toMatchObject({
+        status: 'pass',
+        componentType: 'datastore',
+        observedUnit: 'ms',
+      });
       const text = await metrics(served);
       expect(sample(text, 'vitals_check_up', { check: 'db' })).toBe(1);
       expect(sample(text, 'vitals_check_info', { check: 'db', target: `127.0.0.1:${String(db.port)}` })).toBe(1);
     });
 
     it('fails with reason auth on a wrong password, and the password appears nowhere', async () => {
-      const { value } = await waitFor(() => ready(wrongPassword), (r) => r.code === 503 && r.body.checks !== undefined, 5000);
+      const { value } = await waitFor(
+        () => ready(wrongPassword),
+        (r) => r.code === 503 && r.body.checks !== undefined,
+        5000,
+      );
       const entry = value.body.checks?.['db:responseTime']?.[0];
       expect(entry?.status).toBe('fail');
       expect(entry?.output).toMatch(/access denied/i);
@@ -82,7 +101,11 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('fails with reason timeout at the deadline while the server is paused, and /ready stays fast', async () => {
-      await waitFor(() => ready(served), (r) => r.code === 200, 5000);
+      await waitFor(
+        () => ready(served),
+        (r) => r.code === 200,
+        5000,
+      );
       db.pause();
       try {
         const slowest: number[] = [];
@@ -98,26 +121,46 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
         expect(elapsedMs).toBeLessThan(DETECTION_BUDGET_MS);
         // /ready reads memory: it must never wait for the paused dependency's 500 ms deadline.
         expect(Math.max(...slowest)).toBeLessThan(TIMEOUT_MS / 2);
-        const { value } = await waitFor(() => ready(served), (r) => r.code === 503, 1000);
+        const { value } = await waitFor(
+          () => ready(served),
+          (r) => r.code === 503,
+          1000,
+        );
         expect(value.body.checks?.['db:responseTime']?.[0]?.output).toBe(`timeout after ${String(TIMEOUT_MS)}ms`);
-        expect(sample(await metrics(served), 'vitals_check_failures_total', { check: 'db', reason: 'timeout' })).toBeGreaterThanOrEqual(1);
+        expect(
+          sample(await metrics(served), 'vitals_check_failures_total', { check: 'db', reason: 'timeout' }),
+        ).toBeGreaterThanOrEqual(1);
       } finally {
         db.resume();
       }
     });
 
     it('passes again after the server resumes, without restarting vitals', async () => {
-      const { elapsedMs } = await waitFor(() => ready(served), (r) => r.code === 200, DETECTION_BUDGET_MS);
+      const { elapsedMs } = await waitFor(
+        () => ready(served),
+        (r) => r.code === 200,
+        DETECTION_BUDGET_MS,
+      );
       expect(elapsedMs).toBeLessThan(DETECTION_BUDGET_MS);
     });
 
     it('fails with reason refused when the server is killed, and passes after a restart', async () => {
       await db.kill();
-      const { value } = await waitFor(() => ready(served), (r) => r.code === 503, DETECTION_BUDGET_MS);
+      const { value } = await waitFor(
+        () => ready(served),
+        (r) => r.code === 503,
+        DETECTION_BUDGET_MS,
+      );
       expect(value.body.checks?.['db:responseTime']?.[0]?.output).toMatch(/ECONNREFUSED/);
-      expect(sample(await metrics(served), 'vitals_check_failures_total', { check: 'db', reason: 'refused' })).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(await metrics(served), 'vitals_check_failures_total', { check: 'db', reason: 'refused' }),
+      ).toBeGreaterThanOrEqual(1);
       await db.restart();
-      await waitFor(() => ready(served), (r) => r.code === 200, DETECTION_BUDGET_MS);
+      await waitFor(
+        () => ready(served),
+        (r) => r.code === 200,
+        DETECTION_BUDGET_MS,
+      );
     });
 
     it('logs each transition once with check, from, to, reason and duration', () => {
@@ -131,7 +174,11 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
 
     it('leaves no connection open on the server between runs', async () => {
       // Our own probe connection is short-lived; only the CLI query itself should be connected.
-      const { value } = await waitFor(() => db.threadsConnected(), (n) => n <= 2, 3000);
+      const { value } = await waitFor(
+        () => db.threadsConnected(),
+        (n) => n <= 2,
+        3000,
+      );
       expect(value).toBeLessThanOrEqual(2);
     });
   },

@@ -35,17 +35,23 @@ const running = new Set<Served>();
 
 async function serve(config: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), ...extraArgs], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), ...extraArgs],
+    {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const served: Served = {
     base: `http://127.0.0.1:${String(port)}`,
     child,
@@ -65,7 +71,10 @@ async function serve(config: string, extraArgs: string[] = [], env: NodeJS.Proce
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`vitals exited ${String(child.exitCode)}: ${stderr}`);
-    const status = await get(`${served.base}/health`).then((r) => r.status, () => 0);
+    const status = await get(`${served.base}/health`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return served;
     if (Date.now() > deadline) throw new Error(`vitals did not answer /health: ${stderr}${stdout}`);
     await sleep(50);
@@ -78,7 +87,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (match?.[1] !== name) continue;
     const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) return Number(match[3]);
+    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`)))
+      return Number(match[3]);
   }
   return undefined;
 }
@@ -101,8 +111,14 @@ function watchProbes(base: string): { stop(): Promise<{ ready: number[]; startup
   const loop = (async () => {
     while (!stopped) {
       const [ready, startup] = await Promise.all([
-        fetch(`${base}/ready`).then((r) => r.status, () => 0),
-        fetch(`${base}/startup`).then((r) => r.status, () => 0),
+        fetch(`${base}/ready`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+        fetch(`${base}/startup`).then(
+          (r) => r.status,
+          () => 0,
+        ),
       ]);
       seen.ready.push(ready);
       seen.startup.push(startup);
@@ -123,9 +139,12 @@ async function tcpServer(): Promise<{ port: number; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => {
-      resolve();
-    })),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }
 
@@ -195,11 +214,15 @@ describe('config reload through the CLI', () => {
     expect(sample(after, 'vitals_check_status', { check: 'arriving', status: 'unknown' })).toBe(1);
     expect(sample(after, 'vitals_check_failures_total', { check: 'arriving', reason: 'timeout' })).toBe(0);
     expect(sample(after, 'vitals_check_last_success_timestamp_seconds', { check: 'arriving' })).toBe(0);
-    expect(sample(after, 'vitals_check_info', { check: 'arriving', target: `127.0.0.1:${String(blackhole.port)}` })).toBe(1);
+    expect(
+      sample(after, 'vitals_check_info', { check: 'arriving', target: `127.0.0.1:${String(blackhole.port)}` }),
+    ).toBe(1);
     expect(after).not.toContain('check="leaving"');
     // The unchanged check kept its runner: its counter went on from where it was.
     expect(sample(after, 'vitals_check_runs_total', { check: 'steady' })).toBeGreaterThanOrEqual(runsBefore);
-    expect(sample(after, 'vitals_check_last_success_timestamp_seconds', { check: 'steady' })).toBeGreaterThanOrEqual(lastSuccessBefore);
+    expect(sample(after, 'vitals_check_last_success_timestamp_seconds', { check: 'steady' })).toBeGreaterThanOrEqual(
+      lastSuccessBefore,
+    );
     expect(sample(after, 'vitals_config_last_reload_successful')).toBe(1);
 
     expect(seen.ready.length).toBeGreaterThan(5);
@@ -220,7 +243,11 @@ describe('config reload through the CLI', () => {
     const config = join(dir, 'post.yml');
     await writeFile(config, `checks:\n${tcpCheck('steady', a.port)}`);
     const vitals = await serve(config);
-    await waitFor(() => fetch(`${vitals.base}/ready`).then((r) => r.status), (status) => status === 200, 5000);
+    await waitFor(
+      () => fetch(`${vitals.base}/ready`).then((r) => r.status),
+      (status) => status === 200,
+      5000,
+    );
     const start = await metrics(vitals.base);
     expect(sample(start, 'vitals_config_last_reload_successful')).toBe(1);
     const appliedAt = sample(start, 'vitals_config_last_reload_success_timestamp_seconds') ?? 0;
@@ -235,7 +262,9 @@ describe('config reload through the CLI', () => {
     expect(refused.body.applied).toBe(false);
     const problems = refused.body.problems as string[];
     expect(problems).toContain('bogus: unknown key');
-    expect(problems.some((p) => p.startsWith('checks[1].timeout: timeout (2s) must be shorter than interval (1s)'))).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith('checks[1].timeout: timeout (2s) must be shorter than interval (1s)')),
+    ).toBe(true);
     const kept = await metrics(vitals.base);
     expect(sample(kept, 'vitals_config_last_reload_successful')).toBe(0);
     expect(sample(kept, 'vitals_config_last_reload_success_timestamp_seconds')).toBe(appliedAt);
@@ -261,7 +290,7 @@ describe('config reload through the CLI', () => {
     expect(sample(now, 'vitals_check_up', { check: 'second' })).toBeDefined();
   });
 
-  it('a changed critical check (a rotated credential) keeps /ready 200 while its new definition\'s first run is under way, also under a SIGHUP storm', async () => {
+  it("a changed critical check (a rotated credential) keeps /ready 200 while its new definition's first run is under way, also under a SIGHUP storm", async () => {
     // A healthy dependency that takes 800 ms to answer, and checks it through a header that the
     // reloads rotate, as a password rotation would.
     const slow = http.createServer((_request, response) => {
@@ -275,7 +304,11 @@ describe('config reload through the CLI', () => {
       const config = join(dir, 'rotate.yml');
       await writeFile(config, checkWith('one'));
       const vitals = await serve(config);
-      await waitFor(() => fetch(`${vitals.base}/ready`).then((r) => r.status), (status) => status === 200, 10_000);
+      await waitFor(
+        () => fetch(`${vitals.base}/ready`).then((r) => r.status),
+        (status) => status === 200,
+        10_000,
+      );
 
       const probes = watchProbes(vitals.base);
       await writeFile(config, checkWith('two'));
@@ -372,14 +405,19 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       );
       const vitals = await serve(config, ['--watch-config', '200ms']);
       await waitFor(
-        async () => sample(await metrics(vitals.base), 'vitals_check_failures_total', { check: 'db', reason: 'auth' }) ?? 0,
+        async () =>
+          sample(await metrics(vitals.base), 'vitals_check_failures_total', { check: 'db', reason: 'auth' }) ?? 0,
         (failures) => failures >= 1,
         10_000,
       );
       expect((await fetch(`${vitals.base}/ready/db`)).status).toBe(503);
 
       await writeFile(secret, `${db.password}\n`);
-      await waitFor(() => fetch(`${vitals.base}/ready/db`).then((r) => r.status), (status) => status === 200, 10_000);
+      await waitFor(
+        () => fetch(`${vitals.base}/ready/db`).then((r) => r.status),
+        (status) => status === 200,
+        10_000,
+      );
       const reloaded = vitals.logLines().find((line) => line.msg === 'config reloaded');
       expect(reloaded).toMatchObject({ changed: ['db'] });
       expect(vitals.stdout()).not.toContain(db.password);
@@ -391,24 +429,38 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
 describe('reload and custom checks', () => {
   it('refuses a config check named like a custom check: 400 naming it, running config kept, reload gauge 0', async () => {
     const target = await tcpServer();
-    const document = { checks: [{ name: 'cache', kind: 'tcp', host: '127.0.0.1', port: target.port, interval: '200ms', timeout: '100ms' }] as unknown[] };
+    const document = {
+      checks: [
+        { name: 'cache', kind: 'tcp', host: '127.0.0.1', port: target.port, interval: '200ms', timeout: '100ms' },
+      ] as unknown[],
+    };
     const queue = controlled('pass');
     const s = await startVitals(document, [{ name: 'queue', interval: '200ms', timeout: '100ms', run: queue.run }]);
     try {
-      await waitFor(() => s.get('/ready').then((r) => r.status), (status) => status === 200, 5000);
+      await waitFor(
+        () => s.get('/ready').then((r) => r.status),
+        (status) => status === 200,
+        5000,
+      );
       document.checks.push(
         { name: 'extra', kind: 'tcp', host: '127.0.0.1', port: target.port },
         { name: 'queue', kind: 'tcp', host: '127.0.0.1', port: target.port },
       );
       const refused = await s.get('/-/reload', { method: 'POST' });
       expect(refused.status).toBe(400);
-      expect(json(refused)).toMatchObject({ applied: false, problems: ['checks[2].name: "queue" is already a custom check added by addCheck'] });
+      expect(json(refused)).toMatchObject({
+        applied: false,
+        problems: ['checks[2].name: "queue" is already a custom check added by addCheck'],
+      });
       const text = (await s.get('/metrics')).body;
       expect(sample(text, 'vitals_config_last_reload_successful')).toBe(0);
       expect(text).not.toContain('check="extra"');
       expect(sample(text, 'vitals_check_info', { check: 'queue', kind: 'custom', target: '' })).toBe(1);
       expect(text).not.toMatch(/check="queue",kind="tcp"/);
-      expect(s.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual(['cache/tcp', 'queue/custom']);
+      expect(s.monitor.checks().map((c) => `${c.definition.name}/${c.definition.kind}`)).toEqual([
+        'cache/tcp',
+        'queue/custom',
+      ]);
     } finally {
       await s.close();
       await target.close();

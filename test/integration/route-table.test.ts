@@ -38,7 +38,13 @@ const PATHS = [
   '/ready/steady?x=1',
 ];
 const METHODS = ['GET', 'HEAD'];
-const ACCEPTS: (string | undefined)[] = [undefined, '*/*', 'application/json', 'application/health+json;q=0.1, application/json', 'text/html'];
+const ACCEPTS: (string | undefined)[] = [
+  undefined,
+  '*/*',
+  'application/json',
+  'application/health+json;q=0.1, application/json',
+  'text/html',
+];
 
 /** Headers node writes per connection and per second, whoever answers. */
 const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive']);
@@ -85,7 +91,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'a critical check has no result yet', config: { checks: [] }, gate: 'hold' },
   { name: 'a critical check fails', config: { checks: [] }, gate: { throw: new Error('down for the test') } },
   { name: 'draining', config: { checks: [] }, drain: true },
-  { name: 'the caller is not authorized for details', config: { checks: [], security: { allow: ['10.0.0.0/8'] } }, gate: { warn: 'slow' } },
+  {
+    name: 'the caller is not authorized for details',
+    config: { checks: [], security: { allow: ['10.0.0.0/8'] } },
+    gate: { warn: 'slow' },
+  },
 ];
 
 describe.each(SCENARIOS)('every probe path variant answers the same standalone and embedded: $name', (scenario) => {
@@ -96,11 +106,25 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
 
   beforeAll(async () => {
     // Long intervals: no check runs again while the table is sent, so every answer is comparable.
-    const checks: CustomCheck[] = [{ name: 'steady', critical: true, interval: 60_000, timeout: 30_000, run: controlled('pass').run }];
-    if (scenario.gate !== undefined) checks.push({ name: 'gate', critical: true, interval: 60_000, timeout: 30_000, run: controlled(scenario.gate).run });
+    const checks: CustomCheck[] = [
+      { name: 'steady', critical: true, interval: 60_000, timeout: 30_000, run: controlled('pass').run },
+    ];
+    if (scenario.gate !== undefined)
+      checks.push({
+        name: 'gate',
+        critical: true,
+        interval: 60_000,
+        timeout: 30_000,
+        run: controlled(scenario.gate).run,
+      });
     s = await startVitals(scenario.config, checks);
     const settled = scenario.gate === 'hold' ? 1 : checks.length;
-    await waitFor(() => s.monitor.checks().filter((check) => check.last !== undefined).length === settled, (ok) => ok, 5000, { what: 'first results' });
+    await waitFor(
+      () => s.monitor.checks().filter((check) => check.last !== undefined).length === settled,
+      (ok) => ok,
+      5000,
+      { what: 'first results' },
+    );
     if (scenario.drain === true) s.drain();
 
     const plain = new Koa();
@@ -123,7 +147,9 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
     for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
   });
 
-  const cases = PATHS.flatMap((path) => METHODS.flatMap((method) => ACCEPTS.map((accept) => ({ path, method, accept }))));
+  const cases = PATHS.flatMap((path) =>
+    METHODS.flatMap((method) => ACCEPTS.map((accept) => ({ path, method, accept }))),
+  );
 
   it.each(PATHS)('%s, GET and HEAD, every Accept', async (path) => {
     for (const { method, accept } of cases.filter((c) => c.path === path)) {

@@ -12,7 +12,9 @@ import { waitFor } from '../support/wait.js';
 import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const HEALTH_JSON = 'application/health+json';
 const PLAIN_JSON = 'application/json; charset=utf-8';
@@ -20,7 +22,13 @@ const DRAINING_NOTE = 'draining: vitals is shutting down';
 
 const anyNumber = () => expect.any(Number) as number;
 const anyTime = () => expect.stringMatching(ISO) as string;
-const uptimeEntry = () => ({ componentType: 'system', observedValue: anyNumber(), observedUnit: 's', status: 'pass', time: anyTime() });
+const uptimeEntry = () => ({
+  componentType: 'system',
+  observedValue: anyNumber(),
+  observedUnit: 's',
+  status: 'pass',
+  time: anyTime(),
+});
 
 /** Headers of a reply without the ones that legitimately differ between two requests. */
 function stableHeaders(headers: Reply['headers'], without: readonly string[]): Record<string, unknown> {
@@ -28,7 +36,13 @@ function stableHeaders(headers: Reply['headers'], without: readonly string[]): R
 }
 
 /** A fast custom check: a change of behaviour shows within a couple of hundred ms. */
-const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({ name, critical, interval: 150, timeout: 100, run: probe.run });
+const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
+  name,
+  critical,
+  interval: 150,
+  timeout: 100,
+  run: probe.run,
+});
 /** A check that runs once in the test's lifetime (interval 60 s); `timeout` bounds a hang. */
 const once = (name: string, probe: ControlledProbe, critical = true, timeout = 30_000): CustomCheck => ({
   name,
@@ -58,7 +72,12 @@ function expectJsonHeaders(reply: Reply, type = HEALTH_JSON): void {
 }
 
 async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(() => running.monitor.get(name)?.status === status, (ok) => ok, 5000, { what: `${name} to be ${status}` });
+  await waitFor(
+    () => running.monitor.get(name)?.status === status,
+    (ok) => ok,
+    5000,
+    { what: `${name} to be ${status}` },
+  );
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {
@@ -122,7 +141,7 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     }
   });
 
-  it('/ready: 200 pass with every check\'s entry for an authorized caller; output left out on pass', async () => {
+  it("/ready: 200 pass with every check's entry for an authorized caller; output left out on pass", async () => {
     const reply = await s.get('/ready');
     expect(reply.status).toBe(200);
     expectJsonHeaders(reply);
@@ -131,7 +150,9 @@ describe('readiness with custom checks (loopback caller, default security)', () 
       version: VERSION,
       checks: { 'crit:responseTime': [entry('crit', 'pass')], 'opt:responseTime': [entry('opt', 'pass')] },
     });
-    const observed = (json(reply).checks as Record<string, { observedValue: number; time: string }[]>)['crit:responseTime']?.[0];
+    const observed = (json(reply).checks as Record<string, { observedValue: number; time: string }[]>)[
+      'crit:responseTime'
+    ]?.[0];
     expect(observed?.observedValue).toBeGreaterThanOrEqual(0);
     expect(observed?.observedValue).toBeLessThan(100);
     expect(Math.abs(Date.parse(observed?.time ?? '') - Date.now())).toBeLessThan(5000);
@@ -146,7 +167,10 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     expect(json(reply)).toStrictEqual({
       status: 'fail',
       version: VERSION,
-      checks: { 'crit:responseTime': [entry('crit', 'fail', 'queue broker said no')], 'opt:responseTime': [entry('opt', 'pass')] },
+      checks: {
+        'crit:responseTime': [entry('crit', 'fail', 'queue broker said no')],
+        'opt:responseTime': [entry('opt', 'pass')],
+      },
     });
   });
 
@@ -158,7 +182,10 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     expect(json(reply)).toStrictEqual({
       status: 'warn',
       version: VERSION,
-      checks: { 'crit:responseTime': [entry('crit', 'pass')], 'opt:responseTime': [entry('opt', 'fail', 'ECONNREFUSED: connect failed')] },
+      checks: {
+        'crit:responseTime': [entry('crit', 'pass')],
+        'opt:responseTime': [entry('opt', 'fail', 'ECONNREFUSED: connect failed')],
+      },
     });
 
     opt.behaviour = 'pass';
@@ -170,7 +197,10 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     expect(json(reply)).toStrictEqual({
       status: 'warn',
       version: VERSION,
-      checks: { 'crit:responseTime': [entry('crit', 'warn', 'queue depth 900 above 800')], 'opt:responseTime': [entry('opt', 'pass')] },
+      checks: {
+        'crit:responseTime': [entry('crit', 'warn', 'queue depth 900 above 800')],
+        'opt:responseTime': [entry('opt', 'pass')],
+      },
     });
   });
 
@@ -208,7 +238,11 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     let reply = await s.get('/ready/crit');
     expect(reply.status).toBe(200);
     expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({ status: 'pass', version: VERSION, checks: { 'crit:responseTime': [entry('crit', 'pass')] } });
+    expect(json(reply)).toStrictEqual({
+      status: 'pass',
+      version: VERSION,
+      checks: { 'crit:responseTime': [entry('crit', 'pass')] },
+    });
 
     crit.behaviour = { warn: 'slow' };
     opt.behaviour = { throw: new Error('optional thing down') };
@@ -216,7 +250,11 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     await settle(s, 'opt', 'fail');
     reply = await s.get('/ready/crit');
     expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({ status: 'warn', version: VERSION, checks: { 'crit:responseTime': [entry('crit', 'warn', 'slow')] } });
+    expect(json(reply)).toStrictEqual({
+      status: 'warn',
+      version: VERSION,
+      checks: { 'crit:responseTime': [entry('crit', 'warn', 'slow')] },
+    });
     reply = await s.get('/ready/opt');
     expect(reply.status).toBe(503);
     expectJsonHeaders(reply);
@@ -245,15 +283,30 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     for (const path of ['/health', '/ready', '/ready/crit', '/startup', '/metrics', '/nope']) await s.get(path);
     expect(s.logs.lines.slice(mark)).toStrictEqual([]);
 
-    crit.behaviour = { throw: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5672'), { code: 'ECONNREFUSED' }) };
+    crit.behaviour = {
+      throw: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5672'), { code: 'ECONNREFUSED' }),
+    };
     await settle(s, 'crit', 'fail');
     crit.behaviour = 'pass';
     await settle(s, 'crit', 'pass');
     const changes = s.logs.lines.slice(mark);
     expect(changes).toHaveLength(2);
-    expect(changes[0]).toMatchObject({ level: 30, msg: 'check status changed', check: 'crit', from: 'pass', to: 'fail', reason: 'refused' });
+    expect(changes[0]).toMatchObject({
+      level: 30,
+      msg: 'check status changed',
+      check: 'crit',
+      from: 'pass',
+      to: 'fail',
+      reason: 'refused',
+    });
     expect(changes[0]?.duration).toEqual(expect.any(Number));
-    expect(changes[1]).toMatchObject({ msg: 'check status changed', check: 'crit', from: 'fail', to: 'pass', reason: null });
+    expect(changes[1]).toMatchObject({
+      msg: 'check status changed',
+      check: 'crit',
+      from: 'fail',
+      to: 'pass',
+      reason: null,
+    });
   });
 });
 
@@ -275,7 +328,12 @@ describe('unknown results, /startup and draining', () => {
     const s = await start({ checks: [] }, [once('slow', slow), once('ok', ok), once('opt-slow', optSlow, false)]);
     await settle(s, 'ok', 'pass');
 
-    const unknownEntry = (name: string) => ({ componentId: name, componentType: 'component', status: 'unknown', output: 'no result yet' });
+    const unknownEntry = (name: string) => ({
+      componentId: name,
+      componentType: 'component',
+      status: 'unknown',
+      output: 'no result yet',
+    });
     let reply = await s.get('/ready');
     expect(reply.status).toBe(503);
     expectJsonHeaders(reply);
@@ -290,7 +348,11 @@ describe('unknown results, /startup and draining', () => {
     });
     reply = await s.get('/ready/slow');
     expect(reply.status).toBe(503);
-    expect(json(reply)).toStrictEqual({ status: 'fail', version: VERSION, checks: { 'slow:responseTime': [unknownEntry('slow')] } });
+    expect(json(reply)).toStrictEqual({
+      status: 'fail',
+      version: VERSION,
+      checks: { 'slow:responseTime': [unknownEntry('slow')] },
+    });
     expect((await s.get('/ready/opt-slow')).status).toBe(503);
     reply = await s.get('/ready?exclude=slow');
     expect(reply.status).toBe(200);
@@ -313,7 +375,11 @@ describe('unknown results, /startup and draining', () => {
     let reply = await s.get('/startup');
     expect(reply.status).toBe(503);
     expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({ status: 'fail', version: VERSION, notes: ['waiting for the first result of every check'] });
+    expect(json(reply)).toStrictEqual({
+      status: 'fail',
+      version: VERSION,
+      notes: ['waiting for the first result of every check'],
+    });
     const head = await s.get('/startup', { method: 'HEAD' });
     expect(head.status).toBe(503);
     expect(head.body).toBe('');
@@ -361,7 +427,11 @@ describe('unknown results, /startup and draining', () => {
 
     reply = await s.get('/ready/c');
     expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({ status: 'pass', version: VERSION, checks: { 'c:responseTime': [entry('c', 'pass')] } });
+    expect(json(reply)).toStrictEqual({
+      status: 'pass',
+      version: VERSION,
+      checks: { 'c:responseTime': [entry('c', 'pass')] },
+    });
     expect((await s.get('/ready/o')).status).toBe(503);
 
     reply = await s.get('/health');
@@ -382,9 +452,19 @@ describe('unknown results, /startup and draining', () => {
   it('stop() aborts a run in flight instead of leaving it to its deadline', async () => {
     const hung = controlled('hang');
     const s = await start({ checks: [] }, [once('hung', hung, true, 30_000)]);
-    await waitFor(() => hung.inFlight === 1, (ok) => ok, 2000, { what: 'the run to start' });
+    await waitFor(
+      () => hung.inFlight === 1,
+      (ok) => ok,
+      2000,
+      { what: 'the run to start' },
+    );
     await s.vitals.stop();
-    await waitFor(() => hung.aborted === 1 && hung.inFlight === 0, (ok) => ok, 2000, { what: 'the run to be aborted' });
+    await waitFor(
+      () => hung.aborted === 1 && hung.inFlight === 0,
+      (ok) => ok,
+      2000,
+      { what: 'the run to be aborted' },
+    );
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
     expect(s.monitor.get('hung')?.status).toBe('unknown');
     expect(s.monitor.get('hung')?.last).toBeUndefined();
@@ -408,7 +488,11 @@ describe('who sees per-check details', () => {
     return s;
   }
 
-  const detailed = { status: 'fail', version: VERSION, checks: { 'gated:responseTime': [entry('gated', 'fail', 'gate closed')] } };
+  const detailed = {
+    status: 'fail',
+    version: VERSION,
+    checks: { 'gated:responseTime': [entry('gated', 'fail', 'gate closed')] },
+  };
   const bare = { status: 'fail', version: VERSION };
 
   async function expectDetails(s: RunningVitals, headers: Record<string, string>, shown: boolean): Promise<void> {
@@ -461,13 +545,16 @@ describe('who sees per-check details', () => {
     .flat()
     .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
 
-  it.skipIf(external === undefined)('a spoofed X-Forwarded-For: 127.0.0.1 from a non-loopback peer gets no details', async () => {
-    let s = await gated(undefined, external);
-    await expectDetails(s, {}, false);
-    await expectDetails(s, { 'X-Forwarded-For': '127.0.0.1' }, false);
-    s = await gated({ trustProxy: ['127.0.0.0/8'] }, external);
-    await expectDetails(s, { 'X-Forwarded-For': '127.0.0.1' }, false);
-  });
+  it.skipIf(external === undefined)(
+    'a spoofed X-Forwarded-For: 127.0.0.1 from a non-loopback peer gets no details',
+    async () => {
+      let s = await gated(undefined, external);
+      await expectDetails(s, {}, false);
+      await expectDetails(s, { 'X-Forwarded-For': '127.0.0.1' }, false);
+      s = await gated({ trustProxy: ['127.0.0.0/8'] }, external);
+      await expectDetails(s, { 'X-Forwarded-For': '127.0.0.1' }, false);
+    },
+  );
 
   const hasIpv6Loopback = Object.values(os.networkInterfaces())
     .flat()
@@ -485,7 +572,7 @@ describe('who sees per-check details', () => {
     await expectDetails(s, {}, true);
   });
 
-  it('a config secret in a check\'s error is redacted everywhere, and only its first line is shown', async () => {
+  it("a config secret in a check's error is redacted everywhere, and only its first line is shown", async () => {
     const probe = controlled({ throw: new Error(`login with ${TOKEN} refused\n    at Socket.connect (net.js:1:1)`) });
     const s = await startVitals({ checks: [], security: { token: TOKEN } }, [once('leaky', probe)]);
     opened.push(s);
@@ -496,7 +583,12 @@ describe('who sees per-check details', () => {
       version: VERSION,
       checks: { 'leaky:responseTime': [entry('leaky', 'fail', 'login with *** refused')] },
     });
-    const everything = [reply, await s.get('/ready'), await s.get('/metrics'), await s.get('/ready', { headers: { Accept: 'application/json' } })];
+    const everything = [
+      reply,
+      await s.get('/ready'),
+      await s.get('/metrics'),
+      await s.get('/ready', { headers: { Accept: 'application/json' } }),
+    ];
     for (const { body } of everything) expect(body).not.toContain(TOKEN);
     expect(s.logs.text()).toContain('login with *** refused');
     expect(s.logs.text()).not.toContain(TOKEN);
@@ -514,14 +606,22 @@ describe('POST /-/reload', () => {
     await settle(s, 'steady', 'pass');
     return s;
   };
-  const reload = (s: RunningVitals, headers: Record<string, string> = {}) => s.get('/-/reload', { method: 'POST', headers });
+  const reload = (s: RunningVitals, headers: Record<string, string> = {}) =>
+    s.get('/-/reload', { method: 'POST', headers });
 
   it('applies for a loopback caller (200) and leaves custom checks alone', async () => {
     const s = await start({ checks: [] });
     const reply = await reload(s);
     expect(reply.status).toBe(200);
     expectJsonHeaders(reply, PLAIN_JSON);
-    expect(json(reply)).toStrictEqual({ status: 'pass', applied: true, problems: [], added: [], changed: [], removed: [] });
+    expect(json(reply)).toStrictEqual({
+      status: 'pass',
+      applied: true,
+      problems: [],
+      added: [],
+      changed: [],
+      removed: [],
+    });
     expect(s.monitor.get('steady')?.status).toBe('pass');
     expect((await s.get('/ready')).status).toBe(200);
   });
@@ -553,7 +653,9 @@ describe('POST /-/reload', () => {
     expect(json(reply)).toStrictEqual({
       status: 'fail',
       applied: false,
-      problems: ['security.token: environment variable VITALS_TOKEN is not set (use ${VITALS_TOKEN:-default} for a default)'],
+      problems: [
+        'security.token: environment variable VITALS_TOKEN is not set (use ${VITALS_TOKEN:-default} for a default)',
+      ],
     });
     expect('checks' in json(await s.get('/ready', { headers: first }))).toBe(true);
 
@@ -589,7 +691,9 @@ describe('methods, unknown paths and odd input', () => {
         const head = await s.get(path, { method: 'HEAD', headers });
         expect(head.status, path).toBe(get.status);
         expect(head.body, path).toBe('');
-        expect(stableHeaders(head.headers, ['date', 'content-length']), path).toStrictEqual(stableHeaders(get.headers, ['date', 'content-length']));
+        expect(stableHeaders(head.headers, ['date', 'content-length']), path).toStrictEqual(
+          stableHeaders(get.headers, ['date', 'content-length']),
+        );
         const getLength = get.headers['content-length'];
         const headLength = head.headers['content-length'];
         expect(getLength, path).toBe(String(Buffer.byteLength(get.body)));
@@ -639,7 +743,14 @@ describe('methods, unknown paths and odd input', () => {
       expect(reply.status, path).toBeLessThan(500);
       expect(json(reply).status).toBe('fail');
     }
-    for (const path of ['/health?%', '/ready?exclude=%E0%A4%A', '/ready?exclude=%', '/ready?%%=&&exclude', '/metrics?%', '/ready/%73teady']) {
+    for (const path of [
+      '/health?%',
+      '/ready?exclude=%E0%A4%A',
+      '/ready?exclude=%',
+      '/ready?%%=&&exclude',
+      '/metrics?%',
+      '/ready/%73teady',
+    ]) {
       const reply = await s.get(path);
       expect(reply.status, path).toBe(200);
     }

@@ -39,7 +39,10 @@ describe('serve on signals', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vitals-serve-'));
     configFile = join(dir, 'vitals.yml');
-    writeFileSync(configFile, `server: { shutdownDelay: ${String(DELAY_MS)}ms, shutdownTimeout: ${String(TIMEOUT_MS)}ms }\nchecks: []\n`);
+    writeFileSync(
+      configFile,
+      `server: { shutdownDelay: ${String(DELAY_MS)}ms, shutdownTimeout: ${String(TIMEOUT_MS)}ms }\nchecks: []\n`,
+    );
     handlers = new Map();
     exit = vi.fn<(code: number) => void>();
     // Only the timers serve itself sets: node's own socket timers keep running on the real clock.
@@ -150,7 +153,9 @@ describe('serve on signals', () => {
     let status = 404;
     for (let i = 0; i < 50 && status === 404; i += 1) status = (await request(port, '/ready/root-disk')).status;
     expect(status).toBeOneOf([200, 503]);
-    expect((await request(port, '/metrics')).body).toMatch(/^vitals_check_info\{check="root-disk",kind="disk",critical="true",target="\/"\} 1$/m);
+    expect((await request(port, '/metrics')).body).toMatch(
+      /^vitals_check_info\{check="root-disk",kind="disk",critical="true",target="\/"\} 1$/m,
+    );
     expect((await request(port, '/metrics')).body).toMatch(/^vitals_draining 0$/m);
     expect(exit).not.toHaveBeenCalled();
   });

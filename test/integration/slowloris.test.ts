@@ -70,7 +70,10 @@ describe('slow-loris', () => {
           }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        expect(slow.every((s) => s.closedAfterMs === undefined), 'slow sockets still open while the probes ran').toBe(true);
+        expect(
+          slow.every((s) => s.closedAfterMs === undefined),
+          'slow sockets still open while the probes ran',
+        ).toBe(true);
         expect(Math.max(...latencies)).toBeLessThan(PROBE_BUDGET_MS);
 
         // Then the server gives up on them: 408 and close, none left hanging.

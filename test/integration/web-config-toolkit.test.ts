@@ -40,7 +40,8 @@ const NOT_SUPPORTED: Readonly<Record<string, RegExp>> = {
   'web_config_noAuth_allCiphers.good.yml': /^tls_server_config\.cipher_suites: not supported by vitals/,
   'web_config_noAuth_noHTTP2.good.yml': /^tls_server_config\.cipher_suites: not supported by vitals/,
   'web_config_noAuth_someCiphers.good.yml': /^tls_server_config\.cipher_suites: not supported by vitals/,
-  'web_config_noAuth_someCiphers_noOrder.good.yml': /^tls_server_config\.(cipher_suites|prefer_server_cipher_suites): not supported by vitals/,
+  'web_config_noAuth_someCiphers_noOrder.good.yml':
+    /^tls_server_config\.(cipher_suites|prefer_server_cipher_suites): not supported by vitals/,
   'web_config_noAuth_allCurves.good.yml': /^tls_server_config\.curve_preferences: not supported by vitals/,
   'web_config_noAuth_someCurves.good.yml': /^tls_server_config\.curve_preferences: not supported by vitals/,
   'web_config_auth_client_san.good.yaml': /^tls_server_config\.client_allowed_sans: not supported by vitals/,
@@ -86,10 +87,14 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
 
   /** vitals in process with one passing check, behind an already loaded web config. */
   async function serve(webConfig: WebConfig, config: Record<string, unknown> = {}): Promise<RunningVitals> {
-    const running = await startVitals({ checks: [], ...config }, [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }], {
-      firstResults: true,
-      listen: { webConfig, webConfigPollMs: 0 },
-    });
+    const running = await startVitals(
+      { checks: [], ...config },
+      [{ name: 'dep', interval: 500, timeout: 200, run: async () => undefined }],
+      {
+        firstResults: true,
+        listen: { webConfig, webConfigPollMs: 0 },
+      },
+    );
     open.push(() => running.close());
     return running;
   }
@@ -121,11 +126,18 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
     expect(reply.headers['x-frame-options']).toBe('deny');
     expect(reply.headers['content-security-policy']).toBe("default-src 'self' *.test.example.net");
     // Booleans too; a list or a map is still no header value.
-    const parsed = parseWebConfig({ http_server_config: { headers: { 'X-XSS-Protection': 0, 'X-Team': true } } }, 'inline', dir);
-    expect(parsed.headers).toEqual([['X-XSS-Protection', '0'], ['X-Team', 'true']]);
-    expect(problemsOf(() => parseWebConfig({ http_server_config: { headers: { 'X-Team': ['a'] } } }, 'inline', dir))).toEqual([
-      'http_server_config.headers.X-Team: expected a string',
+    const parsed = parseWebConfig(
+      { http_server_config: { headers: { 'X-XSS-Protection': 0, 'X-Team': true } } },
+      'inline',
+      dir,
+    );
+    expect(parsed.headers).toEqual([
+      ['X-XSS-Protection', '0'],
+      ['X-Team', 'true'],
     ]);
+    expect(
+      problemsOf(() => parseWebConfig({ http_server_config: { headers: { 'X-Team': ['a'] } } }, 'inline', dir)),
+    ).toEqual(['http_server_config.headers.X-Team: expected a string']);
   });
 
   describe('rate_limit', () => {
@@ -139,7 +151,9 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
         expect(JSON.parse(reply.body)).toEqual({ status: 'fail', error: 'too many requests' });
       }
       // Probes are exempt, as they are from basic auth.
-      for (let i = 0; i < 10; i += 1) for (const path of ['/health', '/ready', '/startup', '/ready/dep']) expect((await plain(port, path)).status, path).toBe(200);
+      for (let i = 0; i < 10; i += 1)
+        for (const path of ['/health', '/ready', '/startup', '/ready/dep'])
+          expect((await plain(port, path)).status, path).toBe(200);
     });
 
     it('web_config_rate_limiter_nonblocking.yaml (interval 0) limits nothing', async () => {
@@ -161,7 +175,9 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
     });
 
     it('with probesWithoutAuth: false the probes share the bucket too; basic auth is asked only within it', async () => {
-      const { port } = await serve(await tmpWebConfig('rate_limit:\n  interval: 1m\n  burst: 2\n'), { server: { probesWithoutAuth: false } });
+      const { port } = await serve(await tmpWebConfig('rate_limit:\n  interval: 1m\n  burst: 2\n'), {
+        server: { probesWithoutAuth: false },
+      });
       expect((await plain(port, '/health')).status).toBe(200);
       expect((await plain(port, '/metrics')).status).toBe(200);
       expect((await plain(port, '/health')).status).toBe(429);
@@ -194,50 +210,61 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
     const { port, server, logs } = await serve(web);
     expect(server.tls).toBe(false);
     expect((await plain(port, '/health')).status).toBe(200);
-    expect(logs.lines.some((line) => line.msg === 'web config: settings that do nothing' && JSON.stringify(line.warnings).includes('min_version'))).toBe(true);
+    expect(
+      logs.lines.some(
+        (line) =>
+          line.msg === 'web config: settings that do nothing' && JSON.stringify(line.warnings).includes('min_version'),
+      ),
+    ).toBe(true);
     // What asks for client certificates still needs a certificate of its own, as in the toolkit.
-    expect(problemsOf(() => parseWebConfig({ tls_server_config: { client_auth_type: 'RequireAnyClientCert' } }, 'inline', dir))).toEqual([
-      'tls_server_config: cert_file and key_file are required to serve TLS',
-    ]);
+    expect(
+      problemsOf(() =>
+        parseWebConfig({ tls_server_config: { client_auth_type: 'RequireAnyClientCert' } }, 'inline', dir),
+      ),
+    ).toEqual(['tls_server_config: cert_file and key_file are required to serve TLS']);
   });
 
-  describe.skipIf(skipUnlessBinaries(['openssl'], 'exporter-toolkit compatibility: TLS'))('client certificates verified without client_ca_file', () => {
-    let client: Pem;
-    let fingerprint: string;
+  describe.skipIf(skipUnlessBinaries(['openssl'], 'exporter-toolkit compatibility: TLS'))(
+    'client certificates verified without client_ca_file',
+    () => {
+      let client: Pem;
+      let fingerprint: string;
 
-    beforeAll(async () => {
-      const ca = makeCa(dir, 'ca');
-      client = makeCert(dir, 'client', ca, 'client');
-      fingerprint = new X509Certificate(await readFile(fixture('server.crt'))).fingerprint256;
-    });
+      beforeAll(async () => {
+        const ca = makeCa(dir, 'ca');
+        client = makeCert(dir, 'client', ca, 'client');
+        fingerprint = new X509Certificate(await readFile(fixture('server.crt'))).fingerprint256;
+      });
 
-    /**
-     * One HTTPS request to a server using the fixture's server.crt. Its CA fails OpenSSL's
-     * purpose check, so the client pins the certificate's fingerprint instead of the chain.
-     */
-    async function pinned(port: number, cert?: Pem): Promise<Reply> {
-      const identity = cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
-      const reply = await request(port, '/health', { tls: { rejectUnauthorized: false, ...identity } });
-      const served = reply.peerCertificate?.fingerprint256;
-      if (served !== fingerprint) throw new Error(`served ${String(served)}, not the fixture's server.crt`);
-      return reply;
-    }
+      /**
+       * One HTTPS request to a server using the fixture's server.crt. Its CA fails OpenSSL's
+       * purpose check, so the client pins the certificate's fingerprint instead of the chain.
+       */
+      async function pinned(port: number, cert?: Pem): Promise<Reply> {
+        const identity =
+          cert === undefined ? {} : { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile) };
+        const reply = await request(port, '/health', { tls: { rejectUnauthorized: false, ...identity } });
+        const served = reply.peerCertificate?.fingerprint256;
+        if (served !== fingerprint) throw new Error(`served ${String(served)}, not the fixture's server.crt`);
+        return reply;
+      }
 
-    it('web_config_noAuth.good.yml (VerifyClientCertIfGiven): no certificate is fine; one no trusted root signed is refused', async () => {
-      const web = loadWebConfig(fixture('web_config_noAuth.good.yml'));
-      expect(web.tls?.clientAuth).toBe('VerifyClientCertIfGiven');
-      const { port } = await serve(web);
-      expect((await pinned(port)).status).toBe(200);
-      await expect(pinned(port, client)).rejects.toThrow(/certificate|alert|ECONNRESET|socket hang up|EPIPE/i);
-    });
+      it('web_config_noAuth.good.yml (VerifyClientCertIfGiven): no certificate is fine; one no trusted root signed is refused', async () => {
+        const web = loadWebConfig(fixture('web_config_noAuth.good.yml'));
+        expect(web.tls?.clientAuth).toBe('VerifyClientCertIfGiven');
+        const { port } = await serve(web);
+        expect((await pinned(port)).status).toBe(200);
+        await expect(pinned(port, client)).rejects.toThrow(/certificate|alert|ECONNRESET|socket hang up|EPIPE/i);
+      });
 
-    it('web_config_noAuth.good.blocking.yml (RequireAndVerifyClientCert): refused without a certificate and with an untrusted one', async () => {
-      const { port } = await serve(loadWebConfig(fixture('web_config_noAuth.good.blocking.yml')));
-      const refused = /certificate|alert|ECONNRESET|socket hang up|EPIPE/i;
-      await expect(pinned(port)).rejects.toThrow(refused);
-      await expect(pinned(port, client)).rejects.toThrow(refused);
-    });
-  });
+      it('web_config_noAuth.good.blocking.yml (RequireAndVerifyClientCert): refused without a certificate and with an untrusted one', async () => {
+        const { port } = await serve(loadWebConfig(fixture('web_config_noAuth.good.blocking.yml')));
+        const refused = /certificate|alert|ECONNRESET|socket hang up|EPIPE/i;
+        await expect(pinned(port)).rejects.toThrow(refused);
+        await expect(pinned(port, client)).rejects.toThrow(refused);
+      });
+    },
+  );
 
   it('every fixture: *.good.* loads (or is refused for a listed reason), *.bad.* is refused', () => {
     const files = readdirSync(FIXTURES).filter((name) => /\.ya?ml$/.test(name));
@@ -245,17 +272,25 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
     const outcomes: string[] = [];
     for (const name of files) {
       const problems = problemsOf(() => loadWebConfig(fixture(name)));
-      const kind = /\.good(\.[a-z]+)?\.ya?ml$/.test(name) ? 'good' : /\.bad(\.[a-z]+)?\.ya?ml$/.test(name) ? 'bad' : OTHERS[name];
+      const kind = /\.good(\.[a-z]+)?\.ya?ml$/.test(name)
+        ? 'good'
+        : /\.bad(\.[a-z]+)?\.ya?ml$/.test(name)
+          ? 'bad'
+          : OTHERS[name];
       expect(kind, `${name}: neither good nor bad, and not listed`).toBeDefined();
       const unsupported = NOT_SUPPORTED[name];
       const twin = SAME_AS_GOOD[name];
       if (twin !== undefined) {
-        expect(readFileSync(fixture(name), 'utf8'), `${name} is no longer the same as ${twin}`).toBe(readFileSync(fixture(twin), 'utf8'));
+        expect(readFileSync(fixture(name), 'utf8'), `${name} is no longer the same as ${twin}`).toBe(
+          readFileSync(fixture(twin), 'utf8'),
+        );
         expect(problems, name).toEqual([]);
       } else if (kind === 'good' || kind === 'loads') {
         if (unsupported === undefined) expect(problems, `${name} must load`).toEqual([]);
         else {
-          expect(problems.length, `${name} is listed as not supported but loads: take it off the list`).toBeGreaterThan(0);
+          expect(problems.length, `${name} is listed as not supported but loads: take it off the list`).toBeGreaterThan(
+            0,
+          );
           for (const problem of problems) expect(problem, name).toMatch(unsupported);
         }
       } else {
@@ -265,10 +300,11 @@ describe.skipIf(fixturesMissing())('exporter-toolkit compatibility', () => {
     }
     console.info(`exporter-toolkit fixtures:\n  ${outcomes.join('\n  ')}`);
     // Every listed exception is a fixture that exists.
-    for (const name of [...Object.keys(NOT_SUPPORTED), ...Object.keys(OTHERS), ...Object.keys(SAME_AS_GOOD)]) expect(files, name).toContain(name);
+    for (const name of [...Object.keys(NOT_SUPPORTED), ...Object.keys(OTHERS), ...Object.keys(SAME_AS_GOOD)])
+      expect(files, name).toContain(name);
   });
 
-  it('the fixtures that carry bcrypt hashes authenticate the toolkit\'s own users', async () => {
+  it("the fixtures that carry bcrypt hashes authenticate the toolkit's own users", async () => {
     // dave's password, as the toolkit's TestUsers sends it.
     const web = loadWebConfig(fixture('web_config_users_noTLS.good.yml'));
     const { port } = await serve(web);

@@ -109,12 +109,18 @@ function substitute(expr: string): string {
 /** Every PromQL expression of the dashboard, named after where it comes from. */
 function expressions(): { where: string; expr: string }[] {
   const fromPanels = allPanels().flatMap((p) =>
-    (p.targets ?? []).map((t) => ({ where: `panel ${p.id ?? '?'} "${p.title}" ${t.refId ?? '?'}`, expr: t.expr ?? '' })),
+    (p.targets ?? []).map((t) => ({
+      where: `panel ${p.id ?? '?'} "${p.title}" ${t.refId ?? '?'}`,
+      expr: t.expr ?? '',
+    })),
   );
   // label_values(SELECTOR, label): the selector is PromQL too
   const fromVariables = dashboard.templating.list
     .filter((v) => v.type === 'query')
-    .map((v) => ({ where: `variable ${v.name}`, expr: /^label_values\((.*),\s*\w+\)$/.exec(variableQuery(v))?.[1] ?? '' }));
+    .map((v) => ({
+      where: `variable ${v.name}`,
+      expr: /^label_values\((.*),\s*\w+\)$/.exec(variableQuery(v))?.[1] ?? '',
+    }));
   return [...fromPanels, ...fromVariables];
 }
 
@@ -140,7 +146,14 @@ describe('grafana dashboard vitals.json', () => {
     };
     for (const [name, query] of Object.entries(expected)) {
       const v = variable(name);
-      expect(v, name).toMatchObject({ type: 'query', datasource: DS_REF, refresh: 2, includeAll: true, multi: true, allValue: '.+' });
+      expect(v, name).toMatchObject({
+        type: 'query',
+        datasource: DS_REF,
+        refresh: 2,
+        includeAll: true,
+        multi: true,
+        allValue: '.+',
+      });
       expect(variableQuery(v), name).toBe(query);
       if (v.definition !== undefined) expect(v.definition, name).toBe(query);
     }
@@ -165,7 +178,9 @@ describe('grafana dashboard vitals.json', () => {
       const g = p.gridPos;
       expect(g, `panel ${p.title} gridPos`).toBeDefined();
       if (g === undefined) continue;
-      expect(g.x >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `panel ${p.title} gridPos ${JSON.stringify(g)}`).toBe(true);
+      expect(g.x >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `panel ${p.title} gridPos ${JSON.stringify(g)}`).toBe(
+        true,
+      );
       for (let x = g.x; x < g.x + g.w; x++) {
         for (let y = g.y; y < g.y + g.h; y++) {
           const other = cells.get(`${x},${y}`);
@@ -176,13 +191,16 @@ describe('grafana dashboard vitals.json', () => {
       const targets = p.targets ?? [];
       expect(targets.length, `panel ${p.title} has a query`).toBeGreaterThan(0);
       const refIds = targets.map((t) => t.refId);
-      expect(refIds.every((r) => typeof r === 'string' && r !== ''), `panel ${p.title} refIds`).toBe(true);
+      expect(
+        refIds.every((r) => typeof r === 'string' && r !== ''),
+        `panel ${p.title} refIds`,
+      ).toBe(true);
       expect(new Set(refIds).size, `panel ${p.title} refIds unique`).toBe(refIds.length);
       for (const t of targets) expect(t.expr?.trim(), `panel ${p.title} ${t.refId} expr`).toBeTruthy();
     }
   });
 
-  it('queries only vitals\' own metrics, filtered by the job, instance and check variables', () => {
+  it("queries only vitals' own metrics, filtered by the job, instance and check variables", () => {
     for (const { where, expr } of expressions().filter((e) => e.where.startsWith('panel'))) {
       const selectors = [...expr.matchAll(/\b(vitals_[a-z_]+)(\{[^}]*\})?/g)];
       expect(selectors.length, `${where}: queries a vitals metric`).toBeGreaterThan(0);
@@ -226,14 +244,29 @@ describe('grafana dashboard vitals.json', () => {
 });
 
 describe('grafana provisioning', () => {
-  const datasources = parse(readFileSync(path.join(root, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8')) as {
+  const datasources = parse(
+    readFileSync(path.join(root, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8'),
+  ) as {
     apiVersion: number;
-    datasources: { name: string; type: string; uid: string; url: string; isDefault?: boolean; jsonData?: { timeInterval?: string } }[];
+    datasources: {
+      name: string;
+      type: string;
+      uid: string;
+      url: string;
+      isDefault?: boolean;
+      jsonData?: { timeInterval?: string };
+    }[];
   };
   const providersText = readFileSync(path.join(root, 'grafana/provisioning/dashboards/vitals.yaml'), 'utf8');
   const providers = parse(providersText) as {
     apiVersion: number;
-    providers: { name: string; type: string; folder?: string; folderUid?: string; options: { path: string; foldersFromFilesStructure?: boolean } }[];
+    providers: {
+      name: string;
+      type: string;
+      folder?: string;
+      folderUid?: string;
+      options: { path: string; foldersFromFilesStructure?: boolean };
+    }[];
   };
 
   it('provisions the Prometheus datasource the dashboard selects by default', () => {
@@ -243,7 +276,9 @@ describe('grafana provisioning', () => {
     expect(ds).toMatchObject({ type: 'prometheus', isDefault: true });
     expect(variable('datasource').current?.value).toBe(ds?.uid);
     // $__rate_interval assumes the scrape interval Prometheus really uses
-    const prom = parse(readFileSync(path.join(root, 'prometheus.yml'), 'utf8')) as { global: { scrape_interval: string } };
+    const prom = parse(readFileSync(path.join(root, 'prometheus.yml'), 'utf8')) as {
+      global: { scrape_interval: string };
+    };
     expect(ds?.jsonData?.timeInterval).toBe(prom.global.scrape_interval);
   });
 
@@ -260,87 +295,112 @@ describe('grafana provisioning', () => {
     expect(mount, `the provisioning file says where ${DASHBOARDS_DIR} is mounted`).toBe(p?.options.path);
     const files = readdirSync(path.join(root, DASHBOARDS_DIR)).filter((f) => f.endsWith('.json'));
     expect(files).toContain(path.basename(DASHBOARD));
-    const uids = files.map((f) => (JSON.parse(readFileSync(path.join(root, DASHBOARDS_DIR, f), 'utf8')) as Dashboard).uid);
+    const uids = files.map(
+      (f) => (JSON.parse(readFileSync(path.join(root, DASHBOARDS_DIR, f), 'utf8')) as Dashboard).uid,
+    );
     expect(new Set(uids).size).toBe(uids.length);
   });
 });
 
-describe.skipIf(skipUnlessBinaries(['promtool'], 'dashboard PromQL (promtool)'))('dashboard PromQL against promtool', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'vitals-dashboard-test-'));
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+describe.skipIf(skipUnlessBinaries(['promtool'], 'dashboard PromQL (promtool)'))(
+  'dashboard PromQL against promtool',
+  () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'vitals-dashboard-test-'));
+    afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('parses every panel and variable expression', () => {
-    const exprs = expressions();
-    expect(exprs.length).toBeGreaterThanOrEqual(allPanels().length);
-    const file = path.join(tmp, 'dashboard-rules.json');
-    writeFileSync(file, asRuleFile(exprs));
-    const r = promtool(['check', 'rules', file]);
-    expect(r.code, `${r.output}\n${JSON.stringify(exprs.map((e, i) => `${i}: ${e.where}`), null, 1)}`).toBe(0);
-    expect(r.output).toContain(`SUCCESS: ${exprs.length} rules found`);
-  });
+    it('parses every panel and variable expression', () => {
+      const exprs = expressions();
+      expect(exprs.length).toBeGreaterThanOrEqual(allPanels().length);
+      const file = path.join(tmp, 'dashboard-rules.json');
+      writeFileSync(file, asRuleFile(exprs));
+      const r = promtool(['check', 'rules', file]);
+      expect(
+        r.code,
+        `${r.output}\n${JSON.stringify(
+          exprs.map((e, i) => `${i}: ${e.where}`),
+          null,
+          1,
+        )}`,
+      ).toBe(0);
+      expect(r.output).toContain(`SUCCESS: ${exprs.length} rules found`);
+    });
 
-  it('computes what the panels claim (promtool promql_expr_test on synthetic series)', () => {
-    const exprOf = (title: string): string => {
-      const expr = allPanels().find((p) => p.title === title)?.targets?.[0]?.expr;
-      if (expr === undefined) throw new Error(`no panel "${title}"`);
-      return substitute(expr);
-    };
-    const l = (check: string, extra = ''): string =>
-      `{job="vitals",instance="localhost:9469",check="${check}",kind="mysql",critical="true"${extra}}`;
-    const statuses = { a: 'pass', b: 'warn', c: 'fail', d: 'unknown' };
-    const input_series = [
-      ...Object.entries(statuses).flatMap(([check, current]) =>
-        ['unknown', 'pass', 'warn', 'fail'].map((s) => ({
-          series: `vitals_check_status${l(check, `,status="${s}"`)}`,
-          values: s === current ? '1x20' : '0x20',
-        })),
-      ),
-      { series: `vitals_check_last_success_timestamp_seconds${l('a')}`, values: '30x20' },
-      { series: `vitals_check_last_success_timestamp_seconds${l('d')}`, values: '0x20' }, // never: left out
-      { series: `vitals_check_runs_total${l('a')}`, values: '0+6x20' },
-      { series: `vitals_check_failures_total${l('a', ',reason="timeout"')}`, values: '0+2x20' },
-      { series: `vitals_check_failures_total${l('a', ',reason="refused"')}`, values: '0+1x20' },
-      { series: `vitals_check_failures_total${l('a', ',reason="auth"')}`, values: '0x20' },
-    ];
-    const tests = {
-      rule_files: [],
-      evaluation_interval: '15s',
-      tests: [
-        {
-          interval: '15s',
-          input_series,
-          promql_expr_test: [
-            {
-              expr: exprOf('Check status'),
-              eval_time: '1m',
-              exp_samples: Object.keys(statuses).map((check, value) => ({ labels: l(check), value: [1, 2, 3, 0][value] })),
-            },
-            { expr: exprOf('Time since last success'), eval_time: '2m', exp_samples: [{ labels: l('a'), value: 90 }] },
-            { expr: exprOf('Failure ratio'), eval_time: '4m', exp_samples: [{ labels: l('a'), value: 0.5 }] },
-            {
-              expr: exprOf('Failures by reason'),
-              eval_time: '4m',
-              exp_samples: [
-                { labels: '{check="a",reason="auth"}', value: 0 },
-                { labels: '{check="a",reason="refused"}', value: 1 / 15 },
-                { labels: '{check="a",reason="timeout"}', value: 2 / 15 },
-              ],
-            },
-          ],
-        },
-      ],
-    };
-    const file = path.join(tmp, 'dashboard-semantics.test.yml');
-    writeFileSync(file, JSON.stringify(tests, null, 2));
-    const r = promtool(['test', 'rules', file]);
-    expect(r.code, r.output).toBe(0);
-  });
+    it('computes what the panels claim (promtool promql_expr_test on synthetic series)', () => {
+      const exprOf = (title: string): string => {
+        const expr = allPanels().find((p) => p.title === title)?.targets?.[0]?.expr;
+        if (expr === undefined) throw new Error(`no panel "${title}"`);
+        return substitute(expr);
+      };
+      const l = (check: string, extra = ''): string =>
+        `{job="vitals",instance="localhost:9469",check="${check}",kind="mysql",critical="true"${extra}}`;
+      const statuses = { a: 'pass', b: 'warn', c: 'fail', d: 'unknown' };
+      const input_series = [
+        ...Object.entries(statuses).flatMap(([check, current]) =>
+          ['unknown', 'pass', 'warn', 'fail'].map((s) => ({
+            series: `vitals_check_status${l(check, `,status="${s}"`)}`,
+            values: s === current ? '1x20' : '0x20',
+          })),
+        ),
+        { series: `vitals_check_last_success_timestamp_seconds${l('a')}`, values: '30x20' },
+        { series: `vitals_check_last_success_timestamp_seconds${l('d')}`, values: '0x20' }, // never: left out
+        { series: `vitals_check_runs_total${l('a')}`, values: '0+6x20' },
+        { series: `vitals_check_failures_total${l('a', ',reason="timeout"')}`, values: '0+2x20' },
+        { series: `vitals_check_failures_total${l('a', ',reason="refused"')}`, values: '0+1x20' },
+        { series: `vitals_check_failures_total${l('a', ',reason="auth"')}`, values: '0x20' },
+      ];
+      const tests = {
+        rule_files: [],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series,
+            promql_expr_test: [
+              {
+                expr: exprOf('Check status'),
+                eval_time: '1m',
+                exp_samples: Object.keys(statuses).map((check, value) => ({
+                  labels: l(check),
+                  value: [1, 2, 3, 0][value],
+                })),
+              },
+              {
+                expr: exprOf('Time since last success'),
+                eval_time: '2m',
+                exp_samples: [{ labels: l('a'), value: 90 }],
+              },
+              { expr: exprOf('Failure ratio'), eval_time: '4m', exp_samples: [{ labels: l('a'), value: 0.5 }] },
+              {
+                expr: exprOf('Failures by reason'),
+                eval_time: '4m',
+                exp_samples: [
+                  { labels: '{check="a",reason="auth"}', value: 0 },
+                  { labels: '{check="a",reason="refused"}', value: 1 / 15 },
+                  { labels: '{check="a",reason="timeout"}', value: 2 / 15 },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      const file = path.join(tmp, 'dashboard-semantics.test.yml');
+      writeFileSync(file, JSON.stringify(tests, null, 2));
+      const r = promtool(['test', 'rules', file]);
+      expect(r.code, r.output).toBe(0);
+    });
 
-  it('would reject a query that does not parse', () => {
-    const file = path.join(tmp, 'broken-rules.json');
-    writeFileSync(file, asRuleFile([...expressions(), { where: 'broken', expr: 'sum by (check (rate(vitals_check_runs_total[$__rate_interval]))' }]));
-    const r = promtool(['check', 'rules', file]);
-    expect(r.code).not.toBe(0);
-    expect(r.output).toContain(`dashboard:expr_${expressions().length}`);
-  });
-});
+    it('would reject a query that does not parse', () => {
+      const file = path.join(tmp, 'broken-rules.json');
+      writeFileSync(
+        file,
+        asRuleFile([
+          ...expressions(),
+          { where: 'broken', expr: 'sum by (check (rate(vitals_check_runs_total[$__rate_interval]))' },
+        ]),
+      );
+      const r = promtool(['check', 'rules', file]);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain(`dashboard:expr_${expressions().length}`);
+    });
+  },
+);

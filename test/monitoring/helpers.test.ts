@@ -58,7 +58,10 @@ scrape_configs:
       alerts = await prom.alerts();
     }
     expect(alerts).toContainEqual(
-      expect.objectContaining({ labels: { alertname: 'VitalsAbsent', job: 'vitals', severity: 'critical' }, state: 'pending' }),
+      expect.objectContaining({
+        labels: { alertname: 'VitalsAbsent', job: 'vitals', severity: 'critical' },
+        state: 'pending',
+      }),
     );
     console.info(`prometheus: ready after ${readyMs} ms, first sample of up after ${firstSampleMs} ms`);
   });
@@ -106,7 +109,10 @@ describe.skipIf(skipUnlessBinaries(['prometheus-alertmanager'], 'alertmanager he
       annotations: { summary: `${alertname} from the helper test.` },
     });
 
-    async function alertState(alertname: string, want: GettableAlert['status']['state']): Promise<GettableAlert | undefined> {
+    async function alertState(
+      alertname: string,
+      want: GettableAlert['status']['state'],
+    ): Promise<GettableAlert | undefined> {
       const deadline = Date.now() + 5_000;
       for (;;) {
         const found = (await am?.alerts())?.find((a) => a.labels.alertname === alertname);
@@ -119,7 +125,9 @@ describe.skipIf(skipUnlessBinaries(['prometheus-alertmanager'], 'alertmanager he
       if (am === undefined || hook === undefined) throw new Error('not started');
       const posted = Date.now();
       await am.postAlerts([alert('VitalsCheckFailing', 'critical', 'primary-db')]);
-      const delivery = await hook.waitFor((d) => d.body.alerts.some((a) => a.labels.alertname === 'VitalsCheckFailing'));
+      const delivery = await hook.waitFor((d) =>
+        d.body.alerts.some((a) => a.labels.alertname === 'VitalsCheckFailing'),
+      );
       console.info(`alertmanager: webhook after ${delivery.at - posted} ms`);
       expect(delivery.path).toBe('/pager');
       expect(delivery.body).toMatchObject({
@@ -138,7 +146,9 @@ describe.skipIf(skipUnlessBinaries(['prometheus-alertmanager'], 'alertmanager he
         alert('VitalsNotReady', 'warning', undefined), // same instance as VitalsCheckFailing
         alert('VitalsCheckDegraded', 'warning', 'cache'), // another check
       ]);
-      const delivery = await hook.waitFor((d) => d.body.alerts.some((a) => a.labels.alertname === 'VitalsCheckDegraded'));
+      const delivery = await hook.waitFor((d) =>
+        d.body.alerts.some((a) => a.labels.alertname === 'VitalsCheckDegraded'),
+      );
       expect(delivery.path).toBe('/ticket');
       expect(delivery.body.receiver).toBe('ticket');
 
@@ -151,7 +161,9 @@ describe.skipIf(skipUnlessBinaries(['prometheus-alertmanager'], 'alertmanager he
 
       // the inhibited groups were due together with Degraded's: give them a moment, then nothing
       await sleep(1_000);
-      const inhibited = hook.received.flatMap((d) => d.body.alerts).filter((a) => ['VitalsCheckSlow', 'VitalsNotReady'].includes(a.labels.alertname ?? ''));
+      const inhibited = hook.received
+        .flatMap((d) => d.body.alerts)
+        .filter((a) => ['VitalsCheckSlow', 'VitalsNotReady'].includes(a.labels.alertname ?? ''));
       expect(inhibited).toEqual([]);
     });
   },

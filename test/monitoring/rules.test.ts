@@ -102,7 +102,9 @@ describe('alert rules against the contract (static)', () => {
       expect(summary, `${where}: summary`).toMatch(/^[^{}]+\.$/);
       expect(description, `${where}: description`).toMatch(/\{\{.*\$labels\..*\}\}/);
       expect(runbook, `${where}: runbook_url`).toBe(`${RUNBOOK_URL}#${rule.alert.toLowerCase()}`);
-      expect(anchors.has(rule.alert.toLowerCase()), `${where}: docs/runbook.md has a "## ${rule.alert}" heading`).toBe(true);
+      expect(anchors.has(rule.alert.toLowerCase()), `${where}: docs/runbook.md has a "## ${rule.alert}" heading`).toBe(
+        true,
+      );
     }
   });
 
@@ -114,7 +116,11 @@ describe('alert rules against the contract (static)', () => {
         const evals = (t.alert_rule_test ?? []).filter((e) => e.alertname === alert);
         const firing = evals.filter((e) => (e.exp_alerts ?? []).length > 0).map((e) => seconds(e.eval_time));
         const silent = evals.filter((e) => (e.exp_alerts ?? []).length === 0).map((e) => seconds(e.eval_time));
-        return firing.length > 0 && silent.some((s) => s < Math.min(...firing)) && silent.some((s) => s > Math.max(...firing));
+        return (
+          firing.length > 0 &&
+          silent.some((s) => s < Math.min(...firing)) &&
+          silent.some((s) => s > Math.max(...firing))
+        );
       });
       expect(covered, `${alert}: a test with a silent eval before it fires and another after it resolves`).toBe(true);
     }
@@ -170,7 +176,9 @@ describe.skipIf(skipUnlessBinaries(['promtool', 'amtool'], 'monitoring kit (prom
     // The checks above can fail: the same commands reject broken copies.
 
     it('promtool check rules rejects an expression that does not parse', () => {
-      const dir = brokenCopy('syntax', RULES, (t) => t.replace('vitals_check_up{critical="true"} == 0', 'vitals_check_up{critical="true"} =='));
+      const dir = brokenCopy('syntax', RULES, (t) =>
+        t.replace('vitals_check_up{critical="true"} == 0', 'vitals_check_up{critical="true"} =='),
+      );
       const r = promtool(['check', 'rules', path.join(dir, path.basename(RULES))]);
       expect(r.code).not.toBe(0);
       expect(r.output).toMatch(/VitalsCheckFailing.*parse error/);

@@ -80,7 +80,10 @@ export const RELAXED_TIMEOUT_MS = 5000;
 
 export function checkConfig(kind: string, fields: Fields, timeoutMs = RELAXED_TIMEOUT_MS): Config {
   return parseConfig(
-    { defaults: { interval: `${String(timeoutMs * 4)}ms`, timeout: `${String(timeoutMs)}ms` }, checks: [{ name: 'contract', kind, ...fields }] },
+    {
+      defaults: { interval: `${String(timeoutMs * 4)}ms`, timeout: `${String(timeoutMs)}ms` },
+      checks: [{ name: 'contract', kind, ...fields }],
+    },
     'contract test',
     { env: {} },
   );
@@ -177,8 +180,10 @@ export async function auditFds(
 }
 
 function describeAudit(a: FdAudit): string {
-  return `${String(a.runs)} runs: fds ${String(a.fdsBefore)} -> max ${String(a.fdsMax)}, ${String(a.fdsAfter)} at the end; ` +
-    `at most ${String(a.socketsMax)} more own sockets to the port (states seen: ${a.states.join(', ') || 'none'})`;
+  return (
+    `${String(a.runs)} runs: fds ${String(a.fdsBefore)} -> max ${String(a.fdsMax)}, ${String(a.fdsAfter)} at the end; ` +
+    `at most ${String(a.socketsMax)} more own sockets to the port (states seen: ${a.states.join(', ') || 'none'})`
+  );
 }
 
 function expectFlat(a: FdAudit, minRuns: number): void {
@@ -198,7 +203,12 @@ export function runCheckKindContract(f: ContractFixtures): void {
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
-    await waitFor(async () => (await f.connections?.()) === baseline, (ok) => ok, 3000, { what: `${what}: server connections back to ${String(baseline)}` });
+    await waitFor(
+      async () => (await f.connections?.()) === baseline,
+      (ok) => ok,
+      3000,
+      { what: `${what}: server connections back to ${String(baseline)}` },
+    );
   };
 
   it('is registered, and its strict schema rejects an unknown key with its path', () => {
@@ -229,21 +239,37 @@ export function runCheckKindContract(f: ContractFixtures): void {
     if ((silent.expect ?? 'timeout') === 'timeout') {
       it('fails with reason timeout at the deadline against a server that accepts and never answers, and closes its socket', async () => {
         const { result, settledMs } = await run(silent.fields(), timeoutMs);
-        expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
+        expect(result).toMatchObject({
+          status: 'fail',
+          reason: 'timeout',
+          output: `timeout after ${String(timeoutMs)}ms`,
+        });
         expect(result.durationMs).toBeGreaterThanOrEqual(timeoutMs - 5);
         expect(result.durationMs).toBeLessThan(timeoutMs + 250);
         // The probe honoured its signal: it returned right after the deadline...
         expect(settledMs).toBeLessThan(timeoutMs + 250);
         // ...and let go of the server.
         const { openSockets } = silent;
-        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, (ok) => ok, 2000, { what: 'the silent server to see every socket closed' });
+        if (openSockets !== undefined)
+          await waitFor(
+            () => openSockets() === 0,
+            (ok) => ok,
+            2000,
+            { what: 'the silent server to see every socket closed' },
+          );
       });
     } else {
       it('passes against a server that accepts and never answers (it cannot tell), and closes its socket', async () => {
         const { result } = await run(silent.fields());
         expect(result).toMatchObject({ status: 'pass' });
         const { openSockets } = silent;
-        if (openSockets !== undefined) await waitFor(() => openSockets() === 0, (ok) => ok, 2000, { what: 'the silent server to see every socket closed' });
+        if (openSockets !== undefined)
+          await waitFor(
+            () => openSockets() === 0,
+            (ok) => ok,
+            2000,
+            { what: 'the silent server to see every socket closed' },
+          );
       });
     }
   }
@@ -269,7 +295,11 @@ export function runCheckKindContract(f: ContractFixtures): void {
         let audit: FdAudit;
         try {
           const { result, settledMs } = await run(f.healthy(), timeoutMs);
-          expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(timeoutMs)}ms` });
+          expect(result).toMatchObject({
+            status: 'fail',
+            reason: 'timeout',
+            output: `timeout after ${String(timeoutMs)}ms`,
+          });
           expect(result.durationMs).toBeLessThan(timeoutMs + 250);
           expect(settledMs).toBeLessThan(timeoutMs + 250);
           audit = await auditFds(f.kind, f.healthy(), { port: port() }, PAUSE_WINDOW_MS);
@@ -325,7 +355,9 @@ export function runCheckKindContract(f: ContractFixtures): void {
   /** Every check the fixtures describe that runs quickly: where a secret could leak. */
   const quickChecks = (): { what: string; fields: Fields; deadlineMs: number }[] => [
     { what: 'healthy', fields: f.healthy(), deadlineMs: RELAXED_TIMEOUT_MS },
-    ...(f.wrongCredentials !== undefined ? [{ what: 'wrong credentials', fields: f.wrongCredentials(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
+    ...(f.wrongCredentials !== undefined
+      ? [{ what: 'wrong credentials', fields: f.wrongCredentials(), deadlineMs: RELAXED_TIMEOUT_MS }]
+      : []),
     ...(f.refused !== undefined ? [{ what: 'refused', fields: f.refused(), deadlineMs: RELAXED_TIMEOUT_MS }] : []),
     ...(f.silent !== undefined ? [{ what: 'silent', fields: f.silent.fields(), deadlineMs: timeoutMs }] : []),
   ];

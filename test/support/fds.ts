@@ -81,7 +81,10 @@ export interface StoppedServer {
 export async function startStoppedServer(): Promise<StoppedServer> {
   const child = spawn(
     process.execPath,
-    ['-e', "require('net').createServer().listen(0, '127.0.0.1', 1024, function () { console.log(this.address().port) })"],
+    [
+      '-e',
+      "require('net').createServer().listen(0, '127.0.0.1', 1024, function () { console.log(this.address().port) })",
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   liveChildren.add(child);
@@ -94,7 +97,8 @@ export async function startStoppedServer(): Promise<StoppedServer> {
     port,
     async close() {
       child.kill('SIGKILL');
-      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null)
+        await new Promise((resolve) => child.once('exit', resolve));
       liveChildren.delete(child);
     },
   };

@@ -42,7 +42,9 @@ export function request(port: number, path: string, options: RequestOptions = {}
   const method = options.method ?? 'GET';
   const timeoutMs = options.timeoutMs ?? 10_000;
   const headers =
-    options.body === undefined ? options.headers : { 'content-length': String(Buffer.byteLength(options.body)), ...options.headers };
+    options.body === undefined
+      ? options.headers
+      : { 'content-length': String(Buffer.byteLength(options.body)), ...options.headers };
   const params: http.RequestOptions = {
     host: options.host ?? '127.0.0.1',
     port,
@@ -59,11 +61,19 @@ export function request(port: number, path: string, options: RequestOptions = {}
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const reply: Reply = { status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') };
+        const reply: Reply = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         resolve(peerCertificate === undefined ? reply : { ...reply, peerCertificate });
       });
     };
-    const req = options.tls === undefined ? http.request(params, onResponse) : https.request({ ...params, ...options.tls }, onResponse);
+    const req =
+      options.tls === undefined
+        ? http.request(params, onResponse)
+        : https.request({ ...params, ...options.tls }, onResponse);
     req.on('error', reject);
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out after ${String(timeoutMs)}ms`)));
     req.end(options.body);
@@ -76,7 +86,11 @@ export function get(url: string | URL, options: Omit<RequestOptions, 'host'> = {
   const secure = target.protocol === 'https:';
   const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
   const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-  return request(port, `${target.pathname}${target.search}`, { ...options, host, tls: options.tls ?? (secure ? {} : undefined) });
+  return request(port, `${target.pathname}${target.search}`, {
+    ...options,
+    host,
+    tls: options.tls ?? (secure ? {} : undefined),
+  });
 }
 
 export function json(reply: Reply): Record<string, unknown> {

@@ -96,7 +96,9 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'mariadb helper'))('mariadb test he
   it('kill then restart works on the same port and datadir', async () => {
     const port = db.port;
     const pid = db.pid;
-    await db.sql('CREATE DATABASE IF NOT EXISTS survives; CREATE TABLE IF NOT EXISTS survives.t (id INT); INSERT INTO survives.t VALUES (42)');
+    await db.sql(
+      'CREATE DATABASE IF NOT EXISTS survives; CREATE TABLE IF NOT EXISTS survives.t (id INT); INSERT INTO survives.t VALUES (42)',
+    );
     await db.kill();
     expect(db.pid).toBeUndefined();
     const down = await tcpLogin(db, 'SELECT 1');

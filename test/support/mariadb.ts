@@ -172,7 +172,8 @@ class MariaDbServer implements MariaDb {
   url(opts: MariaDbUrlOptions = {}): string {
     const user = opts.user ?? this.user;
     const password = opts.password ?? (user === this.user ? this.password : '');
-    const auth = password === '' ? encodeURIComponent(user) : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
+    const auth =
+      password === '' ? encodeURIComponent(user) : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
     const db = opts.database === undefined ? '' : `/${encodeURIComponent(opts.database)}`;
     return `mysql://${auth}@${this.host}:${this.port}${db}`;
   }

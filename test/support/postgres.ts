@@ -79,7 +79,8 @@ function runAs(): { uid: number; gid: number } | undefined {
     .split('\n')
     .find((l) => l.startsWith('postgres:'));
   const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) throw new Error('running as root, but there is no postgres OS user to run PostgreSQL as');
+  if (uid === undefined || gid === undefined)
+    throw new Error('running as root, but there is no postgres OS user to run PostgreSQL as');
   return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -107,7 +108,12 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-function runOk(file: string, args: string[], user: { uid: number; gid: number } | undefined, cwd: string): Promise<void> {
+function runOk(
+  file: string,
+  args: string[],
+  user: { uid: number; gid: number } | undefined,
+  cwd: string,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, timeout: 60_000, ...user });
     let output = '';
@@ -116,7 +122,8 @@ function runOk(file: string, args: string[], user: { uid: number; gid: number } 
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(file)} failed (${signal ?? `exit code ${String(code)}`}): ${tail(output)}`));
+      else
+        reject(new Error(`${path.basename(file)} failed (${signal ?? `exit code ${String(code)}`}): ${tail(output)}`));
     });
   });
 }
@@ -162,21 +169,42 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const spawnOnce = async () => {
     log = '';
     const args = [
-      '-D', datadir,
-      '-k', base,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'shared_buffers=16MB',
-      '-c', 'max_connections=40',
-      '-c', 'logging_collector=off',
+      '-D',
+      datadir,
+      '-k',
+      base,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'shared_buffers=16MB',
+      '-c',
+      'max_connections=40',
+      '-c',
+      'logging_collector=off',
       ...(opts.tls === undefined
         ? []
-        : ['-c', 'ssl=on', '-c', `ssl_cert_file=${path.join(base, 'server.crt')}`, '-c', `ssl_key_file=${path.join(base, 'server.key')}`]),
+        : [
+            '-c',
+            'ssl=on',
+            '-c',
+            `ssl_cert_file=${path.join(base, 'server.crt')}`,
+            '-c',
+            `ssl_key_file=${path.join(base, 'server.key')}`,
+          ]),
     ];
-    const started = spawn(path.join(dir, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: base, ...user });
+    const started = spawn(path.join(dir, 'postgres'), args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: base,
+      ...user,
+    });
     child = started;
     live.add(started);
     started.once('exit', () => live.delete(started));
@@ -210,20 +238,36 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     if (user !== undefined) await chown(base, user.uid, user.gid);
     await runOk(
       path.join(dir, 'initdb'),
-      ['-D', datadir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '--locale=C', '--encoding=UTF8'],
+      [
+        '-D',
+        datadir,
+        '-U',
+        'postgres',
+        '--auth=trust',
+        '--no-sync',
+        '--no-instructions',
+        '--locale=C',
+        '--encoding=UTF8',
+      ],
       user,
       base,
     );
     if (opts.tls !== undefined) {
       // postgres wants its key private to itself.
-      for (const [from, to] of [[opts.tls.certFile, 'server.crt'], [opts.tls.keyFile, 'server.key']] as const) {
+      for (const [from, to] of [
+        [opts.tls.certFile, 'server.crt'],
+        [opts.tls.keyFile, 'server.key'],
+      ] as const) {
         await copyFile(from, path.join(base, to));
         await chmod(path.join(base, to), 0o600);
         if (user !== undefined) await chown(path.join(base, to), user.uid, user.gid);
       }
     }
     // The superuser over the unix socket only; everyone over TCP with a password.
-    await writeFile(path.join(datadir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
+    await writeFile(
+      path.join(datadir, 'pg_hba.conf'),
+      'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+    );
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
@@ -252,7 +296,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     url(opts = {}) {
       const name = opts.user ?? 'probe';
       const secret = opts.password ?? (name === 'probe' ? password : '');
-      const auth = secret === '' ? encodeURIComponent(name) : `${encodeURIComponent(name)}:${encodeURIComponent(secret)}`;
+      const auth =
+        secret === '' ? encodeURIComponent(name) : `${encodeURIComponent(name)}:${encodeURIComponent(secret)}`;
       return `postgres://${auth}@127.0.0.1:${String(port)}/postgres`;
     },
     async connections() {

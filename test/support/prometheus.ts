@@ -44,7 +44,13 @@ export function runTool(name: string, args: string[], opts: { cwd?: string; time
     timeout: opts.timeoutMs ?? 30_000,
   });
   if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    output: `${r.stdout}${r.stderr}`,
+    ms: Date.now() - started,
+  };
 }
 
 /** `promtool ARGS`. */
@@ -271,9 +277,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   }
 
   async function query(expr: string): Promise<PromSample[]> {
-    const data = await api<{ resultType: string; result: unknown }>(
-      `/api/v1/query?query=${encodeURIComponent(expr)}`,
-    );
+    const data = await api<{ resultType: string; result: unknown }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
     if (data.resultType !== 'vector') throw new Error(`${expr}: expected a vector, got ${data.resultType}`);
     return data.result as PromSample[];
   }

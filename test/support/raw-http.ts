@@ -21,7 +21,11 @@ export interface RawResponse {
  * with everything received once the connection closes, or after `timeoutMs` (closedByServer
  * false: a hang).
  */
-export function rawRequest(port: number, request: string | Buffer, options: { timeoutMs?: number; head?: boolean } = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  request: string | Buffer,
+  options: { timeoutMs?: number; head?: boolean } = {},
+): Promise<RawResponse> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve) => {
     const started = performance.now();
@@ -41,7 +45,12 @@ export function rawRequest(port: number, request: string | Buffer, options: { ti
     socket.on('close', () => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ ...parseResponses(text, options.head === true), text, closedByServer, ms: performance.now() - started });
+      resolve({
+        ...parseResponses(text, options.head === true),
+        text,
+        closedByServer,
+        ms: performance.now() - started,
+      });
     });
   });
 }

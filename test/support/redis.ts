@@ -59,16 +59,32 @@ async function spawnRedis(
   tls: { certFile: string; keyFile: string; port: number } | undefined,
 ): Promise<{ child: ChildProcess; log: () => string }> {
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--requirepass', password,
-    '--dir', dir,
-    '--logfile', '',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--requirepass',
+    password,
+    '--dir',
+    dir,
+    '--logfile',
+    '',
     ...(tls === undefined
       ? []
-      : ['--tls-port', String(tls.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-auth-clients', 'no']),
+      : [
+          '--tls-port',
+          String(tls.port),
+          '--tls-cert-file',
+          tls.certFile,
+          '--tls-key-file',
+          tls.keyFile,
+          '--tls-auth-clients',
+          'no',
+        ]),
   ];
   const child = spawn(resolveBinary('redis-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -113,7 +129,12 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<Redis> {
     port = await freePort();
     tlsPort = opts.tls === undefined ? undefined : await freePort();
     try {
-      started = await spawnRedis(dir, port, password, opts.tls === undefined || tlsPort === undefined ? undefined : { ...opts.tls, port: tlsPort });
+      started = await spawnRedis(
+        dir,
+        port,
+        password,
+        opts.tls === undefined || tlsPort === undefined ? undefined : { ...opts.tls, port: tlsPort },
+      );
       break;
     } catch (error) {
       if (!(error instanceof AddressInUseError) || attempt >= START_ATTEMPTS) {

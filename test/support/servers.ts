@@ -72,7 +72,8 @@ export async function startBlackhole(): Promise<BlackholeListener> {
   const close = async () => {
     for (const socket of fillers) socket.destroy();
     child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise((resolve) => child.once('exit', resolve));
   };
   for (;;) {
     const socket = net.connect(port, '127.0.0.1');
@@ -183,9 +184,23 @@ export function makeSelfSignedCert(dir: string): SelfSigned {
   execFileSync(
     resolveBinary('openssl'),
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=vitals-test', '-addext', 'subjectAltName=DNS:vitals.test,IP:127.0.0.1',
-      '-keyout', keyFile, '-out', certFile,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=vitals-test',
+      '-addext',
+      'subjectAltName=DNS:vitals.test,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
     ],
     { stdio: 'ignore' },
   );

@@ -48,7 +48,23 @@ export function makeCa(dir: string, name: string): Pem {
   );
   const serial = randomSerial();
   openssl(
-    ['req', '-new', '-x509', '-key', keyFile, '-out', certFile, '-days', '2', '-config', cnf, '-extensions', 'v3', '-set_serial', `0x${serial}`],
+    [
+      'req',
+      '-new',
+      '-x509',
+      '-key',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-config',
+      cnf,
+      '-extensions',
+      'v3',
+      '-set_serial',
+      `0x${serial}`,
+    ],
     dir,
   );
   return { certFile, keyFile, serial };
@@ -86,7 +102,26 @@ export function makeCert(
   const serial = randomSerial();
   const tmpCert = join(dir, `${name}.tmp.crt`);
   openssl(
-    ['x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', `0x${serial}`, '-days', '2', '-out', tmpCert, '-extfile', ext, '-extensions', 'v3'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.certFile,
+      '-CAkey',
+      ca.keyFile,
+      '-set_serial',
+      `0x${serial}`,
+      '-days',
+      '2',
+      '-out',
+      tmpCert,
+      '-extfile',
+      ext,
+      '-extensions',
+      'v3',
+    ],
     dir,
   );
   const certFile = out.certFile ?? join(dir, `${name}.crt`);

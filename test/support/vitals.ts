@@ -93,7 +93,10 @@ export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
               held.delete(settle);
               signal.removeEventListener('abort', onAbort);
               if (error === undefined) resolve();
-              else reject(error instanceof Error ? error : new Error(typeof error === 'string' ? error : 'held run failed'));
+              else
+                reject(
+                  error instanceof Error ? error : new Error(typeof error === 'string' ? error : 'held run failed'),
+                );
             };
             const onAbort = () => {
               aborted += 1;
@@ -153,7 +156,13 @@ export async function startVitals(
   const { vitals } = service;
   for (const check of checks) vitals.addCheck(check);
   if (options.start !== false) await vitals.start();
-  if (options.firstResults === true) await waitFor(() => service.monitor.started(), (started) => started, 5000, { what: 'the first results' });
+  if (options.firstResults === true)
+    await waitFor(
+      () => service.monitor.started(),
+      (started) => started,
+      5000,
+      { what: 'the first results' },
+    );
   const host = options.host ?? '127.0.0.1';
   const server = await listen(service, host, 0, options.listen);
   const scheme = options.listen?.webConfig?.tls === undefined ? 'http' : 'https';

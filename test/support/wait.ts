@@ -24,7 +24,9 @@ export async function waitFor<T>(
   let value = await probe();
   while (!accept(value)) {
     if (performance.now() - start > timeoutMs) {
-      throw new Error(`timed out after ${String(timeoutMs)}ms waiting for ${what}; last value: ${JSON.stringify(value)}`);
+      throw new Error(
+        `timed out after ${String(timeoutMs)}ms waiting for ${what}; last value: ${JSON.stringify(value)}`,
+      );
     }
     await sleep(everyMs);
     value = await probe();

@@ -20,9 +20,12 @@ const caller = (peer: string | undefined, authorization?: string, forwardedFor?:
 });
 
 describe('cidrProblem', () => {
-  it.each(['10.0.0.0/8', '10.1.2.3', '0.0.0.0/0', '::1/128', '::/0', 'fd00::/8', '2001:db8::1'])('accepts %s', (cidr) => {
-    expect(cidrProblem(cidr)).toBeUndefined();
-  });
+  it.each(['10.0.0.0/8', '10.1.2.3', '0.0.0.0/0', '::1/128', '::/0', 'fd00::/8', '2001:db8::1'])(
+    'accepts %s',
+    (cidr) => {
+      expect(cidrProblem(cidr)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['10.0.0.0/33', 'invalid prefix length in "10.0.0.0/33" (0-32)'],
@@ -140,7 +143,9 @@ describe('createAuthorizer', () => {
 
   describe('behind proxies', () => {
     const direct = createAuthorizer(security());
-    const proxied = createAuthorizer(security({ allow: ['127.0.0.0/8', '10.0.0.0/8'], trustProxy: ['10.0.0.1', '10.0.0.2'] }));
+    const proxied = createAuthorizer(
+      security({ allow: ['127.0.0.0/8', '10.0.0.0/8'], trustProxy: ['10.0.0.1', '10.0.0.2'] }),
+    );
 
     it('ignores a spoofed X-Forwarded-For when the peer is not a trusted proxy', () => {
       const spoofed = caller('203.0.113.9', undefined, '127.0.0.1');
@@ -163,7 +168,9 @@ describe('createAuthorizer', () => {
     });
 
     it('reads several X-Forwarded-For headers as one list, in order', () => {
-      expect(proxied.clientAddress(caller('10.0.0.1', undefined, ['198.51.100.1, 198.51.100.2', '10.0.0.2']))).toBe('198.51.100.2');
+      expect(proxied.clientAddress(caller('10.0.0.1', undefined, ['198.51.100.1, 198.51.100.2', '10.0.0.2']))).toBe(
+        '198.51.100.2',
+      );
     });
 
     it('unwraps IPv4-mapped peers and hops', () => {

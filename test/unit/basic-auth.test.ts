@@ -9,8 +9,18 @@ describe('basic auth', () => {
 
   it('parses the user and everything after the first colon as the password', () => {
     expect(parseBasicAuthorization(header('alice', 'pa:ss wörd'))).toEqual({ user: 'alice', password: 'pa:ss wörd' });
-    expect(parseBasicAuthorization(`basic   ${Buffer.from('a:').toString('base64')}`)).toEqual({ user: 'a', password: '' });
-    for (const bad of [undefined, '', 'Basic', 'Bearer abc', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Basic !!!']) {
+    expect(parseBasicAuthorization(`basic   ${Buffer.from('a:').toString('base64')}`)).toEqual({
+      user: 'a',
+      password: '',
+    });
+    for (const bad of [
+      undefined,
+      '',
+      'Basic',
+      'Bearer abc',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      'Basic !!!',
+    ]) {
       expect(parseBasicAuthorization(bad)).toBeUndefined();
     }
   });
@@ -22,7 +32,12 @@ describe('basic auth', () => {
     expect(await auth.verify(header('bob', 'pa:ss wörd'))).toBe(false);
     expect(await auth.verify(undefined)).toBe(false);
     // A cached success does not carry over to another user with the same password.
-    const two = createBasicAuth(new Map([['alice', hash], ['bob', bcrypt.hashSync('other', 4)]]));
+    const two = createBasicAuth(
+      new Map([
+        ['alice', hash],
+        ['bob', bcrypt.hashSync('other', 4)],
+      ]),
+    );
     expect(await two.verify(header('alice', 'pa:ss wörd'))).toBe(true);
     expect(await two.verify(header('bob', 'pa:ss wörd'))).toBe(false);
   });
@@ -41,8 +56,14 @@ describe('basic auth', () => {
   });
 
   it('gives each peer address a budget of comparisons: past it, even the right password waits for the next one', async () => {
-    const auth = createBasicAuth(new Map([['alice', hash], ['bob', hash]]));
-    for (let i = 0; i < 4; i += 1) expect(await auth.verify(header('alice', `wrong ${String(i)}`), '10.0.0.1')).toBe(false);
+    const auth = createBasicAuth(
+      new Map([
+        ['alice', hash],
+        ['bob', hash],
+      ]),
+    );
+    for (let i = 0; i < 4; i += 1)
+      expect(await auth.verify(header('alice', `wrong ${String(i)}`), '10.0.0.1')).toBe(false);
     expect(await auth.verify(header('alice', 'pa:ss wörd'), '10.0.0.1')).toBe(false);
     // Another address has a budget of its own; a success is cached for everyone.
     expect(await auth.verify(header('alice', 'pa:ss wörd'), '10.0.0.2')).toBe(true);

@@ -50,20 +50,24 @@ describe('every registered check kind', () => {
 
   it('is in the all-kinds config of the config fuzzing test', () => {
     const fuzzed = fuzzedKinds();
-    for (const kind of kinds) expect(fuzzed, `config-fuzz.test.ts VALID has no check of kind ${kind.kind}`).toContain(kind.kind);
+    for (const kind of kinds)
+      expect(fuzzed, `config-fuzz.test.ts VALID has no check of kind ${kind.kind}`).toContain(kind.kind);
   });
 
-  it.each(kinds.map((k) => [k.kind, k] as const))('%s declares what other modules need: unit, URL, secret files', (_name, kind) => {
-    expect(['ms', '%']).toContain(kind.observed.unit);
-    const fields = fieldsOf(kind.options);
-    expect(fields.length, 'the options schema should be a strict object').toBeGreaterThan(0);
-    // The loader reads a secret file only for a kind that says which field it fills.
-    for (const [file, value] of Object.entries(kind.secretFiles ?? {})) {
-      expect(fields).toContain(file);
-      expect(fields).toContain(value);
-    }
-    if (fields.includes('passwordFile')) expect(kind.secretFiles).toMatchObject({ passwordFile: 'password' });
-    if (fields.includes('url')) expect(Object.keys(kind.url?.defaultPorts ?? {}).length).toBeGreaterThan(0);
-    else expect(kind.url).toBeUndefined();
-  });
+  it.each(kinds.map((k) => [k.kind, k] as const))(
+    '%s declares what other modules need: unit, URL, secret files',
+    (_name, kind) => {
+      expect(['ms', '%']).toContain(kind.observed.unit);
+      const fields = fieldsOf(kind.options);
+      expect(fields.length, 'the options schema should be a strict object').toBeGreaterThan(0);
+      // The loader reads a secret file only for a kind that says which field it fills.
+      for (const [file, value] of Object.entries(kind.secretFiles ?? {})) {
+        expect(fields).toContain(file);
+        expect(fields).toContain(value);
+      }
+      if (fields.includes('passwordFile')) expect(kind.secretFiles).toMatchObject({ passwordFile: 'password' });
+      if (fields.includes('url')) expect(Object.keys(kind.url?.defaultPorts ?? {}).length).toBeGreaterThan(0);
+      else expect(kind.url).toBeUndefined();
+    },
+  );
 });

@@ -97,7 +97,13 @@ describe('a valid config', () => {
       allowedHosts: [],
     });
     const [inherits, own] = config.checks;
-    expect(inherits).toMatchObject({ critical: true, intervalMs: 30_000, timeoutMs: 5000, failureThreshold: 3, successThreshold: 2 });
+    expect(inherits).toMatchObject({
+      critical: true,
+      intervalMs: 30_000,
+      timeoutMs: 5000,
+      failureThreshold: 3,
+      successThreshold: 2,
+    });
     expect(own).toMatchObject({
       name: 'own_values-2',
       critical: false,
@@ -115,13 +121,17 @@ describe('a valid config', () => {
 
   it('takes a substituted password holding #, quotes and @ literally and lists it as a secret', () => {
     const password = `p#ss "w'o@rd: x`;
-    const config = yaml(`checks:\n  - name: db\n    ${MYSQL}\n    password: \${DB_PASSWORD}\n`, { env: { DB_PASSWORD: password } });
+    const config = yaml(`checks:\n  - name: db\n    ${MYSQL}\n    password: \${DB_PASSWORD}\n`, {
+      env: { DB_PASSWORD: password },
+    });
     expect(config.checks[0]?.options.password).toBe(password);
     expect(config.secrets).toEqual([password]);
   });
 
   it('reads $$ as a literal $', () => {
-    const config = yaml(`checks:\n  - name: db\n    ${MYSQL}\n` + '    password: "pa$$word$${HOME}"\n', { env: { HOME: '/root' } });
+    const config = yaml(`checks:\n  - name: db\n    ${MYSQL}\n` + '    password: "pa$$word$${HOME}"\n', {
+      env: { HOME: '/root' },
+    });
     expect(config.checks[0]?.options.password).toBe('pa$word${HOME}');
   });
 
@@ -213,12 +223,12 @@ describe('an invalid config', () => {
         'security.allow[2]: invalid prefix length in "::1/129" (0-128)',
       ],
     ],
-    ['a zero threshold', 'defaults:\n  failureThreshold: 0\n', ['defaults.failureThreshold: Too small: expected number to be >=1']],
     [
-      'a check that is not a mapping',
-      'checks:\n  - mysql\n',
-      ['checks[0]: expected a mapping with name and kind'],
+      'a zero threshold',
+      'defaults:\n  failureThreshold: 0\n',
+      ['defaults.failureThreshold: Too small: expected number to be >=1'],
     ],
+    ['a check that is not a mapping', 'checks:\n  - mysql\n', ['checks[0]: expected a mapping with name and kind']],
     ['checks that are not a list', 'checks:\n  db: {}\n', ['checks: Invalid input: expected array, received object']],
     [
       'a name that cannot be a label value',
@@ -233,7 +243,10 @@ describe('an invalid config', () => {
     [
       'a duplicate of a name whose first check has another problem',
       `checks:\n  - name: db\n    ${MYSQL}\n    critical: 1\n  - name: db\n    ${MYSQL}\n`,
-      ['checks[0].critical: Invalid input: expected boolean, received number', 'checks[1].name: duplicate check name "db" (also checks[0])'],
+      [
+        'checks[0].critical: Invalid input: expected boolean, received number',
+        'checks[1].name: duplicate check name "db" (also checks[0])',
+      ],
     ],
     [
       'a check timeout equal to its interval',
@@ -265,11 +278,7 @@ describe('an invalid config', () => {
       'checks:\n  - name: db\n',
       ['checks[0].kind: Invalid input: expected string, received undefined'],
     ],
-    [
-      'a missing url',
-      'checks:\n  - name: db\n    kind: mysql\n',
-      ['checks[0].url: expected a URL string'],
-    ],
+    ['a missing url', 'checks:\n  - name: db\n    kind: mysql\n', ['checks[0].url: expected a URL string']],
     [
       'a url of the wrong scheme, without repeating the url',
       'checks:\n  - name: db\n    kind: mysql\n    url: postgres://u:hunter2@db/\n',
@@ -310,7 +319,11 @@ describe('an invalid config', () => {
       'security:\n  token: ${VITALS_TOKEN\n',
       ['security.token: "${" starts no ${VAR} or ${VAR:-default} reference (write $$ for a literal $)'],
     ],
-    ['a token with a blank in it', 'security:\n  token: "abc def"\n', ['security.token: the token must not contain whitespace']],
+    [
+      'a token with a blank in it',
+      'security:\n  token: "abc def"\n',
+      ['security.token: the token must not contain whitespace'],
+    ],
     [
       'both token and tokenFile',
       'security:\n  token: abc\n  tokenFile: /nonexistent\n',
@@ -326,7 +339,11 @@ describe('an invalid config', () => {
       `checks:\n  - name: db\n    ${MYSQL}\n    passwordFile: /nonexistent/vitals-password\n`,
       ['checks[0].passwordFile: cannot read "/nonexistent/vitals-password" (ENOENT)'],
     ],
-    ['a document that is a list', '- a\n- b\n', ['(root): expected a mapping with server, security, defaults and checks']],
+    [
+      'a document that is a list',
+      '- a\n- b\n',
+      ['(root): expected a mapping with server, security, defaults and checks'],
+    ],
   ])('is rejected for %s', (_, text, problems) => {
     expect(problemsOf(() => yaml(text))).toEqual(problems);
   });
@@ -388,13 +405,19 @@ describe('an invalid config', () => {
   });
 
   it('refuses a ${VAR} nested in a default, naming the path (the token was the literal inner text)', () => {
-    expect(problemsOf(() => yaml('security:\n  token: ${VITALS_TOKEN:-${FALLBACK_TOKEN}}\n', { env: { FALLBACK_TOKEN: 'x' } }))).toEqual([
+    expect(
+      problemsOf(() =>
+        yaml('security:\n  token: ${VITALS_TOKEN:-${FALLBACK_TOKEN}}\n', { env: { FALLBACK_TOKEN: 'x' } }),
+      ),
+    ).toEqual([
       'security.token: the default of ${VITALS_TOKEN:-...} holds "${"; nested references are not supported (set VITALS_TOKEN, or write $$ for a literal $)',
     ]);
   });
 
   it('names the line of a duplicate YAML key', () => {
-    expect(problemsOf(() => yaml('server:\n  port: 1\n  port: 2\n'))).toEqual(['line 3, column 3: Map keys must be unique']);
+    expect(problemsOf(() => yaml('server:\n  port: 1\n  port: 2\n'))).toEqual([
+      'line 3, column 3: Map keys must be unique',
+    ]);
   });
 
   it.each([
@@ -414,7 +437,9 @@ describe('an invalid config', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toBe('invalid config test.yml:\n  bogus: unknown key\n  server.port: expected a port number (0-65535)');
+    expect(message).toBe(
+      'invalid config test.yml:\n  bogus: unknown key\n  server.port: expected a port number (0-65535)',
+    );
   });
 });
 

@@ -29,9 +29,19 @@ describe('prefersOpenMetrics', () => {
 
 async function exposition(): Promise<string> {
   const registry = new Registry();
-  const runs = new Counter({ name: 'vitals_check_runs_total', help: 'Runs of the check.', labelNames: ['check'], registers: [registry] });
+  const runs = new Counter({
+    name: 'vitals_check_runs_total',
+    help: 'Runs of the check.',
+    labelNames: ['check'],
+    registers: [registry],
+  });
   const bare = new Counter({ name: 'legacy_requests', help: 'A counter named without _total.', registers: [registry] });
-  const up = new Gauge({ name: 'vitals_check_up', help: '1 while the check is "up".', labelNames: ['check'], registers: [registry] });
+  const up = new Gauge({
+    name: 'vitals_check_up',
+    help: '1 while the check is "up".',
+    labelNames: ['check'],
+    registers: [registry],
+  });
   const latency = new Histogram({ name: 'latency_seconds', help: 'Latency.', buckets: [0.1], registers: [registry] });
   runs.inc({ check: 'db' }, 3);
   bare.inc(2);

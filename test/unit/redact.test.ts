@@ -9,11 +9,15 @@ const redactorOf = (...secrets: string[]) => {
 
 describe('createRedactor', () => {
   it('replaces every occurrence of a secret', () => {
-    expect(redactorOf('hunter2').redact('password hunter2 rejected; hunter2 again')).toBe('password *** rejected; *** again');
+    expect(redactorOf('hunter2').redact('password hunter2 rejected; hunter2 again')).toBe(
+      'password *** rejected; *** again',
+    );
   });
 
   it('leaves text without a secret unchanged', () => {
-    expect(redactorOf('hunter2').redact('connect ECONNREFUSED 127.0.0.1:3306')).toBe('connect ECONNREFUSED 127.0.0.1:3306');
+    expect(redactorOf('hunter2').redact('connect ECONNREFUSED 127.0.0.1:3306')).toBe(
+      'connect ECONNREFUSED 127.0.0.1:3306',
+    );
   });
 
   it('changes nothing before any secret is added', () => {
@@ -55,16 +59,30 @@ describe('createRedactor', () => {
 });
 
 describe('createLogger', () => {
-  function capture(level: string | undefined): { lines: () => Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
+  function capture(level: string | undefined): {
+    lines: () => Record<string, unknown>[];
+    logger: ReturnType<typeof createLogger>;
+  } {
     const chunks: string[] = [];
     const logger = createLogger(level, { write: (chunk: string) => void chunks.push(chunk) });
-    return { logger, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      logger,
+      lines: () =>
+        chunks
+          .join('')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   it('writes one JSON line per entry, with the service name', () => {
     const { logger, lines } = capture('info');
     logger.info({ check: 'db', from: 'pass', to: 'fail' }, 'state change');
-    expect(lines()).toEqual([expect.objectContaining({ service: 'vitals', check: 'db', from: 'pass', to: 'fail', msg: 'state change' })]);
+    expect(lines()).toEqual([
+      expect.objectContaining({ service: 'vitals', check: 'db', from: 'pass', to: 'fail', msg: 'state change' }),
+    ]);
   });
 
   it('honours LOG_LEVEL in any case', () => {

@@ -8,7 +8,10 @@ function substitute(tree: unknown, env: NodeJS.ProcessEnv = {}): { tree: unknown
 
 describe('substituteEnv', () => {
   it('replaces ${VAR} with the variable', () => {
-    expect(substitute('mysql://app@${HOST}:3306/', { HOST: 'db' })).toEqual({ tree: 'mysql://app@db:3306/', unset: [] });
+    expect(substitute('mysql://app@${HOST}:3306/', { HOST: 'db' })).toEqual({
+      tree: 'mysql://app@db:3306/',
+      unset: [],
+    });
   });
 
   it('uses the default of ${VAR:-default} when the variable is unset or empty', () => {
@@ -40,7 +43,9 @@ describe('substituteEnv', () => {
     'refuses a reference nested in a default (%s): it used to become the literal text of the inner one',
     (text) => {
       const { tree, unset } = substitute({ security: { token: text } }, { FALLBACK_TOKEN: 'secret', B: 'b', Y: 'y' });
-      expect(unset).toEqual([{ path: 'security.token', variable: 'X' === text.slice(2, 3) ? 'X' : 'VITALS_TOKEN', nested: true }]);
+      expect(unset).toEqual([
+        { path: 'security.token', variable: 'X' === text.slice(2, 3) ? 'X' : 'VITALS_TOKEN', nested: true },
+      ]);
       expect(JSON.stringify(tree)).not.toContain('${');
     },
   );

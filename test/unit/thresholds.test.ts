@@ -27,7 +27,13 @@ describe('applyThresholds', () => {
   });
 
   it('needs failureThreshold 3 consecutive fails before a passing check is reported failing', () => {
-    expect(reportedAfter(['pass', 'fail', 'fail', 'fail', 'fail'], 3)).toEqual(['pass', 'pass', 'pass', 'fail', 'fail']);
+    expect(reportedAfter(['pass', 'fail', 'fail', 'fail', 'fail'], 3)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+      'fail',
+      'fail',
+    ]);
   });
 
   it('starts the failure count again after a success in between', () => {
@@ -47,7 +53,13 @@ describe('applyThresholds', () => {
   });
 
   it('starts the success count again after a fail in between', () => {
-    expect(reportedAfter(['fail', 'pass', 'fail', 'pass', 'pass'], 1, 2)).toEqual(['fail', 'fail', 'fail', 'fail', 'pass']);
+    expect(reportedAfter(['fail', 'pass', 'fail', 'pass', 'pass'], 1, 2)).toEqual([
+      'fail',
+      'fail',
+      'fail',
+      'fail',
+      'pass',
+    ]);
   });
 
   it('counts warn as a success towards successThreshold, and reports the run that completes it', () => {
@@ -60,7 +72,14 @@ describe('applyThresholds', () => {
   });
 
   it('lets a warn during a failure streak reset the streak without hiding the warn', () => {
-    expect(reportedAfter(['pass', 'fail', 'fail', 'warn', 'fail', 'fail'], 3)).toEqual(['pass', 'pass', 'pass', 'warn', 'warn', 'warn']);
+    expect(reportedAfter(['pass', 'fail', 'fail', 'warn', 'fail', 'fail'], 3)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+      'warn',
+      'warn',
+      'warn',
+    ]);
   });
 
   it('keeps counting while the reported status is held', () => {

@@ -14,7 +14,8 @@ export const PASSWORD_FILE: NonNullable<CheckKind['secretFiles']> = { passwordFi
 
 /** A refinement for a kind's options: at most one of the two. */
 export const onePassword = [
-  (o: { password?: string | undefined; passwordFile?: string | undefined }) => !(o.password !== undefined && o.passwordFile !== undefined),
+  (o: { password?: string | undefined; passwordFile?: string | undefined }) =>
+    !(o.password !== undefined && o.passwordFile !== undefined),
   { message: 'set either password or passwordFile, not both' },
 ] as const;
 

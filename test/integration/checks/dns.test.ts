@@ -32,7 +32,12 @@ describe('the dns check kind', () => {
       target: () => `db.test@${server()}`,
       refused: () => ({ host: 'db.test', server: `127.0.0.1:${String(closed)}` }),
       silent: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }) },
-      hung: { udp: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }), port: () => silent.port } },
+      hung: {
+        udp: {
+          fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }),
+          port: () => silent.port,
+        },
+      },
     });
   });
 
@@ -52,30 +57,52 @@ describe('the dns check kind', () => {
 
   it('fails with reason error on an unknown name (ENOTFOUND) and on a name without addresses', async () => {
     const unknown = await runCheck('dns', { host: 'nope.test', server: server() });
-    expect(unknown.result).toMatchObject({ status: 'fail', reason: 'error', output: expect.stringMatching(/ENOTFOUND nope\.test/) as string });
+    expect(unknown.result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: expect.stringMatching(/ENOTFOUND nope\.test/) as string,
+    });
     const empty = await runCheck('dns', { host: 'empty.test', server: server() });
-    expect(empty.result).toMatchObject({ status: 'fail', reason: 'error', output: expect.stringMatching(/ENODATA/) as string });
+    expect(empty.result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: expect.stringMatching(/ENODATA/) as string,
+    });
   });
 
   it('passes on AAAA records alone, and compares IPv6 addresses in canonical form', async () => {
     expect((await runCheck('dns', { host: 'v6only.test', server: server() })).result.status).toBe('pass');
-    const expanded = await runCheck('dns', { host: 'v6only.test', server: server(), expectAddress: '2001:0db8:0:0::1' });
+    const expanded = await runCheck('dns', {
+      host: 'v6only.test',
+      server: server(),
+      expectAddress: '2001:0db8:0:0::1',
+    });
     expect(expanded.result.status).toBe('pass');
   });
 
   it('fails with reason error when expectAddress is not among the answers', async () => {
     const { result } = await runCheck('dns', { host: 'db.test', server: server(), expectAddress: '10.0.0.9' });
-    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'db.test resolved to 10.0.0.7, 10.0.0.8, not 10.0.0.9' });
+    expect(result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: 'db.test resolved to 10.0.0.7, 10.0.0.8, not 10.0.0.9',
+    });
   });
 
   it('validates its options at config time, and names the server in the target with its port', () => {
-    expect(configProblems('dns', { host: 'https://x.test/' })).toEqual(['checks[0].host: expected a host name to resolve (e.g. db.example.com)']);
+    expect(configProblems('dns', { host: 'https://x.test/' })).toEqual([
+      'checks[0].host: expected a host name to resolve (e.g. db.example.com)',
+    ]);
     expect(configProblems('dns', { host: 'x.test', server: 'dns.google' })).toEqual([
       'checks[0].server: expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)',
     ]);
-    expect(configProblems('dns', { host: 'x.test', expectAddress: 'x.test' })).toEqual(['checks[0].expectAddress: expected an IPv4 or IPv6 address']);
+    expect(configProblems('dns', { host: 'x.test', expectAddress: 'x.test' })).toEqual([
+      'checks[0].expectAddress: expected an IPv4 or IPv6 address',
+    ]);
     // The name to resolve is `host`; `name` is the check's own.
-    expect(configProblems('dns', { name: 'x' })).toEqual(["checks[0].host: expected the host name to resolve (`name` is the check's own name)"]);
+    expect(configProblems('dns', { name: 'x' })).toEqual([
+      "checks[0].host: expected the host name to resolve (`name` is the check's own name)",
+    ]);
     expect(targetOf('dns', { host: 'x.test', server: '10.0.0.2' })).toBe('x.test@10.0.0.2:53');
     expect(targetOf('dns', { host: 'x.test', server: '::1' })).toBe('x.test@[::1]:53');
     expect(targetOf('dns', { host: 'x.test', server: '[::1]:5353' })).toBe('x.test@[::1]:5353');

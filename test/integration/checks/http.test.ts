@@ -121,10 +121,17 @@ describe('the http check kind', () => {
   describe('contract', () => {
     runCheckKindContract({
       kind: 'http',
-      healthy: () => ({ url: `${server.base}/health?token=x`, headers: { Authorization: `Bearer ${TOKEN}` }, bodyRegex: 'status=green' }),
+      healthy: () => ({
+        url: `${server.base}/health?token=x`,
+        headers: { Authorization: `Bearer ${TOKEN}` },
+        bodyRegex: 'status=green',
+      }),
       target: () => `http://127.0.0.1:${String(server.port)}`,
       refused: () => ({ url: `http://127.0.0.1:${String(closed)}/health` }),
-      silent: { fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }), openSockets: () => silent.openSockets() },
+      silent: {
+        fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }),
+        openSockets: () => silent.openSockets(),
+      },
       hung: { at: (port) => ({ url: `http://127.0.0.1:${String(port)}/health` }) },
       connections: () => Promise.resolve(server.openSockets()),
       secrets: () => [TOKEN, `Bearer ${TOKEN}`],
@@ -133,7 +140,11 @@ describe('the http check kind', () => {
 
   it('fails with reason error and a short output on an unexpected status', async () => {
     const { result } = await runCheck('http', { url: `${server.base}/status/500` });
-    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'unexpected status 500 (expected 200-399)' });
+    expect(result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: 'unexpected status 500 (expected 200-399)',
+    });
     const listed = await runCheck('http', { url: `${server.base}/status/204`, expectStatus: [200, 201, 202, 418] });
     expect(listed.result.output).toBe('unexpected status 204 (expected 200-202, 418)');
     const teapot = await runCheck('http', { url: `${server.base}/status/418`, expectStatus: [418] });
@@ -141,8 +152,15 @@ describe('the http check kind', () => {
   });
 
   it('fails with reason error on a 401, without showing the wrong token', async () => {
-    const { result, config } = await runCheck('http', { url: `${server.base}/health`, headers: { authorization: 'Bearer wrong-token-123' } });
-    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'unexpected status 401 (expected 200-399)' });
+    const { result, config } = await runCheck('http', {
+      url: `${server.base}/health`,
+      headers: { authorization: 'Bearer wrong-token-123' },
+    });
+    expect(result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: 'unexpected status 401 (expected 200-399)',
+    });
     // Credential-looking header values are declared, so the engine scrubs them everywhere.
     expect(config.secrets).toEqual(expect.arrayContaining(['Bearer wrong-token-123', 'wrong-token-123']));
     const plain = await runCheck('http', { url: `${server.base}/open`, headers: { Accept: 'text/plain' } });
@@ -168,7 +186,11 @@ describe('the http check kind', () => {
     }, 10);
     try {
       const { result } = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: HOSTILE_PATTERN }, 1000);
-      expect(result).toMatchObject({ status: 'fail', reason: 'error', output: `body does not match /${HOSTILE_PATTERN}/` });
+      expect(result).toMatchObject({
+        status: 'fail',
+        reason: 'error',
+        output: `body does not match /${HOSTILE_PATTERN}/`,
+      });
       const matching = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: '^(a+)+!$' }, 1000);
       expect(matching.result.status).toBe('pass');
     } finally {
@@ -179,27 +201,51 @@ describe('the http check kind', () => {
 
   it('sends the configured method, and basic auth from the URL without showing it in the target', async () => {
     expect((await runCheck('http', { url: `${server.base}/open`, method: 'HEAD' })).result.status).toBe('pass');
-    expect((await runCheck('http', { url: `${server.base}/open`, method: 'POST', bodyRegex: '^method=POST$' })).result.status).toBe('pass');
-    const basic = await runCheck('http', { url: `http://probe:${encodeURIComponent('pa ss@word')}@127.0.0.1:${String(server.port)}/basic` });
+    expect(
+      (await runCheck('http', { url: `${server.base}/open`, method: 'POST', bodyRegex: '^method=POST$' })).result
+        .status,
+    ).toBe('pass');
+    const basic = await runCheck('http', {
+      url: `http://probe:${encodeURIComponent('pa ss@word')}@127.0.0.1:${String(server.port)}/basic`,
+    });
     expect(basic.result.status).toBe('pass');
     expect(basic.target).toBe(`http://127.0.0.1:${String(server.port)}`);
     expect(basic.config.secrets).toContain('pa ss@word');
   });
 
   it('follows up to 5 redirects, then fails; with followRedirects false a 3xx is judged as it is', async () => {
-    expect((await runCheck('http', { url: `${server.base}/redirect/5`, bodyRegex: 'landed' })).result.status).toBe('pass');
+    expect((await runCheck('http', { url: `${server.base}/redirect/5`, bodyRegex: 'landed' })).result.status).toBe(
+      'pass',
+    );
     const tooMany = await runCheck('http', { url: `${server.base}/redirect/6` });
-    expect(tooMany.result).toMatchObject({ status: 'fail', reason: 'error', output: 'too many redirects (more than 5)' });
-    expect((await runCheck('http', { url: `${server.base}/redirect/6`, followRedirects: false })).result.status).toBe('pass');
-    const strict = await runCheck('http', { url: `${server.base}/redirect/1`, followRedirects: false, expectStatus: [200] });
+    expect(tooMany.result).toMatchObject({
+      status: 'fail',
+      reason: 'error',
+      output: 'too many redirects (more than 5)',
+    });
+    expect((await runCheck('http', { url: `${server.base}/redirect/6`, followRedirects: false })).result.status).toBe(
+      'pass',
+    );
+    const strict = await runCheck('http', {
+      url: `${server.base}/redirect/1`,
+      followRedirects: false,
+      expectStatus: [200],
+    });
     expect(strict.result.output).toBe('unexpected status 302 (expected 200)');
-    const seeOther = await runCheck('http', { url: `${server.base}/see-other`, method: 'POST', bodyRegex: '^method=GET$' });
+    const seeOther = await runCheck('http', {
+      url: `${server.base}/see-other`,
+      method: 'POST',
+      bodyRegex: '^method=GET$',
+    });
     expect(seeOther.result.status).toBe('pass');
   });
 
   it('does not send credentials along a redirect to another origin', async () => {
     const before = elsewhere.authorizations.length;
-    const { result } = await runCheck('http', { url: `${server.base}/elsewhere`, headers: { Authorization: `Bearer ${TOKEN}` } });
+    const { result } = await runCheck('http', {
+      url: `${server.base}/elsewhere`,
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     expect(result.status).toBe('pass');
     expect(elsewhere.authorizations.slice(before)).toEqual([undefined]);
   });
@@ -209,11 +255,18 @@ describe('the http check kind', () => {
     expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
     expect(result.output).toMatch(/^HPE_/);
     const open = () => new Promise<number>((resolve) => garbage.getConnections((_error, count) => resolve(count)));
-    await waitFor(async () => (await open()) === 0, (ok) => ok, 2000, { what: 'the non-HTTP server to see its connection closed' });
+    await waitFor(
+      async () => (await open()) === 0,
+      (ok) => ok,
+      2000,
+      { what: 'the non-HTTP server to see its connection closed' },
+    );
   });
 
   it('validates its options at config time, each problem with its path', () => {
-    expect(configProblems('http', { url: 'ftp://example.com/' })).toEqual(['checks[0].url: expected a URL starting with http:// or https://']);
+    expect(configProblems('http', { url: 'ftp://example.com/' })).toEqual([
+      'checks[0].url: expected a URL starting with http:// or https://',
+    ]);
     expect(configProblems('http', { url: 'http://x/', bodyRegex: '(' })).toEqual([
       'checks[0].bodyRegex: not a valid RE2 regular expression (missing closing ): `(`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
     ]);
@@ -227,14 +280,18 @@ describe('the http check kind', () => {
     expect(configProblems('http', { url: 'http://x/', method: 'HEAD', bodyRegex: 'ok' })).toEqual([
       'checks[0].bodyRegex: bodyRegex needs a method that returns a body (HEAD does not)',
     ]);
-    expect(configProblems('http', { url: 'http://x/', expectStatus: [99] })[0]).toMatch(/^checks\[0\]\.expectStatus\[0\]: /);
+    expect(configProblems('http', { url: 'http://x/', expectStatus: [99] })[0]).toMatch(
+      /^checks\[0\]\.expectStatus\[0\]: /,
+    );
     expect(configProblems('http', { url: 'http://x/', headers: { 'X-A': 'a\r\nb' } })).toEqual([
       'checks[0].headers.X-A: a header value must not contain a line break',
     ]);
     expect(configProblems('http', { url: 'http://x/', tls: { insecureSkipVerify: true } })).toEqual([
       'checks[0].tls: tls options need an https:// URL',
     ]);
-    expect(configProblems('http', { url: 'https://x/', tls: { bogus: true } })).toEqual(['checks[0].tls.bogus: unknown key']);
+    expect(configProblems('http', { url: 'https://x/', tls: { bogus: true } })).toEqual([
+      'checks[0].tls.bogus: unknown key',
+    ]);
   });
 
   it('fills in default ports and drops credentials, path and query from the target', () => {
@@ -275,18 +332,31 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'http TLS'))('the http check kin
 
   it('passes with the CA given (caFile or ca), or with insecureSkipVerify', async () => {
     const caFile = path.join(dir, 'cert.pem');
-    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile } })).result.status).toBe('pass');
+    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile } })).result.status).toBe(
+      'pass',
+    );
     const ca = readFileSync(caFile, 'utf8');
-    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { ca } })).result.status).toBe('pass');
-    const skip = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { insecureSkipVerify: true } });
+    expect((await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { ca } })).result.status).toBe(
+      'pass',
+    );
+    const skip = await runCheck('http', {
+      url: `https://127.0.0.1:${String(port)}/`,
+      tls: { insecureSkipVerify: true },
+    });
     expect(skip.result.status).toBe('pass');
   });
 
   it('checks the certificate against serverName when set', async () => {
     const caFile = path.join(dir, 'cert.pem');
-    const good = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile, serverName: 'vitals.test' } });
+    const good = await runCheck('http', {
+      url: `https://127.0.0.1:${String(port)}/`,
+      tls: { caFile, serverName: 'vitals.test' },
+    });
     expect(good.result.status).toBe('pass');
-    const bad = await runCheck('http', { url: `https://127.0.0.1:${String(port)}/`, tls: { caFile, serverName: 'other.test' } });
+    const bad = await runCheck('http', {
+      url: `https://127.0.0.1:${String(port)}/`,
+      tls: { caFile, serverName: 'other.test' },
+    });
     expect(bad.result).toMatchObject({ status: 'fail', reason: 'protocol' });
   });
 });

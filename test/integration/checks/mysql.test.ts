@@ -65,7 +65,10 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         healthy: () => ({ url: primary.url() }),
         target: () => `127.0.0.1:${String(primary.port)}`,
         refused: () => ({ url: `mysql://probe@127.0.0.1:${String(closed)}/`, password: 'x' }),
-        silent: { fields: () => ({ url: `mysql://probe:pw@127.0.0.1:${String(silent.port)}/` }), openSockets: () => silent.openSockets() },
+        silent: {
+          fields: () => ({ url: `mysql://probe:pw@127.0.0.1:${String(silent.port)}/` }),
+          openSockets: () => silent.openSockets(),
+        },
         wrongCredentials: () => ({ url: primary.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
         pause: { pause: () => primary.pause(), resume: () => primary.resume(), port: () => primary.port },
         hung: { at: (port) => ({ url: `mysql://probe:pw@127.0.0.1:${String(port)}/` }) },
@@ -76,12 +79,22 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
 
     describe('maxReplicationLag', () => {
       it('passes on a replica in sync', async () => {
-        await waitFor(async () => {
-          const s = await slaveStatus(replica);
-          return s.io === 'Yes' && s.sql === 'Yes';
-        }, (ok) => ok, 10_000, { what: 'the replica to be running' });
+        await waitFor(
+          async () => {
+            const s = await slaveStatus(replica);
+            return s.io === 'Yes' && s.sql === 'Yes';
+          },
+          (ok) => ok,
+          10_000,
+          { what: 'the replica to be running' },
+        );
         await primary.sql('CREATE DATABASE IF NOT EXISTS app');
-        await waitFor(async () => (await replica.sql("SHOW DATABASES LIKE 'app'")).trim() === 'app', (ok) => ok, 5000, { what: 'the replica to catch up' });
+        await waitFor(
+          async () => (await replica.sql("SHOW DATABASES LIKE 'app'")).trim() === 'app',
+          (ok) => ok,
+          5000,
+          { what: 'the replica to catch up' },
+        );
         const { result } = await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' });
         expect(result, result.output).toMatchObject({ status: 'pass', output: undefined });
       });
@@ -96,12 +109,21 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         try {
           const warn = await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' });
           expect(warn.result).toMatchObject({ status: 'warn', output: 'replication is stopped' });
-          const fail = await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s', replicationLagFails: true });
+          const fail = await runCheck('mysql', {
+            url: replica.url(),
+            maxReplicationLag: '10s',
+            replicationLagFails: true,
+          });
           expect(fail.result).toMatchObject({ status: 'fail', reason: 'error', output: 'replication is stopped' });
         } finally {
           await replica.sql('START SLAVE');
         }
-        await waitFor(async () => (await slaveStatus(replica)).io === 'Yes', (ok) => ok, 10_000, { what: 'the replica to run again' });
+        await waitFor(
+          async () => (await slaveStatus(replica)).io === 'Yes',
+          (ok) => ok,
+          10_000,
+          { what: 'the replica to run again' },
+        );
         expect((await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' })).result.status).toBe('pass');
       });
     });

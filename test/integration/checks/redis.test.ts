@@ -11,103 +11,131 @@ import { closedPort } from '../../support/ports.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 
-describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))('the redis check kind against a real Redis', () => {
-  let redis: Redis;
-  let silent: SilentServer;
-  let closed: number;
-  let dir: string;
-  let cert: SelfSigned;
+describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))(
+  'the redis check kind against a real Redis',
+  () => {
+    let redis: Redis;
+    let silent: SilentServer;
+    let closed: number;
+    let dir: string;
+    let cert: SelfSigned;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-redis-test-'));
-    cert = makeSelfSignedCert(dir);
-    [redis, silent, closed] = await Promise.all([startRedis({ tls: cert }), startSilentServer(), closedPort()]);
-  });
-
-  afterAll(async () => {
-    await silent.close();
-    await redis.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  describe('contract', () => {
-    runCheckKindContract({
-      kind: 'redis',
-      healthy: () => ({ url: redis.url() }),
-      target: () => `127.0.0.1:${String(redis.port)}`,
-      refused: () => ({ url: `redis://127.0.0.1:${String(closed)}`, password: 'x' }),
-      silent: { fields: () => ({ url: `redis://:pw@127.0.0.1:${String(silent.port)}/0` }), openSockets: () => silent.openSockets() },
-      wrongCredentials: () => ({ url: redis.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-      pause: { pause: () => redis.pause(), resume: () => redis.resume(), port: () => redis.port },
-      hung: { at: (port) => ({ url: `redis://:pw@127.0.0.1:${String(port)}` }) },
-      connections: () => redis.connections(),
-      secrets: () => [redis.password, WRONG_PASSWORD, 'in-url'],
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-redis-test-'));
+      cert = makeSelfSignedCert(dir);
+      [redis, silent, closed] = await Promise.all([startRedis({ tls: cert }), startSilentServer(), closedPort()]);
     });
-  });
 
-  it('fails with reason auth when no password is given (NOAUTH), and leaves no connection open', async () => {
-    const before = await redis.connections();
-    const { result } = await runCheck('redis', { url: redis.url({ password: '' }) });
-    expect(result).toMatchObject({ status: 'fail', reason: 'auth', output: expect.stringMatching(/^NOAUTH/) as string });
-    expect(await redis.connections()).toBe(before);
-  });
+    afterAll(async () => {
+      await silent.close();
+      await redis.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  it('speaks TLS with a rediss:// URL, verifying the certificate unless insecureSkipVerify', async () => {
-    const url = `rediss://127.0.0.1:${String(redis.tlsPort)}`;
-    const verified = await runCheck('redis', { url, password: redis.password, tls: { caFile: cert.certFile } });
-    expect(verified.result, verified.result.output).toMatchObject({ status: 'pass' });
-    expect(verified.target).toBe(`127.0.0.1:${String(redis.tlsPort)}`);
-    const unknownCa = await runCheck('redis', { url, password: redis.password });
-    expect(unknownCa.result).toMatchObject({ status: 'fail', reason: 'protocol', output: expect.stringMatching(/self.signed/i) as string });
-    const wrongName = await runCheck('redis', { url, password: redis.password, tls: { caFile: cert.certFile, serverName: 'other.test' } });
-    expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
-    const skip = await runCheck('redis', { url, password: redis.password, tls: { insecureSkipVerify: true } });
-    expect(skip.result.status).toBe('pass');
-  });
-
-  it('reads passwordFile, which overrides the URL password, and selects the URL database', async () => {
-    const file = path.join(dir, 'pw');
-    writeFileSync(file, `${redis.password}\n`);
-    const { result } = await runCheck('redis', { url: `redis://:wrong@127.0.0.1:${String(redis.port)}/3`, passwordFile: file });
-    expect(result.status).toBe('pass');
-    const noSuchDb = await runCheck('redis', { url: `redis://127.0.0.1:${String(redis.port)}/99`, passwordFile: file });
-    expect(noSuchDb.result).toMatchObject({ status: 'fail', reason: 'error' });
-  });
-
-  it('never reconnects in the background: a server that drops the connection mid-run sees one connect', async () => {
-    let accepted = 0;
-    // Says OK to AUTH, then hangs up on PING: node-redis's default strategy would reconnect.
-    const dropper = net.createServer((socket) => {
-      accepted += 1;
-      socket.on('error', () => undefined);
-      socket.on('data', (data) => {
-        if (data.toString().includes('PING')) socket.destroy();
-        else socket.write('+OK\r\n');
+    describe('contract', () => {
+      runCheckKindContract({
+        kind: 'redis',
+        healthy: () => ({ url: redis.url() }),
+        target: () => `127.0.0.1:${String(redis.port)}`,
+        refused: () => ({ url: `redis://127.0.0.1:${String(closed)}`, password: 'x' }),
+        silent: {
+          fields: () => ({ url: `redis://:pw@127.0.0.1:${String(silent.port)}/0` }),
+          openSockets: () => silent.openSockets(),
+        },
+        wrongCredentials: () => ({ url: redis.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
+        pause: { pause: () => redis.pause(), resume: () => redis.resume(), port: () => redis.port },
+        hung: { at: (port) => ({ url: `redis://:pw@127.0.0.1:${String(port)}` }) },
+        connections: () => redis.connections(),
+        secrets: () => [redis.password, WRONG_PASSWORD, 'in-url'],
       });
     });
-    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (dropper.address() as net.AddressInfo).port;
-      const { result } = await runCheck('redis', { url: `redis://:pw@127.0.0.1:${String(port)}` });
-      expect(result, result.output).toMatchObject({ status: 'fail', reason: 'protocol' });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(accepted).toBe(1);
-    } finally {
-      await new Promise((resolve) => dropper.close(resolve));
-    }
-  });
 
-  it('validates its options at config time', () => {
-    expect(configProblems('redis', { url: 'http://x/' })).toEqual(['checks[0].url: expected a URL starting with redis:// or rediss://']);
-    expect(configProblems('redis', { url: 'redis://x/db' })).toEqual(['checks[0].url: the URL path must be a database number (redis://host:6379/0)']);
-    expect(configProblems('redis', { url: 'redis://x/', tls: { insecureSkipVerify: true } })).toEqual([
-      'checks[0].tls: tls options need a rediss:// URL',
-    ]);
-    expect(configProblems('redis', { url: 'rediss://x/', tls: { insecureSkipVerify: true } })).toEqual([]);
-  });
+    it('fails with reason auth when no password is given (NOAUTH), and leaves no connection open', async () => {
+      const before = await redis.connections();
+      const { result } = await runCheck('redis', { url: redis.url({ password: '' }) });
+      expect(result).toMatchObject({
+        status: 'fail',
+        reason: 'auth',
+        output: expect.stringMatching(/^NOAUTH/) as string,
+      });
+      expect(await redis.connections()).toBe(before);
+    });
 
-  it('fills in the default port 6379 and drops credentials from the target', () => {
-    expect(targetOf('redis', { url: 'redis://user:secret@cache.internal' })).toBe('cache.internal:6379');
-    expect(targetOf('redis', { url: 'rediss://[::1]:6380/2' })).toBe('[::1]:6380');
-  });
-});
+    it('speaks TLS with a rediss:// URL, verifying the certificate unless insecureSkipVerify', async () => {
+      const url = `rediss://127.0.0.1:${String(redis.tlsPort)}`;
+      const verified = await runCheck('redis', { url, password: redis.password, tls: { caFile: cert.certFile } });
+      expect(verified.result, verified.result.output).toMatchObject({ status: 'pass' });
+      expect(verified.target).toBe(`127.0.0.1:${String(redis.tlsPort)}`);
+      const unknownCa = await runCheck('redis', { url, password: redis.password });
+      expect(unknownCa.result).toMatchObject({
+        status: 'fail',
+        reason: 'protocol',
+        output: expect.stringMatching(/self.signed/i) as string,
+      });
+      const wrongName = await runCheck('redis', {
+        url,
+        password: redis.password,
+        tls: { caFile: cert.certFile, serverName: 'other.test' },
+      });
+      expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
+      const skip = await runCheck('redis', { url, password: redis.password, tls: { insecureSkipVerify: true } });
+      expect(skip.result.status).toBe('pass');
+    });
+
+    it('reads passwordFile, which overrides the URL password, and selects the URL database', async () => {
+      const file = path.join(dir, 'pw');
+      writeFileSync(file, `${redis.password}\n`);
+      const { result } = await runCheck('redis', {
+        url: `redis://:wrong@127.0.0.1:${String(redis.port)}/3`,
+        passwordFile: file,
+      });
+      expect(result.status).toBe('pass');
+      const noSuchDb = await runCheck('redis', {
+        url: `redis://127.0.0.1:${String(redis.port)}/99`,
+        passwordFile: file,
+      });
+      expect(noSuchDb.result).toMatchObject({ status: 'fail', reason: 'error' });
+    });
+
+    it('never reconnects in the background: a server that drops the connection mid-run sees one connect', async () => {
+      let accepted = 0;
+      // Says OK to AUTH, then hangs up on PING: node-redis's default strategy would reconnect.
+      const dropper = net.createServer((socket) => {
+        accepted += 1;
+        socket.on('error', () => undefined);
+        socket.on('data', (data) => {
+          if (data.toString().includes('PING')) socket.destroy();
+          else socket.write('+OK\r\n');
+        });
+      });
+      await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (dropper.address() as net.AddressInfo).port;
+        const { result } = await runCheck('redis', { url: `redis://:pw@127.0.0.1:${String(port)}` });
+        expect(result, result.output).toMatchObject({ status: 'fail', reason: 'protocol' });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(accepted).toBe(1);
+      } finally {
+        await new Promise((resolve) => dropper.close(resolve));
+      }
+    });
+
+    it('validates its options at config time', () => {
+      expect(configProblems('redis', { url: 'http://x/' })).toEqual([
+        'checks[0].url: expected a URL starting with redis:// or rediss://',
+      ]);
+      expect(configProblems('redis', { url: 'redis://x/db' })).toEqual([
+        'checks[0].url: the URL path must be a database number (redis://host:6379/0)',
+      ]);
+      expect(configProblems('redis', { url: 'redis://x/', tls: { insecureSkipVerify: true } })).toEqual([
+        'checks[0].tls: tls options need a rediss:// URL',
+      ]);
+      expect(configProblems('redis', { url: 'rediss://x/', tls: { insecureSkipVerify: true } })).toEqual([]);
+    });
+
+    it('fills in the default port 6379 and drops credentials from the target', () => {
+      expect(targetOf('redis', { url: 'redis://user:secret@cache.internal' })).toBe('cache.internal:6379');
+      expect(targetOf('redis', { url: 'rediss://[::1]:6380/2' })).toBe('[::1]:6380');
+    });
+  },
+);

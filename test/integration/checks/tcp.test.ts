@@ -42,7 +42,11 @@ describe('the tcp check kind', () => {
       target: () => `127.0.0.1:${String(port)}`,
       refused: () => ({ host: '127.0.0.1', port: closed }),
       // The documented limit: a connect completes even when nothing will ever answer.
-      silent: { fields: () => ({ host: '127.0.0.1', port: silent.port }), openSockets: () => silent.openSockets(), expect: 'pass' },
+      silent: {
+        fields: () => ({ host: '127.0.0.1', port: silent.port }),
+        openSockets: () => silent.openSockets(),
+        expect: 'pass',
+      },
       hung: { at: (port) => ({ host: '127.0.0.1', port }) },
       connections: () => Promise.resolve(open.size),
     });
@@ -50,7 +54,11 @@ describe('the tcp check kind', () => {
 
   it('fails with reason timeout at the deadline on a port that drops connects (a full backlog, a firewall)', async () => {
     const { result, settledMs } = await runCheck('tcp', { host: '127.0.0.1', port: blackhole.port }, TIMEOUT_MS);
-    expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: `timeout after ${String(TIMEOUT_MS)}ms` });
+    expect(result).toMatchObject({
+      status: 'fail',
+      reason: 'timeout',
+      output: `timeout after ${String(TIMEOUT_MS)}ms`,
+    });
     expect(settledMs).toBeLessThan(TIMEOUT_MS + 250);
   });
 

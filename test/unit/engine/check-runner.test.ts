@@ -86,7 +86,9 @@ describe('check runner deadline', () => {
     const { runner: r, events } = runner(common({ name: 'hung', intervalMs: 1000, timeoutMs: 100 }), probe.run);
     r.start();
     await vi.advanceTimersByTimeAsync(100);
-    expect(events.map((e) => [e.run.status, e.run.reason, e.run.output])).toEqual([['fail', 'timeout', 'timeout after 100ms']]);
+    expect(events.map((e) => [e.run.status, e.run.reason, e.run.output])).toEqual([
+      ['fail', 'timeout', 'timeout after 100ms'],
+    ]);
     expect(events[0]?.run.durationMs).toBe(100);
 
     await vi.advanceTimersByTimeAsync(2000);
@@ -121,7 +123,7 @@ describe('check runner stop()', () => {
     expect(probe.calls).toHaveLength(1);
   });
 
-  it('after stop() and start(), only the new generation\'s runs are recorded, and an aborted run does not count as still running', async () => {
+  it("after stop() and start(), only the new generation's runs are recorded, and an aborted run does not count as still running", async () => {
     const probe = scripted({ fail: 50 }, { pass: 10 });
     const { runner: r, events } = runner(common({ name: 'restarted', timeoutMs: 500 }), probe.run);
     r.start();

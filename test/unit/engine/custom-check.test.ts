@@ -18,7 +18,10 @@ afterEach(() => {
 });
 
 /** The problems addCheck throws for `fields`, or [] when it accepts them. */
-async function addCheckProblems(fields: Record<string, unknown>, config: Record<string, unknown> = { checks: [] }): Promise<readonly string[]> {
+async function addCheckProblems(
+  fields: Record<string, unknown>,
+  config: Record<string, unknown> = { checks: [] },
+): Promise<readonly string[]> {
   const vitals = await createVitals(config, quiet);
   try {
     vitals.addCheck({ name: 'queue', run, ...fields });
@@ -58,7 +61,7 @@ describe('addCheck validates the common fields like a config check', () => {
     [{ interval: '10x' }, '10x'],
     [{ timeout: '3d' }, '3d'],
     [{ warnLatency: '2d' }, '2d'],
-  ])('refuses %j with the config\'s own message for the same duration', async (fields, asString) => {
+  ])("refuses %j with the config's own message for the same duration", async (fields, asString) => {
     const [field] = Object.keys(fields);
     const problems = await addCheckProblems(fields);
     expect(problems).toHaveLength(1);
@@ -66,20 +69,34 @@ describe('addCheck validates the common fields like a config check', () => {
     expect(problems).toEqual(configProblems({ [String(field)]: asString }));
   });
 
-  it.each([[{ interval: Infinity }], [{ interval: -1 }], [{ timeout: -5 }], [{ interval: 1500.5 }], [{ warnLatency: Number.NaN }]])(
-    'refuses a number that is not a whole, finite, non-negative count of milliseconds: %j',
-    async (fields) => {
-      const [field] = Object.keys(fields);
-      const problems = await addCheckProblems(fields);
-      expect(problems).toEqual([
-        expect.stringMatching(new RegExp(`^addCheck\\("queue"\\)\\.${String(field)}: expected a duration string such as "500ms", "5s" or "1m", or a whole number of milliseconds`)),
-      ]);
-    },
-  );
+  it.each([
+    [{ interval: Infinity }],
+    [{ interval: -1 }],
+    [{ timeout: -5 }],
+    [{ interval: 1500.5 }],
+    [{ warnLatency: Number.NaN }],
+  ])('refuses a number that is not a whole, finite, non-negative count of milliseconds: %j', async (fields) => {
+    const [field] = Object.keys(fields);
+    const problems = await addCheckProblems(fields);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^addCheck\\("queue"\\)\\.${String(field)}: expected a duration string such as "500ms", "5s" or "1m", or a whole number of milliseconds`,
+        ),
+      ),
+    ]);
+  });
 
   it('refuses a timeout not shorter than the interval, an invalid name or threshold, an unknown key, and a run that is not a function — all at once', async () => {
-    expect(await addCheckProblems({ interval: '1s', timeout: '1s' })).toEqual(['addCheck("queue").timeout: timeout (1s) must be shorter than interval (1s)']);
-    const problems = await addCheckProblems({ name: 'Bad Name', failureThreshold: 0, intervall: '5s', run: 'not a function' });
+    expect(await addCheckProblems({ interval: '1s', timeout: '1s' })).toEqual([
+      'addCheck("queue").timeout: timeout (1s) must be shorter than interval (1s)',
+    ]);
+    const problems = await addCheckProblems({
+      name: 'Bad Name',
+      failureThreshold: 0,
+      intervall: '5s',
+      run: 'not a function',
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         'addCheck("Bad Name").run: expected a function (signal) => Promise',
@@ -97,13 +114,18 @@ describe('addCheck validates the common fields like a config check', () => {
     ]);
     const vitals = await createVitals({ checks: [] }, quiet);
     vitals.addCheck({ name: 'queue', run });
-    expect(() => vitals.addCheck({ name: 'queue', run })).toThrow(/addCheck\("queue"\)\.name: already added by addCheck/);
+    expect(() => vitals.addCheck({ name: 'queue', run })).toThrow(
+      /addCheck\("queue"\)\.name: already added by addCheck/,
+    );
   });
 });
 
-describe('addCheck follows the config\'s defaults', () => {
+describe("addCheck follows the config's defaults", () => {
   it('takes interval, timeout and thresholds it leaves out from defaults; its own fields win', async () => {
-    const vitals = await createVitals({ checks: [], defaults: { interval: '30s', timeout: '3s', failureThreshold: 3, successThreshold: 2 } }, quiet);
+    const vitals = await createVitals(
+      { checks: [], defaults: { interval: '30s', timeout: '3s', failureThreshold: 3, successThreshold: 2 } },
+      quiet,
+    );
     vitals.addCheck({ name: 'queue', run });
     vitals.addCheck({ name: 'cache', critical: false, timeout: '1s', successThreshold: 1, warnLatency: '250ms', run });
     expect(vitals.monitor.get('queue')?.definition).toEqual({
@@ -116,7 +138,14 @@ describe('addCheck follows the config\'s defaults', () => {
       successThreshold: 2,
       warnLatencyMs: undefined,
     });
-    expect(vitals.monitor.get('cache')?.definition).toMatchObject({ critical: false, intervalMs: 30_000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, warnLatencyMs: 250 });
+    expect(vitals.monitor.get('cache')?.definition).toMatchObject({
+      critical: false,
+      intervalMs: 30_000,
+      timeoutMs: 1000,
+      failureThreshold: 3,
+      successThreshold: 1,
+      warnLatencyMs: 250,
+    });
   });
 
   it('with interval "10s" runs once per 10 s, not every millisecond', async () => {
@@ -147,7 +176,10 @@ describe('addCheck follows the config\'s defaults', () => {
     document.defaults.interval = '3s';
     document.defaults.timeout = '1s';
     const refused = await vitals.reload();
-    expect(refused).toEqual({ applied: false, problems: ['addCheck("queue").timeout: timeout (4s) must be shorter than interval (3s) (under the new defaults)'] });
+    expect(refused).toEqual({
+      applied: false,
+      problems: ['addCheck("queue").timeout: timeout (4s) must be shorter than interval (3s) (under the new defaults)'],
+    });
     expect(vitals.monitor.get('queue')?.definition).toMatchObject({ intervalMs: 20_000 });
   });
 });

@@ -3,7 +3,14 @@
  * probe's duration is whatever the spec makes the fake clock do.
  */
 import { z } from 'zod';
-import { RESPONSE_TIME, type CheckCommon, type CheckDefinition, type CheckKind, type Probe, type ProbeSuccess } from '../../../src/types.js';
+import {
+  RESPONSE_TIME,
+  type CheckCommon,
+  type CheckDefinition,
+  type CheckKind,
+  type Probe,
+  type ProbeSuccess,
+} from '../../../src/types.js';
 
 export function common(overrides: Partial<CheckCommon> = {}): CheckCommon {
   return {

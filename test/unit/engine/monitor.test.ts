@@ -25,7 +25,12 @@ interface Harness {
 function harness(): Harness {
   const probes = new Map<string, Probe>();
   const metrics = createVitalsMetrics('test');
-  const monitor = createMonitor({ kinds: fakeKinds(probes), metrics, logger: createLogger('silent'), redact: (text) => text });
+  const monitor = createMonitor({
+    kinds: fakeKinds(probes),
+    metrics,
+    logger: createLogger('silent'),
+    redact: (text) => text,
+  });
   return {
     monitor,
     metrics,
@@ -53,7 +58,11 @@ describe('monitor.apply: the diff of a reload', () => {
     h.probe('tweaked');
     h.probe('leaving');
     h.probe('arriving');
-    h.monitor.apply([definition('steady', 'steady'), definition('tweaked', 'tweaked'), definition('leaving', 'leaving')]);
+    h.monitor.apply([
+      definition('steady', 'steady'),
+      definition('tweaked', 'tweaked'),
+      definition('leaving', 'leaving'),
+    ]);
     h.monitor.start();
     await vi.advanceTimersByTimeAsync(2500);
     const steadyRunner = h.monitor.get('steady');
@@ -99,8 +108,14 @@ describe('monitor.apply: the diff of a reload', () => {
       statuses.push(await h.sample('vitals_check_status', { check: 'db', status: 'pass' }));
     }
     expect(h.monitor.get('db')?.status).toBe('pass');
-    expect(readiness.every((r) => r === 'pass'), readiness.join(',')).toBe(true);
-    expect(statuses.every((s) => s === 1), statuses.join(',')).toBe(true);
+    expect(
+      readiness.every((r) => r === 'pass'),
+      readiness.join(','),
+    ).toBe(true);
+    expect(
+      statuses.every((s) => s === 1),
+      statuses.join(','),
+    ).toBe(true);
 
     await vi.advanceTimersByTimeAsync(200);
     expect(h.monitor.get('db')?.target).toBe('fake:new-password');
@@ -110,7 +125,7 @@ describe('monitor.apply: the diff of a reload', () => {
 });
 
 describe('monitor.apply: a changed check', () => {
-  it('goes on counting from the old definition\'s counters; its gauges follow the new one from its first result', async () => {
+  it("goes on counting from the old definition's counters; its gauges follow the new one from its first result", async () => {
     const h = harness();
     h.probe('v1', { pass: 0 }, { fail: 0 }, { pass: 0 });
     h.probe('v2', { pass: 300 });
@@ -168,7 +183,10 @@ describe('monitor.apply: a changed check', () => {
     expect(b.calls).toHaveLength(1);
     expect(c.calls).toHaveLength(1);
     expect(h.monitor.get('db')?.target).toBe('fake:c');
-    expect(seen.every((s) => s === 'pass/pass'), seen.join(' ')).toBe(true);
+    expect(
+      seen.every((s) => s === 'pass/pass'),
+      seen.join(' '),
+    ).toBe(true);
     h.monitor.stop();
   });
 });

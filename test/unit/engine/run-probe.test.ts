@@ -17,8 +17,9 @@ function made(label: string, make: () => unknown): Make {
 /** Values that break naive handling: throwing getters, proxies that throw on every trap, symbols. */
 function hostile(): fc.Arbitrary<Make> {
   const thrown = fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.constant(new Error(`has ${SECRET} in it`)));
-  const throwingGetter = fc.tuple(fc.constantFrom('warn', 'observedValue', 'message', 'code', 'name', 'then', 'stack'), thrown, fc.boolean()).map(
-    ([key, value, asError]) =>
+  const throwingGetter = fc
+    .tuple(fc.constantFrom('warn', 'observedValue', 'message', 'code', 'name', 'then', 'stack'), thrown, fc.boolean())
+    .map(([key, value, asError]) =>
       made(`${asError ? 'an Error' : 'an object'} whose ${key} getter throws ${fc.stringify(value)}`, () => {
         const target: object = asError ? new Error('with a getter') : {};
         Object.defineProperty(target, key, {
@@ -29,13 +30,16 @@ function hostile(): fc.Arbitrary<Make> {
         });
         return target;
       }),
-  );
+    );
   const trapAll = fc.constant(
     made('a proxy that throws on every trap', () => {
       const fail = () => {
         throw new TypeError('trap');
       };
-      return new Proxy({}, { get: fail, has: fail, getPrototypeOf: fail, ownKeys: fail, getOwnPropertyDescriptor: fail });
+      return new Proxy(
+        {},
+        { get: fail, has: fail, getPrototypeOf: fail, ownKeys: fail, getOwnPropertyDescriptor: fail },
+      );
     }),
   );
   const revoked = fc.constant(
@@ -53,7 +57,14 @@ function hostile(): fc.Arbitrary<Make> {
   });
   const symbol = fc.string().map((description) => Symbol(description));
   const plain = fc.oneof(
-    fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true }),
+    fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+    }),
     fc.record({ warn: fc.anything(), observedValue: fc.anything() }, { requiredKeys: [] }),
     fc.record({ warn: fc.oneof(fc.integer(), fc.constant(SECRET), fc.string(), symbol, fc.constant(503)) }),
     errorWithOddMessage,
@@ -169,7 +180,9 @@ describe('runProbe: whatever a custom check does is a result, never a crash', ()
   });
 
   it('a message carrying a configured secret is scrubbed, and only its first line is kept', async () => {
-    const result = await runOnce(() => Promise.reject(new Error(`login failed for ${SECRET}\n    at frame (x.js:1:1)`)));
+    const result = await runOnce(() =>
+      Promise.reject(new Error(`login failed for ${SECRET}\n    at frame (x.js:1:1)`)),
+    );
     expect(result).toMatchObject({ status: 'fail', output: 'login failed for ***' });
   });
 });

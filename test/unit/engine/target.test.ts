@@ -10,10 +10,19 @@ const HOST = 'db-host';
 
 /** Per kind: a check carrying `password` wherever the kind takes credentials, and the target it must yield. */
 const FIXTURES: Record<string, { fields: (password: string) => Record<string, unknown>; target: string }> = {
-  mysql: { fields: (p) => ({ url: `mysql://app:${encodeURIComponent(p)}@${HOST}/app`, password: p }), target: `${HOST}:3306` },
-  postgres: { fields: (p) => ({ url: `postgres://app:${encodeURIComponent(p)}@${HOST}:5433/app`, password: p }), target: `${HOST}:5433` },
+  mysql: {
+    fields: (p) => ({ url: `mysql://app:${encodeURIComponent(p)}@${HOST}/app`, password: p }),
+    target: `${HOST}:3306`,
+  },
+  postgres: {
+    fields: (p) => ({ url: `postgres://app:${encodeURIComponent(p)}@${HOST}:5433/app`, password: p }),
+    target: `${HOST}:5433`,
+  },
   redis: { fields: (p) => ({ url: `redis://:${encodeURIComponent(p)}@${HOST}/0` }), target: `${HOST}:6379` },
-  http: { fields: (p) => ({ url: `http://user:${encodeURIComponent(p)}@${HOST}:8080/status?token=${encodeURIComponent(p)}` }), target: `http://${HOST}:8080` },
+  http: {
+    fields: (p) => ({ url: `http://user:${encodeURIComponent(p)}@${HOST}:8080/status?token=${encodeURIComponent(p)}` }),
+    target: `http://${HOST}:8080`,
+  },
   tcp: { fields: () => ({ host: HOST, port: 5432 }), target: `${HOST}:5432` },
   dns: { fields: () => ({ host: HOST }), target: HOST },
   disk: { fields: () => ({ path: `/${HOST}`, minFreeRatio: 0.1 }), target: `/${HOST}` },
@@ -49,7 +58,12 @@ describe('the target label carries no credential by construction, and is not red
         const redactor = createRedactor();
         redactor.add(config.secrets);
         const metrics = createVitalsMetrics('test');
-        const monitor = createMonitor({ kinds: checkKinds, metrics, logger: createLogger('silent'), redact: (t) => redactor.redact(t) });
+        const monitor = createMonitor({
+          kinds: checkKinds,
+          metrics,
+          logger: createLogger('silent'),
+          redact: (t) => redactor.redact(t),
+        });
         monitor.apply(config.checks);
         const text = await metrics.exposition(false);
         for (const [kind, f] of Object.entries(FIXTURES)) {

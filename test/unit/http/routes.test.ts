@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HEALTH_JSON, isProbeTarget, matchRoute, negotiateJson, parseTarget, PLAIN_JSON } from '../../../src/http/routes.js';
+import {
+  HEALTH_JSON,
+  isProbeTarget,
+  matchRoute,
+  negotiateJson,
+  parseTarget,
+  PLAIN_JSON,
+} from '../../../src/http/routes.js';
 
 describe('the route table', () => {
   it.each([
