@@ -382,7 +382,7 @@ async function main(): Promise<number> {
     }
   }
   const failed = procs.filter((p): p is PromiseRejectedResult => p.status === 'rejected');
-  if (failed.length > 0) throw new Error(failed.map((f) => String((f.reason as Error).message)).join('\n'));
+  if (failed.length > 0) throw new Error(failed.map((f) => (f.reason as Error).message).join('\n'));
   checkInterrupted();
 
   for (const t of resources.targets) {
@@ -646,8 +646,11 @@ let code = 1;
 try {
   code = await main();
 } catch (error) {
+  // A signal handler sets it while main() runs: TypeScript cannot see that.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   if (interrupted) process.stderr.write('bench: interrupted\n');
   else process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a signal handler
   code = interrupted ? 130 : 1;
 } finally {
   await cleanup();

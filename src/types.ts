@@ -43,6 +43,8 @@ export interface ProbeSuccess {
  * One attempt against a dependency. Resolves when it is healthy, throws when it is not.
  * It must stop its I/O when `signal` aborts: the engine aborts it at the check's deadline.
  */
+// `void` so that `async () => { ... }` with no return is a probe as it is written.
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type
 export type Probe = (signal: AbortSignal) => Promise<ProbeSuccess | undefined | void>;
 
 /** The common fields every check has, resolved (defaults applied, durations in ms). */

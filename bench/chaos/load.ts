@@ -131,6 +131,8 @@ async function loadGenerator(options: LoadGeneratorOptions): Promise<void> {
     clientLagMaxMs: lag.max / 1e6,
     clientLagP99Ms: lag.percentile(99) / 1e6,
   });
+  // Undefined unless this process was forked with an IPC channel (typed as always there).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   process.disconnect?.();
 }
 

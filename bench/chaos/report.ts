@@ -111,15 +111,13 @@ export function assess(report: Measured, observed: Observed): Assertion[] {
       passed: afterWarmup.slow === 0,
       detail:
         `${String(afterWarmup.slow)} of ${String(afterWarmup.requests)} slow, max ${afterWarmup.maxMs.toFixed(1)} ms` +
-        `${
-          afterWarmup.slow > 0
-            ? `; e.g. ${afterWarmup.examples
-                .filter((e) => e.ms > SLOW_MS)
-                .slice(0, 5)
-                .map(describeSample)
-                .join('; ')}`
-            : ''
-        }` +
+        (afterWarmup.slow > 0
+          ? `; e.g. ${afterWarmup.examples
+              .filter((e) => e.ms > SLOW_MS)
+              .slice(0, 5)
+              .map(describeSample)
+              .join('; ')}`
+          : '') +
         `; warm-up and forced GC: ${String(warmup.slow)} slow, max ${warmup.maxMs.toFixed(1)} ms; detection polls: max ${observed.slowestPollMs.toFixed(1)} ms`,
     },
     {

@@ -34,8 +34,7 @@ function re2Problem(source: string): string | undefined {
   } catch (error) {
     // Anything re2js throws is a problem of this pattern: none may escape config validation.
     const pattern = error instanceof RE2JSSyntaxException ? error.getPattern() : null;
-    const description =
-      error instanceof RE2JSSyntaxException ? error.getDescription() : String((error as Error).message);
+    const description = error instanceof RE2JSSyntaxException ? error.getDescription() : (error as Error).message;
     const detail = pattern === null ? description : `${description}: \`${pattern}\``;
     return `not a valid RE2 regular expression (${detail}); bodyRegex uses RE2 syntax, without backreferences or lookaround`;
   }

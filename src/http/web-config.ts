@@ -253,7 +253,7 @@ function parseTls(
   // TLS on; without them the listener serves plain HTTP, and min_version & co. do nothing.
   if (certFile === '' && keyFile === '' && caFile === '' && raw.client_auth_type === undefined) {
     const idle = Object.entries(raw)
-      .filter(([, value]) => value !== undefined && value !== '')
+      .filter(([, value]: [string, unknown]) => value !== undefined && value !== '')
       .map(([key]) => key);
     if (idle.length > 0) {
       warnings.push(

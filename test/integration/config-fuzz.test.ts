@@ -325,8 +325,9 @@ interface CliResult {
 function validate(file: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const env: NodeJS.ProcessEnv = { ...process.env, ...ENV };
-    for (const name of Object.keys(env)) if (name.startsWith('UNSET_')) delete env[name];
+    const env: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries({ ...process.env, ...ENV }).filter(([name]) => !name.startsWith('UNSET_')),
+    );
     const child = spawn(process.execPath, [CLI, 'validate', '--config', file], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -50,6 +50,7 @@ function parseDocs(text: string): K8sObject[] {
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the manifest type it expects
 function find<T>(objects: K8sObject[], kind: string, name: string): T {
   const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
   if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
@@ -63,6 +64,7 @@ function kustomize(dir: string): K8sObject[] {
 }
 
 /** The committed file, parsed. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the manifest type it expects
 function committed<T>(file: string): T {
   return parse(readFileSync(path.join(KIT, file), 'utf8')) as T;
 }

@@ -45,8 +45,8 @@ async function serve(config: string, extraArgs: string[] = [], env: NodeJS.Proce
   );
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       resolve();
@@ -109,6 +109,7 @@ function watchProbes(base: string): { stop(): Promise<{ ready: number[]; startup
   const seen = { ready: [] as number[], startup: [] as number[] };
   let stopped = false;
   const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by stop() while the loop awaits
     while (!stopped) {
       const [ready, startup] = await Promise.all([
         fetch(`${base}/ready`).then(

@@ -38,6 +38,8 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'mariadb helper'))('mariadb test he
   }, 60_000);
 
   afterAll(async () => {
+    // beforeAll may have failed before assigning it: its error must stay the one reported.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     await db?.close();
   }, 60_000);
 
@@ -126,7 +128,10 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'mariadb helper'))('mariadb test he
     await db.close();
     expect(db.pid).toBeUndefined();
     expect(existsSync(db.datadir)).toBe(false);
-    expect(() => process.kill(pid!, 0)).toThrow();
-    await db.close();
+    expect(pid).toBeDefined();
+    expect(() => process.kill(pid ?? 0, 0)).toThrow();
+    // beforeAll may have failed before assigning it: its error must stay the one reported.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    await db?.close();
   }, 60_000);
 });

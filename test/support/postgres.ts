@@ -214,7 +214,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         reject(new Error(`postgres not ready after ${String(READY_TIMEOUT_MS)} ms:\n${tail(log)}`));
       }, READY_TIMEOUT_MS);
       // Keep draining stderr for the server's whole life: a full pipe would block postgres.
-      started.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      started.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         log = (log + chunk).slice(-8_000);
         if (log.includes('ready to accept connections')) {
           clearTimeout(timer);

@@ -81,7 +81,7 @@ export function parseResponses(text: string, head = false): { statuses: number[]
         const size = /^([0-9a-f]+)\r\n/i.exec(rest);
         if (size === null) break;
         const n = parseInt(size[1] ?? '0', 16);
-        rest = rest.slice((size[0] ?? '').length);
+        rest = rest.slice(size[0].length);
         body += rest.slice(0, n);
         rest = rest.slice(n + 2);
         if (n === 0) break;

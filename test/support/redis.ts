@@ -103,8 +103,8 @@ async function spawnRedis(
         resolve();
       }
     };
-    child.stdout?.setEncoding('utf8').on('data', onData);
-    child.stderr?.setEncoding('utf8').on('data', onData);
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);

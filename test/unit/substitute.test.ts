@@ -25,7 +25,7 @@ describe('substituteEnv', () => {
   });
 
   it('takes a value holding #, quotes, @, newlines and ${...} literally', () => {
-    const value = `p#ss"w'o@rd\n: ${'${OTHER}'} $$`;
+    const value = `p#ss"w'o@rd\n: \${OTHER} $$`;
     expect(substitute({ password: '${PW}' }, { PW: value, OTHER: 'no' }).tree).toEqual({ password: value });
   });
 

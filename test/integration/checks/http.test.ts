@@ -37,22 +37,44 @@ function route(req: http.IncomingMessage, res: http.ServerResponse, other: () =>
   };
   const redirect = /^\/redirect\/(\d+)$/.exec(url.pathname);
   if (url.pathname === '/health') {
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, 'who are you?');
-    return send(200, 'status=green');
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      send(401, 'who are you?');
+      return;
+    }
+    send(200, 'status=green');
+    return;
   }
-  if (url.pathname === '/open') return send(200, `method=${req.method ?? ''}`);
-  if (url.pathname === '/hostile') return send(200, HOSTILE_BODY);
+  if (url.pathname === '/open') {
+    send(200, `method=${req.method ?? ''}`);
+    return;
+  }
+  if (url.pathname === '/hostile') {
+    send(200, HOSTILE_BODY);
+    return;
+  }
   if (url.pathname === '/basic') {
     const expected = `Basic ${Buffer.from('probe:pa ss@word').toString('base64')}`;
-    return send(req.headers.authorization === expected ? 200 : 401);
+    send(req.headers.authorization === expected ? 200 : 401);
+    return;
   }
-  if (url.pathname.startsWith('/status/')) return send(Number(url.pathname.slice('/status/'.length)));
+  if (url.pathname.startsWith('/status/')) {
+    send(Number(url.pathname.slice('/status/'.length)));
+    return;
+  }
   if (redirect?.[1] !== undefined) {
     const left = Number(redirect[1]);
-    return left === 0 ? send(200, 'landed') : send(302, '', { location: `/redirect/${String(left - 1)}` });
+    if (left === 0) send(200, 'landed');
+    else send(302, '', { location: `/redirect/${String(left - 1)}` });
+    return;
   }
-  if (url.pathname === '/see-other') return send(303, '', { location: '/open' });
-  if (url.pathname === '/elsewhere') return send(302, '', { location: `${other()}/open` });
+  if (url.pathname === '/see-other') {
+    send(303, '', { location: '/open' });
+    return;
+  }
+  if (url.pathname === '/elsewhere') {
+    send(302, '', { location: `${other()}/open` });
+    return;
+  }
   if (url.pathname === '/big') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('x'.repeat(BIG_BODY_BYTES - 6));
