@@ -11,7 +11,7 @@ export const INITIAL_THRESHOLD_STATE: ThresholdState = { reported: 'unknown', st
 const isOk = (status: Status) => status === 'pass' || status === 'warn';
 
 /**
- * SPEC §3: the first result is taken as it is; afterwards a flip between ok (pass/warn) and
+ * The first result is taken as it is; afterwards a flip between ok (pass/warn) and
  * fail needs `failureThreshold` / `successThreshold` consecutive runs. pass <-> warn is not a
  * flip: both are success, so the newest of the two is reported at once.
  */

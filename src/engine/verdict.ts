@@ -9,7 +9,7 @@ export interface VerdictInput {
 }
 
 /**
- * SPEC §3: fail if a critical check fails or is unknown, or while draining; warn if any
+ * Fail if a critical check fails or is unknown, or while draining; warn if any
  * check warns or a non-critical check fails; else pass. Non-critical unknowns do not count.
  */
 export function readiness(
