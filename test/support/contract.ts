@@ -198,6 +198,17 @@ function forms(secret: string): string[] {
   return [secret, encodeURIComponent(secret)];
 }
 
+/** Waits (2 s) until the silent server has no socket open, where it can count them. */
+async function expectSilentSocketsClosed(openSockets: (() => number) | undefined): Promise<void> {
+  if (openSockets === undefined) return;
+  await waitFor(
+    () => openSockets() === 0,
+    (ok) => ok,
+    2000,
+    { what: 'the silent server to see every socket closed' },
+  );
+}
+
 export function runCheckKindContract(f: ContractFixtures): void {
   const timeoutMs = f.timeoutMs ?? 500;
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
@@ -249,27 +260,13 @@ export function runCheckKindContract(f: ContractFixtures): void {
         // The probe honoured its signal: it returned right after the deadline...
         expect(settledMs).toBeLessThan(timeoutMs + 250);
         // ...and let go of the server.
-        const { openSockets } = silent;
-        if (openSockets !== undefined)
-          await waitFor(
-            () => openSockets() === 0,
-            (ok) => ok,
-            2000,
-            { what: 'the silent server to see every socket closed' },
-          );
+        await expectSilentSocketsClosed(silent.openSockets);
       });
     } else {
       it('passes against a server that accepts and never answers (it cannot tell), and closes its socket', async () => {
         const { result } = await run(silent.fields());
         expect(result).toMatchObject({ status: 'pass' });
-        const { openSockets } = silent;
-        if (openSockets !== undefined)
-          await waitFor(
-            () => openSockets() === 0,
-            (ok) => ok,
-            2000,
-            { what: 'the silent server to see every socket closed' },
-          );
+        await expectSilentSocketsClosed(silent.openSockets);
       });
     }
   }
