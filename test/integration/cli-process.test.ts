@@ -4,28 +4,17 @@
  * validation.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { liveChildren } from '../support/cleanup.js';
-import { buildIfStale, CLI, startCli } from '../support/cli.js';
+import { builtCliAndTempDir, CLI, startCli } from '../support/cli.js';
 
-let dir = '';
-
-beforeAll(() => {
-  // Run alone after an edit, this file would otherwise test the previous build.
-  buildIfStale();
-  dir = mkdtempSync(join(tmpdir(), 'vitals-cli-process-'));
-}, 120_000);
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = builtCliAndTempDir('vitals-cli-process-');
 
 function start(args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof startCli> {
   return startCli(args, {
-    cwd: dir,
+    cwd: tempDir(),
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     timeoutMs: 30_000,
   });
@@ -42,7 +31,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
       { length: COUNT },
       (_, i) => `  - { name: check-${String(i).padStart(4, '0')}, kind: no-such-kind-${String(i)} }`,
     );
-    config = join(dir, 'many-problems.yml');
+    config = join(tempDir(), 'many-problems.yml');
     writeFileSync(config, `checks:\n${checks.join('\n')}\n`);
   });
 
@@ -55,7 +44,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
       'bash',
       ['-c', '"$0" "$@" 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"', process.execPath, CLI, ...args],
       {
-        cwd: dir,
+        cwd: tempDir(),
         env: { PATH: process.env.PATH ?? '' },
         stdio: ['ignore', 'pipe', 'inherit'],
         timeout: 30_000,
@@ -89,7 +78,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
 describe('a SIGHUP while vitals is still starting', () => {
   let config = '';
   beforeAll(() => {
-    config = join(dir, 'empty.yml');
+    config = join(tempDir(), 'empty.yml');
     writeFileSync(config, 'server: { shutdownDelay: 0s, shutdownTimeout: 1s }\nchecks: []\n');
   });
 

@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkKinds } from '../../src/checks/index.js';
-import { buildIfStale, runCli } from '../support/cli.js';
+import { builtCliAndTempDir, runCli } from '../support/cli.js';
 
 // `validate` never connects to anything, so these tests need no database: they run the built
 // CLI (`npm test` builds it first) as a user would.
@@ -21,13 +20,9 @@ async function vitals(
   return { code, stdout, stderr };
 }
 
-let dir: string | undefined;
+// `npm test` builds first; run alone after an edit, this file would otherwise test old code.
+const tempDir = builtCliAndTempDir('vitals-validate-');
 let counter = 0;
-
-function tempDir(): string {
-  if (dir === undefined) throw new Error('beforeAll has not run');
-  return dir;
-}
 
 /** Writes `text` to a new file in the temp dir and returns its path. */
 function configFile(text: string): string {
@@ -61,16 +56,6 @@ checks:
 
 const KNOWN_KINDS = [...checkKinds.keys()].join(', ');
 const USAGE_FIRST_LINE = 'usage: vitals [serve] [--config FILE] [--host ADDR] [--port N] [--watch-config DURATION]';
-
-beforeAll(() => {
-  // `npm test` builds first; run alone after an edit, this file would otherwise test old code.
-  buildIfStale();
-  dir = mkdtempSync(join(tmpdir(), 'vitals-validate-'));
-}, 120_000);
-
-afterAll(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
 
 // Each run is a fresh Node process that mostly waits on module loading; nothing here measures
 // time, so the runs may overlap.

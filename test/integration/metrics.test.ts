@@ -7,10 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
-import type { CustomCheck } from '../../src/engine/monitor.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { controlled, fast, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
 const VERSION = (
@@ -112,14 +111,6 @@ async function scrape(s: RunningVitals, headers: Record<string, string> = {}): P
 }
 
 const checkLabels = (check: string, critical = true) => ({ check, kind: 'custom', critical: String(critical) });
-
-const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
-  name,
-  critical,
-  interval: 150,
-  timeout: 100,
-  run: probe.run,
-});
 
 /** Waits until the check has at least `runs` runs in /metrics, and returns that scrape. */
 async function afterRuns(s: RunningVitals, check: string, runs: number, critical = true): Promise<Exposition> {

@@ -3,8 +3,10 @@
  * it, and collect what it writes until it closes its pipes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { liveChildren } from './cleanup.js';
 
 export const ROOT = join(import.meta.dirname, '../..');
@@ -40,6 +42,25 @@ export function buildIfStale(): void {
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+}
+
+/**
+ * For a test file that runs the CLI: a `beforeAll` that builds it if stale and makes a temp dir
+ * named `prefix...`, an `afterAll` that removes the dir. Returns the dir (throws before `beforeAll`).
+ */
+export function builtCliAndTempDir(prefix: string): () => string {
+  let dir: string | undefined;
+  beforeAll(() => {
+    buildIfStale();
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  }, 120_000);
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (dir === undefined) throw new Error('beforeAll has not run');
+    return dir;
+  };
 }
 
 /** Starts `node dist/cli.js ...args` with stdin closed; `finished` settles once it has exited and its pipes are drained. */

@@ -117,6 +117,15 @@ export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
   return probe;
 }
 
+/** A fast custom check: a change of behaviour shows within a couple of hundred ms. */
+export const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
+  name,
+  critical,
+  interval: 150,
+  timeout: 100,
+  run: probe.run,
+});
+
 export interface RunningVitals {
   readonly vitals: Vitals;
   /** The checks' state, which the embedding API does not expose. */
