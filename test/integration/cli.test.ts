@@ -42,6 +42,13 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       await rm(dir, { recursive: true, force: true });
     });
 
+    /** Writes `text` to `file` in the temp dir and runs `vitals COMMAND --config` on it. */
+    async function runWithConfig(command: 'check' | 'serve', file: string, text: string): Promise<Finished> {
+      const path = join(dir, file);
+      await writeFile(path, text);
+      return runCli([command, '--config', path]);
+    }
+
     it('check prints a table and exits 0 when every critical check passes', async () => {
       const result = await runCli(['check', '--config', goodConfig], { DB_PASSWORD: db.password });
       expect(result.code).toBe(0);
@@ -59,9 +66,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('check exits 2 on a config error', async () => {
-      const path = join(dir, 'invalid.yml');
-      await writeFile(path, 'checks:\n  - name: x\n    kind: nope\n');
-      const result = await runCli(['check', '--config', path]);
+      const result = await runWithConfig('check', 'invalid.yml', 'checks:\n  - name: x\n    kind: nope\n');
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('checks[0].kind: unknown kind "nope"');
     });
@@ -105,9 +110,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('serve exits 2 naming the problem when the config is invalid', async () => {
-      const path = join(dir, 'broken.yml');
-      await writeFile(path, 'defaults:\n  interval: 1s\n  timeout: 2s\n');
-      const result = await runCli(['serve', '--config', path]);
+      const result = await runWithConfig('serve', 'broken.yml', 'defaults:\n  interval: 1s\n  timeout: 2s\n');
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('defaults.timeout');
       expect(result.stderr).not.toMatch(/^\s+at /m);

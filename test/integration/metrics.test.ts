@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, fast, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
 const VERSION = (
@@ -285,12 +285,7 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(
-      () => s.monitor.get('flip')?.status === 'fail',
-      (ok) => ok,
-      5000,
-      { what: 'flip to fail' },
-    );
+    await settle(s, 'flip', 'fail');
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -310,12 +305,7 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(
-      () => s.monitor.get('flip')?.status === 'warn',
-      (ok) => ok,
-      5000,
-      { what: 'flip to warn' },
-    );
+    await settle(s, 'flip', 'warn');
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
 import { waitFor } from '../support/wait.js';
-import { controlled, fast, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { ACCEPT_CASES, json, type Reply } from '../support/http.js';
 
 const VERSION = (
@@ -79,15 +79,6 @@ async function expectVerdict(
   if (headers) expectJsonHeaders(reply);
   expect(json(reply), path).toStrictEqual({ ...body, version: VERSION });
   return reply;
-}
-
-async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(
-    () => running.monitor.get(name)?.status === status,
-    (ok) => ok,
-    5000,
-    { what: `${name} to be ${status}` },
-  );
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {

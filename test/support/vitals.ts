@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import type { CustomCheck, Monitor } from '../../src/engine/monitor.js';
 import { listen, type ListenOptions, type RunningServer } from '../../src/http/server.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import type { Probe, ProbeSuccess } from '../../src/types.js';
+import type { Probe, ProbeSuccess, Status } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { request, type Reply, type RequestOptions } from './http.js';
 import { waitFor } from './wait.js';
@@ -125,6 +125,16 @@ export const fast = (name: string, probe: ControlledProbe, critical = true): Cus
   timeout: 100,
   run: probe.run,
 });
+
+/** Waits (5 s) until the check `name` has `status`. */
+export async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
+  await waitFor(
+    () => running.monitor.get(name)?.status === status,
+    (ok) => ok,
+    5000,
+    { what: `${name} to be ${status}` },
+  );
+}
 
 export interface RunningVitals {
   readonly vitals: Vitals;
