@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, waitUntil } from '../support/wait.js';
 import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
@@ -148,12 +148,7 @@ describe('/metrics: own metrics', () => {
       { name: 'fresh', interval: 60_000, timeout: 2500, run: fresh.run },
       { name: 'fresh-opt', critical: false, interval: 60_000, timeout: 750, run: optional.run },
     ]);
-    await waitFor(
-      () => fresh.inFlight === 1 && optional.inFlight === 1,
-      (ok) => ok,
-      2000,
-      { what: 'the first runs to start' },
-    );
+    await waitUntil(() => fresh.inFlight === 1 && optional.inFlight === 1, 2000, 'the first runs to start');
     const m = await scrape(s);
     const after = Date.now() / 1000;
 
@@ -345,12 +340,7 @@ describe('/metrics: own metrics', () => {
     const first = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(first).toBeGreaterThan(0);
 
-    await waitFor(
-      () => Date.now() / 1000 > first + 0.01,
-      (ok) => ok,
-      1000,
-      { what: 'the clock to move' },
-    );
+    await waitUntil(() => Date.now() / 1000 > first + 0.01, 1000, 'the clock to move');
     expect((await s.get('/-/reload', { method: 'POST' })).status).toBe(200);
     m = await scrape(s);
     expect(value(m, 'vitals_config_last_reload_successful')).toBe(1);

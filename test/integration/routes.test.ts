@@ -8,7 +8,7 @@ import os from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
-import { waitFor } from '../support/wait.js';
+import { waitUntil } from '../support/wait.js';
 import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { ACCEPT_CASES, json, type Reply } from '../support/http.js';
 
@@ -439,19 +439,9 @@ describe('unknown results, /startup and draining', () => {
   it('stop() aborts a run in flight instead of leaving it to its deadline', async () => {
     const hung = controlled('hang');
     const s = await start({ checks: [] }, [once('hung', hung, true, 30_000)]);
-    await waitFor(
-      () => hung.inFlight === 1,
-      (ok) => ok,
-      2000,
-      { what: 'the run to start' },
-    );
+    await waitUntil(() => hung.inFlight === 1, 2000, 'the run to start');
     await s.vitals.stop();
-    await waitFor(
-      () => hung.aborted === 1 && hung.inFlight === 0,
-      (ok) => ok,
-      2000,
-      { what: 'the run to be aborted' },
-    );
+    await waitUntil(() => hung.aborted === 1 && hung.inFlight === 0, 2000, 'the run to be aborted');
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
     expect(s.monitor.get('hung')?.status).toBe('unknown');
     expect(s.monitor.get('hung')?.last).toBeUndefined();

@@ -13,7 +13,7 @@ import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
 import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
 import { startBlackhole, type BlackholeListener } from './servers.js';
-import { waitFor } from './wait.js';
+import { waitUntil } from './wait.js';
 
 /** A check's own fields (everything but name and kind). */
 export type Fields = Record<string, unknown>;
@@ -201,12 +201,7 @@ function forms(secret: string): string[] {
 /** Waits (2 s) until the silent server has no socket open, where it can count them. */
 async function expectSilentSocketsClosed(openSockets: (() => number) | undefined): Promise<void> {
   if (openSockets === undefined) return;
-  await waitFor(
-    () => openSockets() === 0,
-    (ok) => ok,
-    2000,
-    { what: 'the silent server to see every socket closed' },
-  );
+  await waitUntil(() => openSockets() === 0, 2000, 'the silent server to see every socket closed');
 }
 
 export function runCheckKindContract(f: ContractFixtures): void {
@@ -214,11 +209,10 @@ export function runCheckKindContract(f: ContractFixtures): void {
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
-    await waitFor(
+    await waitUntil(
       async () => (await f.connections?.()) === baseline,
-      (ok) => ok,
       3000,
-      { what: `${what}: server connections back to ${String(baseline)}` },
+      `${what}: server connections back to ${String(baseline)}`,
     );
   };
 

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../../src/log.js';
 import type { Probe, ProbeSuccess, Status } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { request, type Reply, type RequestOptions } from './http.js';
-import { waitFor } from './wait.js';
+import { waitFor, waitUntil } from './wait.js';
 
 /** Log lines a test can read back, parsed from pino's JSON. */
 export interface LogCapture {
@@ -128,12 +128,7 @@ export const fast = (name: string, probe: ControlledProbe, critical = true): Cus
 
 /** Waits (5 s) until the check `name` has `status`. */
 export async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(
-    () => running.monitor.get(name)?.status === status,
-    (ok) => ok,
-    5000,
-    { what: `${name} to be ${status}` },
-  );
+  await waitUntil(() => running.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
 }
 
 export interface RunningVitals {

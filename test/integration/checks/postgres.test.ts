@@ -7,7 +7,7 @@ import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../
 import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
 import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
 import { closedPort } from '../../support/ports.js';
-import { waitFor } from '../../support/wait.js';
+import { waitUntil } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 
@@ -89,12 +89,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
         );
         return Number((rows[0] as { n: string } | undefined)?.n);
       };
-      await waitFor(
-        async () => (await tlsSessions()) === 0,
-        (ok) => ok,
-        3000,
-        { what: 'every TLS session to close' },
-      );
+      await waitUntil(async () => (await tlsSessions()) === 0, 3000, 'every TLS session to close');
     });
 
     it('runs the configured query read-only: a failing query is reason error, a write is refused by the server', async () => {
@@ -126,12 +121,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       const before = await db.connections();
       const { result } = await runCheck('postgres', { url: db.url(), query: 'SELECT pg_sleep(5)' }, 300);
       expect(result).toMatchObject({ status: 'fail', reason: 'timeout' });
-      await waitFor(
-        async () => (await db.connections()) === before,
-        (ok) => ok,
-        3000,
-        { what: 'the sleeping session to end' },
-      );
+      await waitUntil(async () => (await db.connections()) === before, 3000, 'the sleeping session to end');
     });
 
     it('validates its options at config time', () => {
