@@ -12,7 +12,7 @@ import { ConfigError, parseConfig, type Config } from '../../src/config/load.js'
 import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
 import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
-import { startBlackhole, type BlackholeListener } from './servers.js';
+import { startBlackhole, type BlackholeListener, type LocalServer, type TlsServerFixture } from './servers.js';
 import { waitUntil } from './wait.js';
 
 /** A check's own fields (everything but name and kind). */
@@ -202,6 +202,35 @@ function forms(secret: string): string[] {
 async function expectSilentSocketsClosed(openSockets: (() => number) | undefined): Promise<void> {
   if (openSockets === undefined) return;
   await waitUntil(() => openSockets() === 0, 2000, 'the silent server to see every socket closed');
+}
+
+/** A wrong password, for `wrongCredentials`. */
+const WRONG_PASSWORD = 'not-the-password#1';
+
+/**
+ * The fixtures a `tlsServerFixture` of a URL-configured kind gives alike: the healthy URL and its
+ * target, a wrong password (overriding one in the URL), pausing the real server, its connection
+ * count, and the passwords as secrets.
+ */
+export function serverFixtures(
+  fx: TlsServerFixture<LocalServer & { url(opts?: { password?: string }): string }>,
+): Pick<ContractFixtures, 'healthy' | 'target' | 'wrongCredentials' | 'pause' | 'connections' | 'secrets'> {
+  return {
+    healthy: () => ({ url: fx.server.url() }),
+    target: () => `127.0.0.1:${String(fx.server.port)}`,
+    wrongCredentials: () => ({ url: fx.server.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
+    secrets: () => [fx.server.password, WRONG_PASSWORD, 'in-url'],
+    pause: {
+      pause: () => {
+        fx.server.pause();
+      },
+      resume: () => {
+        fx.server.resume();
+      },
+      port: () => fx.server.port,
+    },
+    connections: () => fx.server.connections(),
+  };
 }
 
 export function runCheckKindContract(f: ContractFixtures): void {

@@ -211,6 +211,22 @@ export function makeSelfSignedCert(dir: string): SelfSigned {
   return { certFile, keyFile };
 }
 
+/** A database server a helper started on loopback (support/postgres.ts, support/redis.ts). */
+export interface LocalServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** Random, with '#', '@' and '%' (URL-encoding matters). */
+  readonly password: string;
+  /** Client connections, the helper's own admin connection left out. */
+  connections(): Promise<number>;
+  /** SIGSTOP: TCP connects still complete in the kernel, no reply ever comes. */
+  pause(): void;
+  resume(): void;
+  logTail(): string;
+  /** Stops it (SIGKILL after 5 s) and removes its temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface TlsServerFixture<S> {
   /** The server under test, started with `cert`. */
   readonly server: S;

@@ -2,12 +2,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { postgresBinaries, startPostgres } from '../../support/postgres.js';
 import { tlsServerFixture } from '../../support/servers.js';
 import { waitUntil } from '../../support/wait.js';
-
-const WRONG_PASSWORD = 'not-the-password#1';
 
 describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres check kind'))(
   'the postgres check kind against a real PostgreSQL',
@@ -16,19 +14,14 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
 
     describe('contract', () => {
       runCheckKindContract({
+        ...serverFixtures(fx),
         kind: 'postgres',
-        healthy: () => ({ url: fx.server.url() }),
-        target: () => `127.0.0.1:${String(fx.server.port)}`,
         refused: () => ({ url: `postgres://probe@127.0.0.1:${String(fx.closed)}/postgres`, password: 'x' }),
         silent: {
           fields: () => ({ url: `postgres://probe:pw@127.0.0.1:${String(fx.silent.port)}/postgres` }),
           openSockets: () => fx.silent.openSockets(),
         },
-        wrongCredentials: () => ({ url: fx.server.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-        pause: { pause: () => fx.server.pause(), resume: () => fx.server.resume(), port: () => fx.server.port },
         hung: { at: (port) => ({ url: `postgres://probe:pw@127.0.0.1:${String(port)}/postgres` }) },
-        connections: () => fx.server.connections(),
-        secrets: () => [fx.server.password, WRONG_PASSWORD, 'in-url'],
       });
     });
 

@@ -3,11 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startRedis } from '../../support/redis.js';
 import { tlsServerFixture } from '../../support/servers.js';
-
-const WRONG_PASSWORD = 'not-the-password#1';
 
 describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))(
   'the redis check kind against a real Redis',
@@ -16,19 +14,14 @@ describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kin
 
     describe('contract', () => {
       runCheckKindContract({
+        ...serverFixtures(fx),
         kind: 'redis',
-        healthy: () => ({ url: fx.server.url() }),
-        target: () => `127.0.0.1:${String(fx.server.port)}`,
         refused: () => ({ url: `redis://127.0.0.1:${String(fx.closed)}`, password: 'x' }),
         silent: {
           fields: () => ({ url: `redis://:pw@127.0.0.1:${String(fx.silent.port)}/0` }),
           openSockets: () => fx.silent.openSockets(),
         },
-        wrongCredentials: () => ({ url: fx.server.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-        pause: { pause: () => fx.server.pause(), resume: () => fx.server.resume(), port: () => fx.server.port },
         hung: { at: (port) => ({ url: `redis://:pw@127.0.0.1:${String(port)}` }) },
-        connections: () => fx.server.connections(),
-        secrets: () => [fx.server.password, WRONG_PASSWORD, 'in-url'],
       });
     });
 
