@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/raw-http.js';
 import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
-import { waitFor } from '../support/wait.js';
+import { waitUntil } from '../support/wait.js';
 
 const TOKEN = 'rebinding-token-5e1d';
 
@@ -38,12 +38,7 @@ async function started(config: Record<string, unknown>): Promise<RunningVitals> 
       run: controlled({ throw: new Error('secret-looking detail') }).run,
     },
   ]);
-  await waitFor(
-    () => s.monitor.get('db')?.last !== undefined,
-    (ok) => ok,
-    5000,
-    { what: 'the first result' },
-  );
+  await waitUntil(() => s.monitor.get('db')?.last !== undefined, 5000, 'the first result');
   return s;
 }
 

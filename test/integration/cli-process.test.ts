@@ -3,68 +3,21 @@
  * while it is still starting. No dependency is needed: the configs hold no check, or fail
  * validation.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { liveChildren } from '../support/cleanup.js';
+import { builtCliAndTempDir, CLI, startCli } from '../support/cli.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/cli.js');
-let dir = '';
+const tempDir = builtCliAndTempDir('vitals-cli-process-');
 
-function newestSource(path: string): number {
-  return Math.max(
-    ...readdirSync(path, { withFileTypes: true }).map((entry) =>
-      entry.isDirectory() ? newestSource(join(path, entry.name)) : statSync(join(path, entry.name)).mtimeMs,
-    ),
-  );
-}
-
-beforeAll(() => {
-  // Run alone after an edit, this file would otherwise test the previous build.
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newestSource(join(ROOT, 'src'))) {
-    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
-    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  }
-  dir = mkdtempSync(join(tmpdir(), 'vitals-cli-process-'));
-}, 120_000);
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function start(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): { child: ChildProcess; finished: Promise<Finished> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: dir,
+function start(args: readonly string[], env: Record<string, string> = {}): ReturnType<typeof startCli> {
+  return startCli(args, {
+    cwd: tempDir(),
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
+    timeoutMs: 30_000,
   });
-  liveChildren.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const finished = new Promise<Finished>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      liveChildren.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, finished };
 }
 
 describe('every problem reaches a piped stderr before the process exits', () => {
@@ -78,7 +31,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
       { length: COUNT },
       (_, i) => `  - { name: check-${String(i).padStart(4, '0')}, kind: no-such-kind-${String(i)} }`,
     );
-    config = join(dir, 'many-problems.yml');
+    config = join(tempDir(), 'many-problems.yml');
     writeFileSync(config, `checks:\n${checks.join('\n')}\n`);
   });
 
@@ -91,7 +44,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
       'bash',
       ['-c', '"$0" "$@" 2>&1 >/dev/null | cat; exit "${PIPESTATUS[0]}"', process.execPath, CLI, ...args],
       {
-        cwd: dir,
+        cwd: tempDir(),
         env: { PATH: process.env.PATH ?? '' },
         stdio: ['ignore', 'pipe', 'inherit'],
         timeout: 30_000,
@@ -125,7 +78,7 @@ describe('every problem reaches a piped stderr before the process exits', () => 
 describe('a SIGHUP while vitals is still starting', () => {
   let config = '';
   beforeAll(() => {
-    config = join(dir, 'empty.yml');
+    config = join(tempDir(), 'empty.yml');
     writeFileSync(config, 'server: { shutdownDelay: 0s, shutdownTimeout: 1s }\nchecks: []\n');
   });
 

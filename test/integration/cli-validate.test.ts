@@ -1,46 +1,28 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkKinds } from '../../src/checks/index.js';
+import { builtCliAndTempDir, runCli } from '../support/cli.js';
 
 // `validate` never connects to anything, so these tests need no database: they run the built
 // CLI (`npm test` builds it first) as a user would.
-const ROOT = join(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'dist/cli.js');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI with only PATH and `env` set, so that the caller's VITALS_CONFIG or PORT cannot leak in. */
-function vitals(args: readonly string[], env: Record<string, string> = {}): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: tempDir(),
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 20_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+async function vitals(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await runCli(args, {
+    cwd: tempDir(),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeoutMs: 20_000,
   });
+  return { code, stdout, stderr };
 }
 
-let dir: string | undefined;
+// `npm test` builds first; run alone after an edit, this file would otherwise test old code.
+const tempDir = builtCliAndTempDir('vitals-validate-');
 let counter = 0;
-
-function tempDir(): string {
-  if (dir === undefined) throw new Error('beforeAll has not run');
-  return dir;
-}
 
 /** Writes `text` to a new file in the temp dir and returns its path. */
 function configFile(text: string): string {
@@ -48,14 +30,6 @@ function configFile(text: string): string {
   const path = join(tempDir(), `config-${String(counter)}.yml`);
   writeFileSync(path, text);
   return path;
-}
-
-function newestSource(path: string): number {
-  return Math.max(
-    ...readdirSync(path, { withFileTypes: true }).map((entry) =>
-      entry.isDirectory() ? newestSource(join(path, entry.name)) : statSync(join(path, entry.name)).mtimeMs,
-    ),
-  );
 }
 
 const noStackTrace = (text: string) => text.split('\n').filter((line) => line.startsWith('    at '));
@@ -82,19 +56,6 @@ checks:
 
 const KNOWN_KINDS = [...checkKinds.keys()].join(', ');
 const USAGE_FIRST_LINE = 'usage: vitals [serve] [--config FILE] [--host ADDR] [--port N] [--watch-config DURATION]';
-
-beforeAll(() => {
-  // `npm test` builds first; run alone after an edit, this file would otherwise test old code.
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newestSource(join(ROOT, 'src'))) {
-    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
-    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  }
-  dir = mkdtempSync(join(tmpdir(), 'vitals-validate-'));
-}, 120_000);
-
-afterAll(() => {
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
 
 // Each run is a fresh Node process that mostly waits on module loading; nothing here measures
 // time, so the runs may overlap.

@@ -1,41 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { runCli as runBuiltCli, startCli, type Finished } from '../support/cli.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    // A CLI that should exit but serves instead must fail the test, not hang it.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('exit', () => {
-      clearTimeout(timer);
-    });
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
+  // A CLI that should exit but serves instead must fail the test, not hang it.
+  return runBuiltCli(args, { env: { ...process.env, ...env }, timeoutMs: 15_000, killSignal: 'SIGKILL' });
 }
 
 describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb'], 'CLI integration'))(
@@ -67,6 +42,13 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       await rm(dir, { recursive: true, force: true });
     });
 
+    /** Writes `text` to `file` in the temp dir and runs `vitals COMMAND --config` on it. */
+    async function runWithConfig(command: 'check' | 'serve', file: string, text: string): Promise<Finished> {
+      const path = join(dir, file);
+      await writeFile(path, text);
+      return runCli([command, '--config', path]);
+    }
+
     it('check prints a table and exits 0 when every critical check passes', async () => {
       const result = await runCli(['check', '--config', goodConfig], { DB_PASSWORD: db.password });
       expect(result.code).toBe(0);
@@ -84,9 +66,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('check exits 2 on a config error', async () => {
-      const path = join(dir, 'invalid.yml');
-      await writeFile(path, 'checks:\n  - name: x\n    kind: nope\n');
-      const result = await runCli(['check', '--config', path]);
+      const result = await runWithConfig('check', 'invalid.yml', 'checks:\n  - name: x\n    kind: nope\n');
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('checks[0].kind: unknown kind "nope"');
     });
@@ -98,47 +78,27 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
         config,
         `server: { shutdownDelay: 1500ms, shutdownTimeout: 1s }\ndefaults: { interval: 1s, timeout: 500ms }\nchecks:\n  - name: db\n    kind: mysql\n    url: ${db.url()}\n`,
       );
-      const child: ChildProcess = spawn(
-        process.execPath,
-        [CLI, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port)],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => {
-          resolve(code);
-        }),
+      const { child, finished } = startCli(
+        ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port)],
+        { env: process.env, timeoutMs: 30_000, killSignal: 'SIGKILL' },
       );
       try {
         const base = `http://127.0.0.1:${String(port)}`;
-        await waitFor(
-          () =>
-            fetch(`${base}/ready`).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          (s) => s === 200,
-          10_000,
-        );
+        const readyStatus = (): Promise<number> =>
+          fetch(`${base}/ready`).then(
+            (r) => r.status,
+            () => 0,
+          );
+        await waitFor(readyStatus, (s) => s === 200, 10_000);
         const signalledAt = performance.now();
         child.kill('SIGTERM');
-        const draining = await waitFor(
-          () =>
-            fetch(`${base}/ready`).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          (s) => s === 503,
-          1000,
-        );
+        const draining = await waitFor(readyStatus, (s) => s === 503, 1000);
         expect(draining.value).toBe(503);
         expect((await fetch(`${base}/health`)).status).toBe(200);
         const metricsText = await (await fetch(`${base}/metrics`)).text();
         expect(metricsText).toMatch(/^vitals_draining 1$/m);
-        expect(await exited).toBe(0);
+        const { code, stdout } = await finished;
+        expect(code).toBe(0);
         const tookMs = performance.now() - signalledAt;
         expect(tookMs).toBeGreaterThanOrEqual(1400);
         expect(tookMs).toBeLessThan(1500 + 1000 + 1500);
@@ -150,9 +110,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     });
 
     it('serve exits 2 naming the problem when the config is invalid', async () => {
-      const path = join(dir, 'broken.yml');
-      await writeFile(path, 'defaults:\n  interval: 1s\n  timeout: 2s\n');
-      const result = await runCli(['serve', '--config', path]);
+      const result = await runWithConfig('serve', 'broken.yml', 'defaults:\n  interval: 1s\n  timeout: 2s\n');
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('defaults.timeout');
       expect(result.stderr).not.toMatch(/^\s+at /m);

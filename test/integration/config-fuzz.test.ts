@@ -8,7 +8,6 @@
  * Through the real CLI (`vitals validate`, a child process per input, fewer runs): exit 0 or
  * 2 only; on 2 a message naming a problem; never a stack trace; never a hang.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { ConfigError, parseConfigText, type Config } from '../../src/config/load.js';
+import { runCli } from '../support/cli.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli.js');
 const CLI_TIMEOUT_MS = 10_000;
 const SECTIONS = ['server', 'security', 'defaults', 'checks'];
 const STACK_FRAME = /^\s+at /m;
@@ -322,28 +321,18 @@ interface CliResult {
   readonly ms: number;
 }
 
-function validate(file: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      Object.entries({ ...process.env, ...ENV }).filter(([name]) => !name.startsWith('UNSET_')),
-    );
-    const child = spawn(process.execPath, [CLI, 'validate', '--config', file], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    // A validate that hangs fails the property (code null, signal SIGKILL), not the suite.
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
+async function validate(file: string): Promise<CliResult> {
+  const started = performance.now();
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries({ ...process.env, ...ENV }).filter(([name]) => !name.startsWith('UNSET_')),
+  );
+  // A validate that hangs fails the property (code null, signal SIGKILL), not the suite.
+  const finished = await runCli(['validate', '--config', file], {
+    env,
+    timeoutMs: CLI_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
   });
+  return { ...finished, ms: performance.now() - started };
 }
 
 /** Runs `work` over `items`, `width` at a time. */

@@ -7,10 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
-import type { CustomCheck } from '../../src/engine/monitor.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
-import { waitFor } from '../support/wait.js';
-import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { waitFor, waitUntil } from '../support/wait.js';
+import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
 
 const VERSION = (
@@ -113,14 +112,6 @@ async function scrape(s: RunningVitals, headers: Record<string, string> = {}): P
 
 const checkLabels = (check: string, critical = true) => ({ check, kind: 'custom', critical: String(critical) });
 
-const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
-  name,
-  critical,
-  interval: 150,
-  timeout: 100,
-  run: probe.run,
-});
-
 /** Waits until the check has at least `runs` runs in /metrics, and returns that scrape. */
 async function afterRuns(s: RunningVitals, check: string, runs: number, critical = true): Promise<Exposition> {
   let latest: Exposition | undefined;
@@ -157,12 +148,7 @@ describe('/metrics: own metrics', () => {
       { name: 'fresh', interval: 60_000, timeout: 2500, run: fresh.run },
       { name: 'fresh-opt', critical: false, interval: 60_000, timeout: 750, run: optional.run },
     ]);
-    await waitFor(
-      () => fresh.inFlight === 1 && optional.inFlight === 1,
-      (ok) => ok,
-      2000,
-      { what: 'the first runs to start' },
-    );
+    await waitUntil(() => fresh.inFlight === 1 && optional.inFlight === 1, 2000, 'the first runs to start');
     const m = await scrape(s);
     const after = Date.now() / 1000;
 
@@ -294,12 +280,7 @@ describe('/metrics: own metrics', () => {
     expect(json(await s.get('/ready')).status).toBe('warn');
 
     flip.behaviour = { throw: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) };
-    await waitFor(
-      () => s.monitor.get('flip')?.status === 'fail',
-      (ok) => ok,
-      5000,
-      { what: 'flip to fail' },
-    );
+    await settle(s, 'flip', 'fail');
     const a = await scrape(s);
     const lastSuccess = value(a, 'vitals_check_last_success_timestamp_seconds', labels);
     expect(lastSuccess).toBeGreaterThan(0);
@@ -319,12 +300,7 @@ describe('/metrics: own metrics', () => {
     expect((await s.get('/ready')).status).toBe(503);
 
     flip.behaviour = { warn: 'slow but fine' };
-    await waitFor(
-      () => s.monitor.get('flip')?.status === 'warn',
-      (ok) => ok,
-      5000,
-      { what: 'flip to warn' },
-    );
+    await settle(s, 'flip', 'warn');
     const c = await scrape(s);
     expect(value(c, 'vitals_check_up', labels)).toBe(1);
     expect(value(c, 'vitals_check_status', { ...labels, status: 'warn' })).toBe(1);
@@ -364,12 +340,7 @@ describe('/metrics: own metrics', () => {
     const first = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(first).toBeGreaterThan(0);
 
-    await waitFor(
-      () => Date.now() / 1000 > first + 0.01,
-      (ok) => ok,
-      1000,
-      { what: 'the clock to move' },
-    );
+    await waitUntil(() => Date.now() / 1000 > first + 0.01, 1000, 'the clock to move');
     expect((await s.get('/-/reload', { method: 'POST' })).status).toBe(200);
     m = await scrape(s);
     expect(value(m, 'vitals_config_last_reload_successful')).toBe(1);

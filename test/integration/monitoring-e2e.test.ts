@@ -13,7 +13,6 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { skipUnlessBinaries } from '../support/binaries.js';
@@ -28,11 +27,9 @@ import {
   type WebhookDelivery,
   type WebhookReceiver,
 } from '../support/prometheus.js';
+import { readRepoFile } from '../support/repo.js';
 import { startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitFor } from '../support/wait.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
 
 const CRITICAL = 'primary-db';
 const NON_CRITICAL = 'reporting-db';
@@ -72,7 +69,7 @@ interface AmConfig {
 
 /** A copy of prometheus.yml scraping `vitalsAddr` every second and alerting to `amAddr`. */
 function testPrometheusConfig(vitalsAddr: string, amAddr: string): { config: string; ruleFiles: string[] } {
-  const config = parse(read('prometheus.yml')) as PromConfig;
+  const config = parse(readRepoFile('prometheus.yml')) as PromConfig;
   config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' };
 
   const jobs = config.scrape_configs ?? [];
@@ -115,7 +112,7 @@ function shortenFor(text: string): { rules: string; shortened: string[] } {
  * so /pager stays /pager) with second-scale grouping, and no repeats within the test.
  */
 function testAlertmanagerConfig(hookUrl: string): string {
-  const config = parse(read('alertmanager.yml')) as AmConfig;
+  const config = parse(readRepoFile('alertmanager.yml')) as AmConfig;
   const fast = (route: AmRoute): void => {
     if (route === config.route || route.group_wait !== undefined) route.group_wait = '1s';
     if (route === config.route || route.group_interval !== undefined) route.group_interval = '1s';
@@ -160,7 +157,7 @@ interface Dashboard {
   templating: { list: DashboardVariable[] };
 }
 
-const dashboard = JSON.parse(read('grafana/dashboards/vitals.json')) as Dashboard;
+const dashboard = JSON.parse(readRepoFile('grafana/dashboards/vitals.json')) as Dashboard;
 
 function panelQueries(panels: DashboardPanel[]): { title: string; expr: string }[] {
   return panels.flatMap((p) => [
@@ -243,7 +240,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     });
     instance = new URL(served.url).host;
 
-    const rules = shortenFor(read('rules/vitals-alerts.yml'));
+    const rules = shortenFor(readRepoFile('rules/vitals-alerts.yml'));
     shortened = rules.shortened;
     const { config, ruleFiles } = testPrometheusConfig(instance, `127.0.0.1:${am.port}`);
     prom = await startPrometheus({

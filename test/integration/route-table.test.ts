@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait.js';
+import { waitUntil } from '../support/wait.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import { controlled, startVitals, type Behaviour, type RunningVitals } from '../support/vitals.js';
 import { request, type Reply } from '../support/http.js';
@@ -119,11 +119,10 @@ describe.each(SCENARIOS)('every probe path variant answers the same standalone a
       });
     s = await startVitals(scenario.config, checks);
     const settled = scenario.gate === 'hold' ? 1 : checks.length;
-    await waitFor(
+    await waitUntil(
       () => s.monitor.checks().filter((check) => check.last !== undefined).length === settled,
-      (ok) => ok,
       5000,
-      { what: 'first results' },
+      'first results',
     );
     if (scenario.drain === true) s.drain();
 

@@ -8,9 +8,9 @@ import os from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import type { Status } from '../../src/types.js';
-import { waitFor } from '../support/wait.js';
-import { controlled, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
-import { json, type Reply } from '../support/http.js';
+import { waitUntil } from '../support/wait.js';
+import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
+import { ACCEPT_CASES, json, type Reply } from '../support/http.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -35,14 +35,6 @@ function stableHeaders(headers: Reply['headers'], without: readonly string[]): R
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !without.includes(name)));
 }
 
-/** A fast custom check: a change of behaviour shows within a couple of hundred ms. */
-const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
-  name,
-  critical,
-  interval: 150,
-  timeout: 100,
-  run: probe.run,
-});
 /** A check that runs once in the test's lifetime (interval 60 s); `timeout` bounds a hang. */
 const once = (name: string, probe: ControlledProbe, critical = true, timeout = 30_000): CustomCheck => ({
   name,
@@ -71,13 +63,22 @@ function expectJsonHeaders(reply: Reply, type = HEALTH_JSON): void {
   expect(reply.headers['content-length']).toBe(String(Buffer.byteLength(reply.body)));
 }
 
-async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
-  await waitFor(
-    () => running.monitor.get(name)?.status === status,
-    (ok) => ok,
-    5000,
-    { what: `${name} to be ${status}` },
-  );
+/**
+ * GETs `path` and expects HTTP `code` and exactly `{ version: VERSION, ...body }`; with `headers`,
+ * the health+json headers too. Returns the reply.
+ */
+async function expectVerdict(
+  running: RunningVitals,
+  path: string,
+  code: number,
+  body: Record<string, unknown>,
+  headers = false,
+): Promise<Reply> {
+  const reply = await running.get(path);
+  expect(reply.status, path).toBe(code);
+  if (headers) expectJsonHeaders(reply);
+  expect(json(reply), path).toStrictEqual({ ...body, version: VERSION });
+  return reply;
 }
 
 describe('readiness with custom checks (loopback caller, default security)', () => {
@@ -121,17 +122,9 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   });
 
   it('answers application/json only when the client prefers it; */* (kubelet) gets health+json', async () => {
-    const cases: [string | undefined, string][] = [
-      [undefined, HEALTH_JSON],
-      ['*/*', HEALTH_JSON],
-      ['application/health+json', HEALTH_JSON],
-      ['application/json', PLAIN_JSON],
-      ['application/json, */*;q=0.8', PLAIN_JSON],
-      ['application/json;q=0.5, application/health+json', HEALTH_JSON],
-      ['text/html', HEALTH_JSON],
-    ];
     for (const path of ['/health', '/ready', '/ready/crit', '/startup']) {
-      for (const [accept, type] of cases) {
+      for (const [accept, mediaType] of ACCEPT_CASES) {
+        const type = mediaType === 'application/json' ? PLAIN_JSON : HEALTH_JSON;
         const reply = await s.get(path, { headers: accept === undefined ? {} : { Accept: accept } });
         expect(reply.status, `${path} Accept: ${String(accept)}`).toBe(200);
         expect(reply.headers['content-type'], `${path} Accept: ${String(accept)}`).toBe(type);
@@ -142,14 +135,16 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   });
 
   it("/ready: 200 pass with every check's entry for an authorized caller; output left out on pass", async () => {
-    const reply = await s.get('/ready');
-    expect(reply.status).toBe(200);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'pass',
-      version: VERSION,
-      checks: { 'crit:responseTime': [entry('crit', 'pass')], 'opt:responseTime': [entry('opt', 'pass')] },
-    });
+    const reply = await expectVerdict(
+      s,
+      '/ready',
+      200,
+      {
+        status: 'pass',
+        checks: { 'crit:responseTime': [entry('crit', 'pass')], 'opt:responseTime': [entry('opt', 'pass')] },
+      },
+      true,
+    );
     const observed = (json(reply).checks as Record<string, { observedValue: number; time: string }[]>)[
       'crit:responseTime'
     ]?.[0];
@@ -161,27 +156,26 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   it('/ready: 503 fail when a critical check fails, with its output', async () => {
     crit.behaviour = { throw: new Error('queue broker said no') };
     await settle(s, 'crit', 'fail');
-    const reply = await s.get('/ready');
-    expect(reply.status).toBe(503);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'fail',
-      version: VERSION,
-      checks: {
-        'crit:responseTime': [entry('crit', 'fail', 'queue broker said no')],
-        'opt:responseTime': [entry('opt', 'pass')],
+    await expectVerdict(
+      s,
+      '/ready',
+      503,
+      {
+        status: 'fail',
+        checks: {
+          'crit:responseTime': [entry('crit', 'fail', 'queue broker said no')],
+          'opt:responseTime': [entry('opt', 'pass')],
+        },
       },
-    });
+      true,
+    );
   });
 
   it('/ready: a non-critical failure is 200 "warn"; so is a check reporting warn', async () => {
     opt.behaviour = { throw: Object.assign(new Error('connect failed'), { code: 'ECONNREFUSED' }) };
     await settle(s, 'opt', 'fail');
-    let reply = await s.get('/ready');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({
+    await expectVerdict(s, '/ready', 200, {
       status: 'warn',
-      version: VERSION,
       checks: {
         'crit:responseTime': [entry('crit', 'pass')],
         'opt:responseTime': [entry('opt', 'fail', 'ECONNREFUSED: connect failed')],
@@ -192,11 +186,8 @@ describe('readiness with custom checks (loopback caller, default security)', () 
     crit.behaviour = { warn: 'queue depth 900 above 800' };
     await settle(s, 'opt', 'pass');
     await settle(s, 'crit', 'warn');
-    reply = await s.get('/ready');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({
+    await expectVerdict(s, '/ready', 200, {
       status: 'warn',
-      version: VERSION,
       checks: {
         'crit:responseTime': [entry('crit', 'warn', 'queue depth 900 above 800')],
         'opt:responseTime': [entry('opt', 'pass')],
@@ -235,34 +226,35 @@ describe('readiness with custom checks (loopback caller, default security)', () 
   });
 
   it('/ready/NAME: 200 for pass/warn, 503 for fail whether critical or not; 404 JSON for an unknown name', async () => {
-    let reply = await s.get('/ready/crit');
-    expect(reply.status).toBe(200);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'pass',
-      version: VERSION,
-      checks: { 'crit:responseTime': [entry('crit', 'pass')] },
-    });
+    let reply = await expectVerdict(
+      s,
+      '/ready/crit',
+      200,
+      {
+        status: 'pass',
+        checks: { 'crit:responseTime': [entry('crit', 'pass')] },
+      },
+      true,
+    );
 
     crit.behaviour = { warn: 'slow' };
     opt.behaviour = { throw: new Error('optional thing down') };
     await settle(s, 'crit', 'warn');
     await settle(s, 'opt', 'fail');
-    reply = await s.get('/ready/crit');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({
+    reply = await expectVerdict(s, '/ready/crit', 200, {
       status: 'warn',
-      version: VERSION,
       checks: { 'crit:responseTime': [entry('crit', 'warn', 'slow')] },
     });
-    reply = await s.get('/ready/opt');
-    expect(reply.status).toBe(503);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'fail',
-      version: VERSION,
-      checks: { 'opt:responseTime': [entry('opt', 'fail', 'optional thing down')] },
-    });
+    reply = await expectVerdict(
+      s,
+      '/ready/opt',
+      503,
+      {
+        status: 'fail',
+        checks: { 'opt:responseTime': [entry('opt', 'fail', 'optional thing down')] },
+      },
+      true,
+    );
     // The overall verdict is only "warn": /ready/NAME is about the one check.
     expect((await s.get('/ready')).status).toBe(200);
 
@@ -334,23 +326,22 @@ describe('unknown results, /startup and draining', () => {
       status: 'unknown',
       output: 'no result yet',
     });
-    let reply = await s.get('/ready');
-    expect(reply.status).toBe(503);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'fail',
-      version: VERSION,
-      checks: {
-        'slow:responseTime': [unknownEntry('slow')],
-        'ok:responseTime': [entry('ok', 'pass')],
-        'opt-slow:responseTime': [unknownEntry('opt-slow')],
+    let reply = await expectVerdict(
+      s,
+      '/ready',
+      503,
+      {
+        status: 'fail',
+        checks: {
+          'slow:responseTime': [unknownEntry('slow')],
+          'ok:responseTime': [entry('ok', 'pass')],
+          'opt-slow:responseTime': [unknownEntry('opt-slow')],
+        },
       },
-    });
-    reply = await s.get('/ready/slow');
-    expect(reply.status).toBe(503);
-    expect(json(reply)).toStrictEqual({
+      true,
+    );
+    reply = await expectVerdict(s, '/ready/slow', 503, {
       status: 'fail',
-      version: VERSION,
       checks: { 'slow:responseTime': [unknownEntry('slow')] },
     });
     expect((await s.get('/ready/opt-slow')).status).toBe(503);
@@ -372,31 +363,28 @@ describe('unknown results, /startup and draining', () => {
     const s = await start({ checks: [] }, [fast('a', a), once('b', b)]);
     await settle(s, 'a', 'pass');
 
-    let reply = await s.get('/startup');
-    expect(reply.status).toBe(503);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'fail',
-      version: VERSION,
-      notes: ['waiting for the first result of every check'],
-    });
+    await expectVerdict(
+      s,
+      '/startup',
+      503,
+      {
+        status: 'fail',
+        notes: ['waiting for the first result of every check'],
+      },
+      true,
+    );
     const head = await s.get('/startup', { method: 'HEAD' });
     expect(head.status).toBe(503);
     expect(head.body).toBe('');
 
     b.release(new Error('dependency not there yet'));
     await settle(s, 'b', 'fail');
-    reply = await s.get('/startup');
-    expect(reply.status).toBe(200);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({ status: 'pass', version: VERSION });
+    await expectVerdict(s, '/startup', 200, { status: 'pass' }, true);
     expect((await s.get('/ready')).status).toBe(503);
 
     a.behaviour = { throw: new Error('later failure') };
     await settle(s, 'a', 'fail');
-    reply = await s.get('/startup');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({ status: 'pass', version: VERSION });
+    await expectVerdict(s, '/startup', 200, { status: 'pass' });
   });
 
   it('draining: /ready 503 with a note (exclusion never overrides it); /health, /startup and /ready/NAME unchanged', async () => {
@@ -408,15 +396,17 @@ describe('unknown results, /startup and draining', () => {
     expect((await s.get('/ready')).status).toBe(200);
 
     s.drain();
-    let reply = await s.get('/ready');
-    expect(reply.status).toBe(503);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'fail',
-      version: VERSION,
-      checks: { 'c:responseTime': [entry('c', 'pass')], 'o:responseTime': [entry('o', 'fail', 'optional down')] },
-      notes: [DRAINING_NOTE],
-    });
+    let reply = await expectVerdict(
+      s,
+      '/ready',
+      503,
+      {
+        status: 'fail',
+        checks: { 'c:responseTime': [entry('c', 'pass')], 'o:responseTime': [entry('o', 'fail', 'optional down')] },
+        notes: [DRAINING_NOTE],
+      },
+      true,
+    );
     reply = await s.get('/ready?exclude=c&exclude=o');
     expect(reply.status).toBe(503);
     expect(json(reply).status).toBe('fail');
@@ -425,46 +415,33 @@ describe('unknown results, /startup and draining', () => {
     expect(reply.status).toBe(503);
     expect(json(reply).notes).toStrictEqual([DRAINING_NOTE, 'unknown checks in exclude ignored: "nope"']);
 
-    reply = await s.get('/ready/c');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({
+    reply = await expectVerdict(s, '/ready/c', 200, {
       status: 'pass',
-      version: VERSION,
       checks: { 'c:responseTime': [entry('c', 'pass')] },
     });
     expect((await s.get('/ready/o')).status).toBe(503);
 
-    reply = await s.get('/health');
-    expect(reply.status).toBe(200);
-    expectJsonHeaders(reply);
-    expect(json(reply)).toStrictEqual({
-      status: 'pass',
-      version: VERSION,
-      checks: {
-        uptime: [uptimeEntry()],
+    reply = await expectVerdict(
+      s,
+      '/health',
+      200,
+      {
+        status: 'pass',
+        checks: {
+          uptime: [uptimeEntry()],
+        },
       },
-    });
-    reply = await s.get('/startup');
-    expect(reply.status).toBe(200);
-    expect(json(reply)).toStrictEqual({ status: 'pass', version: VERSION });
+      true,
+    );
+    reply = await expectVerdict(s, '/startup', 200, { status: 'pass' });
   });
 
   it('stop() aborts a run in flight instead of leaving it to its deadline', async () => {
     const hung = controlled('hang');
     const s = await start({ checks: [] }, [once('hung', hung, true, 30_000)]);
-    await waitFor(
-      () => hung.inFlight === 1,
-      (ok) => ok,
-      2000,
-      { what: 'the run to start' },
-    );
+    await waitUntil(() => hung.inFlight === 1, 2000, 'the run to start');
     await s.vitals.stop();
-    await waitFor(
-      () => hung.aborted === 1 && hung.inFlight === 0,
-      (ok) => ok,
-      2000,
-      { what: 'the run to be aborted' },
-    );
+    await waitUntil(() => hung.aborted === 1 && hung.inFlight === 0, 2000, 'the run to be aborted');
     // A stopped vitals records nothing more: the abort is not reported as a failed run.
     expect(s.monitor.get('hung')?.status).toBe('unknown');
     expect(s.monitor.get('hung')?.last).toBeUndefined();

@@ -16,7 +16,7 @@ import { skipUnlessBinaries } from '../support/binaries.js';
 import { request } from '../support/http.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
-import { waitFor } from '../support/wait.js';
+import { waitUntil } from '../support/wait.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -176,11 +176,10 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       );
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      await waitFor(
+      await waitUntil(
         async () => (await fetchAll(port, '/startup').catch(() => ({ status: 0 }))).status === 200,
-        (ok) => ok,
         15_000,
-        { what: 'vitals /startup 200' },
+        'vitals /startup 200',
       );
     });
 
@@ -212,13 +211,13 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       return parsed.checks?.[`${name}:responseTime`]?.[0]?.status;
     }
 
+    /** Polls `status(name)` until it is `want`; `what` names the wait in a timeout's message. */
+    async function untilStatus(name: string, want: string, what: string, timeoutMs = 5000): Promise<void> {
+      await waitUntil(async () => (await status(name)) === want, timeoutMs, what);
+    }
+
     it('the checks reach the states the test needs (wrong password, refused, pass)', async () => {
-      await waitFor(
-        async () => (await status('url-ok')) === 'pass',
-        (ok) => ok,
-        10_000,
-        { what: 'url-ok to pass' },
-      );
+      await untilStatus('url-ok', 'pass', 'url-ok to pass', 10_000);
       expect(await status('field-ok')).toBe('pass');
       expect(await status('file-ok')).toBe('pass');
       expect(await status('overridden')).toBe('pass');
@@ -233,12 +232,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     it('a paused server (timeouts) and a killed one (refused)', async () => {
       db.pause();
       try {
-        await waitFor(
-          async () => (await status('url-ok')) === 'fail',
-          (ok) => ok,
-          5000,
-          { what: 'url-ok to time out' },
-        );
+        await untilStatus('url-ok', 'fail', 'url-ok to time out');
         await scrapeEverything();
         // `vitals check` against the paused server: timeouts in its table.
         const check = await runCli(['check', '--config', configPath], env);
@@ -247,27 +241,12 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       } finally {
         db.resume();
       }
-      await waitFor(
-        async () => (await status('url-ok')) === 'pass',
-        (ok) => ok,
-        5000,
-        { what: 'url-ok to pass again' },
-      );
+      await untilStatus('url-ok', 'pass', 'url-ok to pass again');
       await db.kill();
-      await waitFor(
-        async () => (await status('file-ok')) === 'fail',
-        (ok) => ok,
-        5000,
-        { what: 'file-ok to be refused' },
-      );
+      await untilStatus('file-ok', 'fail', 'file-ok to be refused');
       await scrapeEverything();
       await db.restart();
-      await waitFor(
-        async () => (await status('file-ok')) === 'pass',
-        (ok) => ok,
-        10_000,
-        { what: 'file-ok to pass after the restart' },
-      );
+      await untilStatus('file-ok', 'pass', 'file-ok to pass after the restart', 10_000);
     });
 
     it('`vitals validate` and `vitals check` on the valid config', async () => {
@@ -292,11 +271,10 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       expect(reload.status).toBe(400);
       expect(reload.text).toMatch(/checks\[0\]\.url/);
       child.kill('SIGHUP');
-      await waitFor(
+      await waitUntil(
         () => (output.match(/config reload rejected/g) ?? []).length >= 2,
-        (ok) => ok,
         5000,
-        { what: 'the SIGHUP reload to be rejected' },
+        'the SIGHUP reload to be rejected',
       );
       await scrapeEverything();
 

@@ -3,9 +3,6 @@
  * with the shipped rules loaded, and Alertmanager running the shipped alertmanager.yml,
  * delivering to a local webhook receiver.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { skipUnlessBinaries } from '../support/binaries.js';
@@ -19,9 +16,8 @@ import {
   type PrometheusServer,
   type WebhookReceiver,
 } from '../support/prometheus.js';
+import { readRepoFile } from '../support/repo.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const read = (file: string): string => readFileSync(path.join(root, file), 'utf8');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipUnlessBinaries(['prometheus'], 'prometheus helper'))('startPrometheus', () => {
@@ -40,7 +36,7 @@ scrape_configs:
   - job_name: prometheus
     static_configs: [{targets: ['127.0.0.1:${port}']}]
 `,
-      ruleFiles: { 'rules/vitals-alerts.yml': read('rules/vitals-alerts.yml') },
+      ruleFiles: { 'rules/vitals-alerts.yml': readRepoFile('rules/vitals-alerts.yml') },
     });
     const readyMs = Date.now() - started;
     expect(prom.url).toBe(`http://127.0.0.1:${prom.port}`);
@@ -87,7 +83,7 @@ describe.skipIf(skipUnlessBinaries(['prometheus-alertmanager'], 'alertmanager he
       hook = await startWebhookReceiver();
       // The shipped config, with its placeholder webhook URLs pointing at our receiver and a
       // 1s group_wait instead of 30s.
-      const config = parse(read('alertmanager.yml')) as {
+      const config = parse(readRepoFile('alertmanager.yml')) as {
         route: { group_wait: string };
         receivers: { name: string; webhook_configs: { url: string }[] }[];
       };

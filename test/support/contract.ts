@@ -12,8 +12,8 @@ import { ConfigError, parseConfig, type Config } from '../../src/config/load.js'
 import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
 import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
-import { startBlackhole, type BlackholeListener } from './servers.js';
-import { waitFor } from './wait.js';
+import { startBlackhole, type BlackholeListener, type LocalServer, type TlsServerFixture } from './servers.js';
+import { waitUntil } from './wait.js';
 
 /** A check's own fields (everything but name and kind). */
 export type Fields = Record<string, unknown>;
@@ -198,16 +198,50 @@ function forms(secret: string): string[] {
   return [secret, encodeURIComponent(secret)];
 }
 
+/** Waits (2 s) until the silent server has no socket open, where it can count them. */
+async function expectSilentSocketsClosed(openSockets: (() => number) | undefined): Promise<void> {
+  if (openSockets === undefined) return;
+  await waitUntil(() => openSockets() === 0, 2000, 'the silent server to see every socket closed');
+}
+
+/** A wrong password, for `wrongCredentials`. */
+const WRONG_PASSWORD = 'not-the-password#1';
+
+/**
+ * The fixtures a `tlsServerFixture` of a URL-configured kind gives alike: the healthy URL and its
+ * target, a wrong password (overriding one in the URL), pausing the real server, its connection
+ * count, and the passwords as secrets.
+ */
+export function serverFixtures(
+  fx: TlsServerFixture<LocalServer & { url(opts?: { password?: string }): string }>,
+): Pick<ContractFixtures, 'healthy' | 'target' | 'wrongCredentials' | 'pause' | 'connections' | 'secrets'> {
+  return {
+    healthy: () => ({ url: fx.server.url() }),
+    target: () => `127.0.0.1:${String(fx.server.port)}`,
+    wrongCredentials: () => ({ url: fx.server.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
+    secrets: () => [fx.server.password, WRONG_PASSWORD, 'in-url'],
+    pause: {
+      pause: () => {
+        fx.server.pause();
+      },
+      resume: () => {
+        fx.server.resume();
+      },
+      port: () => fx.server.port,
+    },
+    connections: () => fx.server.connections(),
+  };
+}
+
 export function runCheckKindContract(f: ContractFixtures): void {
   const timeoutMs = f.timeoutMs ?? 500;
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
-    await waitFor(
+    await waitUntil(
       async () => (await f.connections?.()) === baseline,
-      (ok) => ok,
       3000,
-      { what: `${what}: server connections back to ${String(baseline)}` },
+      `${what}: server connections back to ${String(baseline)}`,
     );
   };
 
@@ -249,27 +283,13 @@ export function runCheckKindContract(f: ContractFixtures): void {
         // The probe honoured its signal: it returned right after the deadline...
         expect(settledMs).toBeLessThan(timeoutMs + 250);
         // ...and let go of the server.
-        const { openSockets } = silent;
-        if (openSockets !== undefined)
-          await waitFor(
-            () => openSockets() === 0,
-            (ok) => ok,
-            2000,
-            { what: 'the silent server to see every socket closed' },
-          );
+        await expectSilentSocketsClosed(silent.openSockets);
       });
     } else {
       it('passes against a server that accepts and never answers (it cannot tell), and closes its socket', async () => {
         const { result } = await run(silent.fields());
         expect(result).toMatchObject({ status: 'pass' });
-        const { openSockets } = silent;
-        if (openSockets !== undefined)
-          await waitFor(
-            () => openSockets() === 0,
-            (ok) => ok,
-            2000,
-            { what: 'the silent server to see every socket closed' },
-          );
+        await expectSilentSocketsClosed(silent.openSockets);
       });
     }
   }

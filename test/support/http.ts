@@ -96,3 +96,20 @@ export function get(url: string | URL, options: Omit<RequestOptions, 'host'> = {
 export function json(reply: Reply): Record<string, unknown> {
   return JSON.parse(reply.body) as Record<string, unknown>;
 }
+
+/**
+ * Accept headers and the media type each gets: application/json only for a client that prefers
+ * it; everyone else (kubelet sends any type, the star pair) application/health+json.
+ */
+export const ACCEPT_CASES: readonly (readonly [
+  accept: string | undefined,
+  type: 'application/health+json' | 'application/json',
+])[] = [
+  [undefined, 'application/health+json'],
+  ['*/*', 'application/health+json'],
+  ['application/health+json', 'application/health+json'],
+  ['application/json', 'application/json'],
+  ['application/json, */*;q=0.8', 'application/json'],
+  ['application/json;q=0.5, application/health+json', 'application/health+json'],
+  ['text/html', 'application/health+json'],
+];

@@ -16,26 +16,19 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import type { LocalServer } from './servers.js';
 
-export interface Postgres {
-  readonly host: '127.0.0.1';
-  readonly port: number;
+/**
+ * A PostgreSQL started by `startPostgres`. `pause` SIGSTOPs the postmaster (no backend starts);
+ * `close` is a fast shutdown.
+ */
+export interface Postgres extends LocalServer {
   /** The login role for probes (password auth over TCP). */
   readonly user: string;
-  /** Random, with '#', '@' and '%' (URL-encoding matters). */
-  readonly password: string;
   /** postgres://user:pass@127.0.0.1:port/postgres, percent-encoded. */
   url(opts?: { user?: string; password?: string }): string;
-  /** Client backends connected, the helper's own admin session left out. */
-  connections(): Promise<number>;
   /** Runs SQL as the superuser over the unix socket. */
   sql(statement: string): Promise<pg.QueryResult>;
-  /** SIGSTOP the postmaster: TCP connects still complete in the kernel, no backend starts. */
-  pause(): void;
-  resume(): void;
-  logTail(): string;
-  /** Fast shutdown (SIGKILL after 5 s), remove the temp dir. Idempotent. */
-  close(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;

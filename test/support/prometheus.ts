@@ -252,22 +252,57 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<v
   }
 }
 
-export async function startPrometheus(opts: StartPrometheusOptions): Promise<PrometheusServer> {
-  const daemon = await startDaemon({
-    binary: 'prometheus',
-    what: 'prometheus',
-    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
+interface ConfiguredDaemonSpec {
+  binary: string;
+  what: string;
+  /** Default 15 s. */
+  readyTimeoutMs: number | undefined;
+  /** The config file's name in the temp dir, passed as --config.file. */
+  configName: string;
+  /** Its content; a function gets the port the daemon will listen on. */
+  configYaml: string | ((port: number) => string);
+  /** More files written next to it, by relative path. */
+  otherFiles?: Record<string, string>;
+  /** The daemon's own flags, given its data dir (in the temp dir). */
+  flags: (data: string) => string[];
+  extraArgs: string[] | undefined;
+}
+
+/** A Prometheus-family daemon: writes its config into the temp dir, listens on 127.0.0.1:PORT. */
+function startConfiguredDaemon(spec: ConfiguredDaemonSpec): Promise<Daemon> {
+  return startDaemon({
+    binary: spec.binary,
+    what: spec.what,
+    readyTimeoutMs: spec.readyTimeoutMs ?? 15_000,
     async prepare(dir, port) {
-      const config = typeof opts.configYaml === 'function' ? opts.configYaml(port) : opts.configYaml;
-      await writeFiles(dir, { ...opts.ruleFiles, 'prometheus.yml': config });
+      const config = typeof spec.configYaml === 'function' ? spec.configYaml(port) : spec.configYaml;
+      await writeFiles(dir, { ...spec.otherFiles, [spec.configName]: config });
       return [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-lifecycle',
-        ...(opts.extraArgs ?? []),
+        `--config.file=${path.join(dir, spec.configName)}`,
+        ...spec.flags(path.join(dir, 'data')),
+        `--web.listen-address=127.0.0.1:${String(port)}`,
+        ...(spec.extraArgs ?? []),
       ];
     },
+  });
+}
+
+/** The fields every daemon handle shares. */
+function daemonHandle(daemon: Daemon): Daemon {
+  const { port, url, dir, logTail, close } = daemon;
+  return { port, url, dir, logTail, close };
+}
+
+export async function startPrometheus(opts: StartPrometheusOptions): Promise<PrometheusServer> {
+  const daemon = await startConfiguredDaemon({
+    binary: 'prometheus',
+    what: 'prometheus',
+    readyTimeoutMs: opts.readyTimeoutMs,
+    configName: 'prometheus.yml',
+    configYaml: opts.configYaml,
+    otherFiles: opts.ruleFiles,
+    flags: (data) => [`--storage.tsdb.path=${data}`, '--web.enable-lifecycle'],
+    extraArgs: opts.extraArgs,
   });
 
   async function api<T>(pathAndQuery: string): Promise<T> {
@@ -283,11 +318,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   }
 
   return {
-    port: daemon.port,
-    url: daemon.url,
-    dir: daemon.dir,
-    logTail: daemon.logTail,
-    close: daemon.close,
+    ...daemonHandle(daemon),
     query,
     async alerts() {
       return (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
@@ -351,27 +382,17 @@ export interface AlertmanagerServer {
 }
 
 export async function startAlertmanager(opts: StartAlertmanagerOptions): Promise<AlertmanagerServer> {
-  const daemon = await startDaemon({
+  const daemon = await startConfiguredDaemon({
     binary: 'prometheus-alertmanager',
     what: 'alertmanager',
-    readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
-    async prepare(dir, port) {
-      await writeFiles(dir, { 'alertmanager.yml': opts.configYaml });
-      return [
-        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=', // no HA gossip on :9094
-        ...(opts.extraArgs ?? []),
-      ];
-    },
+    readyTimeoutMs: opts.readyTimeoutMs,
+    configName: 'alertmanager.yml',
+    configYaml: opts.configYaml,
+    flags: (data) => [`--storage.path=${data}`, '--cluster.listen-address='], // no HA gossip on :9094
+    extraArgs: opts.extraArgs,
   });
   return {
-    port: daemon.port,
-    url: daemon.url,
-    dir: daemon.dir,
-    logTail: daemon.logTail,
-    close: daemon.close,
+    ...daemonHandle(daemon),
     async postAlerts(alerts) {
       const reply = await get(`${daemon.url}/api/v2/alerts`, {
         method: 'POST',

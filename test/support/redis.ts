@@ -11,24 +11,14 @@ import { createClient } from 'redis';
 import { resolveBinary } from './binaries.js';
 import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import type { LocalServer } from './servers.js';
 
-export interface Redis {
-  readonly host: '127.0.0.1';
-  readonly port: number;
+/** A Redis started by `startRedis`; `close` sends SIGTERM. */
+export interface Redis extends LocalServer {
   /** The TLS port when started with `tls`, else undefined. */
   readonly tlsPort: number | undefined;
-  /** Random, with '#', '@' and '%' (URL-encoding matters). */
-  readonly password: string;
   /** redis://:pass@127.0.0.1:port, percent-encoded; `password: ''` leaves it out. */
   url(opts?: { password?: string }): string;
-  /** Clients connected, the helper's own admin connection left out. */
-  connections(): Promise<number>;
-  /** SIGSTOP: TCP connects still complete in the kernel, no reply ever comes. */
-  pause(): void;
-  resume(): void;
-  logTail(): string;
-  /** SIGTERM (SIGKILL after 5 s), remove the temp dir. Idempotent. */
-  close(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 15_000;

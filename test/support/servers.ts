@@ -6,9 +6,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { resolveBinary } from './binaries.js';
+import { closedPort } from './ports.js';
 
 export interface SilentServer {
   readonly host: '127.0.0.1';
@@ -205,4 +209,58 @@ export function makeSelfSignedCert(dir: string): SelfSigned {
     { stdio: 'ignore' },
   );
   return { certFile, keyFile };
+}
+
+/** A database server a helper started on loopback (support/postgres.ts, support/redis.ts). */
+export interface LocalServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** Random, with '#', '@' and '%' (URL-encoding matters). */
+  readonly password: string;
+  /** Client connections, the helper's own admin connection left out. */
+  connections(): Promise<number>;
+  /** SIGSTOP: TCP connects still complete in the kernel, no reply ever comes. */
+  pause(): void;
+  resume(): void;
+  logTail(): string;
+  /** Stops it (SIGKILL after 5 s) and removes its temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface TlsServerFixture<S> {
+  /** The server under test, started with `cert`. */
+  readonly server: S;
+  readonly silent: SilentServer;
+  /** A port nothing listens on. */
+  readonly closed: number;
+  /** A temp dir for the test's files; it holds `cert`. */
+  readonly dir: string;
+  readonly cert: SelfSigned;
+}
+
+/**
+ * For a check kind's tests against a real TLS-capable server: a `beforeAll` that makes a temp dir
+ * with a self-signed cert and starts `start(cert)`, a silent server and a closed port; an
+ * `afterAll` that closes both servers and removes the dir. The fields are set by `beforeAll`.
+ */
+export function tlsServerFixture<S extends { close(): Promise<void> }>(
+  prefix: string,
+  start: (cert: SelfSigned) => Promise<S>,
+): TlsServerFixture<S> {
+  const fixture = {} as { -readonly [K in keyof TlsServerFixture<S>]: TlsServerFixture<S>[K] };
+  beforeAll(async () => {
+    fixture.dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    fixture.cert = makeSelfSignedCert(fixture.dir);
+    [fixture.server, fixture.silent, fixture.closed] = await Promise.all([
+      start(fixture.cert),
+      startSilentServer(),
+      closedPort(),
+    ]);
+  });
+  afterAll(async () => {
+    await fixture.silent.close();
+    await fixture.server.close();
+    rmSync(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }

@@ -8,10 +8,10 @@ import { Writable } from 'node:stream';
 import type { CustomCheck, Monitor } from '../../src/engine/monitor.js';
 import { listen, type ListenOptions, type RunningServer } from '../../src/http/server.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import type { Probe, ProbeSuccess } from '../../src/types.js';
+import type { Probe, ProbeSuccess, Status } from '../../src/types.js';
 import { createVitalsService, type Vitals } from '../../src/vitals.js';
 import { request, type Reply, type RequestOptions } from './http.js';
-import { waitFor } from './wait.js';
+import { waitFor, waitUntil } from './wait.js';
 
 /** Log lines a test can read back, parsed from pino's JSON. */
 export interface LogCapture {
@@ -115,6 +115,20 @@ export function controlled(initial: Behaviour = 'pass'): ControlledProbe {
     },
   };
   return probe;
+}
+
+/** A fast custom check: a change of behaviour shows within a couple of hundred ms. */
+export const fast = (name: string, probe: ControlledProbe, critical = true): CustomCheck => ({
+  name,
+  critical,
+  interval: 150,
+  timeout: 100,
+  run: probe.run,
+});
+
+/** Waits (5 s) until the check `name` has `status`. */
+export async function settle(running: RunningVitals, name: string, status: Status): Promise<void> {
+  await waitUntil(() => running.monitor.get(name)?.status === status, 5000, `${name} to be ${status}`);
 }
 
 export interface RunningVitals {

@@ -11,7 +11,7 @@ export interface WaitOptions {
  * Calls `probe` every `everyMs` until `accept` takes its value, and returns that value and how
  * long it took; throws after `timeoutMs`, naming `what` and the last value. Tests wait for a
  * state rather than for a fixed time, so they are fast on a quiet machine and still pass on a
- * loaded one. For a plain condition: `waitFor(() => done, (ok) => ok, 2000, { what: 'done' })`.
+ * loaded one. For a plain condition, `waitUntil`.
  */
 export async function waitFor<T>(
   probe: () => Promise<T> | T,
@@ -32,4 +32,13 @@ export async function waitFor<T>(
     value = await probe();
   }
   return { value, elapsedMs: performance.now() - start };
+}
+
+/** `waitFor` for a plain condition: until `condition` is true, or throws after `timeoutMs` naming `what`. */
+export async function waitUntil(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<{ value: boolean; elapsedMs: number }> {
+  return waitFor(condition, (ok) => ok, timeoutMs, { what });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
-import { waitFor } from '../../support/wait.js';
+import { waitUntil } from '../../support/wait.js';
 import { makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
 import { closedPort } from '../../support/ports.js';
 
@@ -277,12 +277,7 @@ describe('the http check kind', () => {
     expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
     expect(result.output).toMatch(/^HPE_/);
     const open = () => new Promise<number>((resolve) => garbage.getConnections((_error, count) => resolve(count)));
-    await waitFor(
-      async () => (await open()) === 0,
-      (ok) => ok,
-      2000,
-      { what: 'the non-HTTP server to see its connection closed' },
-    );
+    await waitUntil(async () => (await open()) === 0, 2000, 'the non-HTTP server to see its connection closed');
   });
 
   it('validates its options at config time, each problem with its path', () => {

@@ -4,7 +4,7 @@ import { runCheck, runCheckKindContract } from '../../support/contract.js';
 import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
 import { startSilentServer, type SilentServer } from '../../support/servers.js';
 import { closedPort } from '../../support/ports.js';
-import { waitFor } from '../../support/wait.js';
+import { waitFor, waitUntil } from '../../support/wait.js';
 
 const WRONG_PASSWORD = 'not-the-password#1';
 const REPLICATION_PASSWORD = 'repl-pw';
@@ -92,11 +92,10 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
           { what: 'the replica to be running' },
         );
         await primary.sql('CREATE DATABASE IF NOT EXISTS app');
-        await waitFor(
+        await waitUntil(
           async () => (await replica.sql("SHOW DATABASES LIKE 'app'")).trim() === 'app',
-          (ok) => ok,
           5000,
-          { what: 'the replica to catch up' },
+          'the replica to catch up',
         );
         const { result } = await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' });
         expect(result, result.output).toMatchObject({ status: 'pass', output: undefined });
@@ -121,12 +120,7 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         } finally {
           await replica.sql('START SLAVE');
         }
-        await waitFor(
-          async () => (await slaveStatus(replica)).io === 'Yes',
-          (ok) => ok,
-          10_000,
-          { what: 'the replica to run again' },
-        );
+        await waitUntil(async () => (await slaveStatus(replica)).io === 'Yes', 10_000, 'the replica to run again');
         expect((await runCheck('mysql', { url: replica.url(), maxReplicationLag: '10s' })).result.status).toBe('pass');
       });
     });

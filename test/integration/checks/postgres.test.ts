@@ -1,117 +1,90 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
-import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
-import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
-import { closedPort } from '../../support/ports.js';
-import { waitFor } from '../../support/wait.js';
-
-const WRONG_PASSWORD = 'not-the-password#1';
+import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
+import { postgresBinaries, startPostgres } from '../../support/postgres.js';
+import { tlsServerFixture } from '../../support/servers.js';
+import { waitUntil } from '../../support/wait.js';
 
 describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres check kind'))(
   'the postgres check kind against a real PostgreSQL',
   () => {
-    let db: Postgres;
-    let silent: SilentServer;
-    let closed: number;
-    let dir: string;
-    let cert: SelfSigned;
-
-    beforeAll(async () => {
-      dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-pg-test-'));
-      cert = makeSelfSignedCert(dir);
-      [db, silent, closed] = await Promise.all([startPostgres({ tls: cert }), startSilentServer(), closedPort()]);
-    });
-
-    afterAll(async () => {
-      await silent.close();
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const fx = tlsServerFixture('vitals-pg-test-', (tls) => startPostgres({ tls }));
 
     describe('contract', () => {
       runCheckKindContract({
+        ...serverFixtures(fx),
         kind: 'postgres',
-        healthy: () => ({ url: db.url() }),
-        target: () => `127.0.0.1:${String(db.port)}`,
-        refused: () => ({ url: `postgres://probe@127.0.0.1:${String(closed)}/postgres`, password: 'x' }),
+        refused: () => ({ url: `postgres://probe@127.0.0.1:${String(fx.closed)}/postgres`, password: 'x' }),
         silent: {
-          fields: () => ({ url: `postgres://probe:pw@127.0.0.1:${String(silent.port)}/postgres` }),
-          openSockets: () => silent.openSockets(),
+          fields: () => ({ url: `postgres://probe:pw@127.0.0.1:${String(fx.silent.port)}/postgres` }),
+          openSockets: () => fx.silent.openSockets(),
         },
-        wrongCredentials: () => ({ url: db.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-        pause: { pause: () => db.pause(), resume: () => db.resume(), port: () => db.port },
         hung: { at: (port) => ({ url: `postgres://probe:pw@127.0.0.1:${String(port)}/postgres` }) },
-        connections: () => db.connections(),
-        secrets: () => [db.password, WRONG_PASSWORD, 'in-url'],
       });
     });
 
     it('reads passwordFile, which overrides the URL password', async () => {
-      const file = path.join(dir, 'pw');
-      writeFileSync(file, `${db.password}\n`);
-      const { result, config } = await runCheck('postgres', { url: db.url({ password: 'wrong' }), passwordFile: file });
+      const file = path.join(fx.dir, 'pw');
+      writeFileSync(file, `${fx.server.password}\n`);
+      const { result, config } = await runCheck('postgres', {
+        url: fx.server.url({ password: 'wrong' }),
+        passwordFile: file,
+      });
       expect(result.status).toBe('pass');
-      expect(config.secrets).toContain(db.password);
+      expect(config.secrets).toContain(fx.server.password);
     });
 
     it('fails with reason auth when no password is given at all', async () => {
-      const { result } = await runCheck('postgres', { url: db.url({ password: '' }) });
+      const { result } = await runCheck('postgres', { url: fx.server.url({ password: '' }) });
       expect(result, result.output).toMatchObject({ status: 'fail', reason: 'auth' });
     });
 
     it('speaks TLS when tls is set, verifying the certificate unless insecureSkipVerify', async () => {
       const verified = await runCheck('postgres', {
-        url: db.url(),
-        tls: { caFile: cert.certFile, serverName: 'vitals.test' },
+        url: fx.server.url(),
+        tls: { caFile: fx.cert.certFile, serverName: 'vitals.test' },
       });
       expect(verified.result, verified.result.output).toMatchObject({ status: 'pass' });
-      const unknownCa = await runCheck('postgres', { url: db.url(), tls: {} });
+      const unknownCa = await runCheck('postgres', { url: fx.server.url(), tls: {} });
       expect(unknownCa.result).toMatchObject({
         status: 'fail',
         reason: 'protocol',
         output: expect.stringMatching(/self.signed/i) as string,
       });
       const wrongName = await runCheck('postgres', {
-        url: db.url(),
-        tls: { caFile: cert.certFile, serverName: 'other.test' },
+        url: fx.server.url(),
+        tls: { caFile: fx.cert.certFile, serverName: 'other.test' },
       });
       expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
-      expect((await runCheck('postgres', { url: db.url(), tls: { insecureSkipVerify: true } })).result.status).toBe(
-        'pass',
-      );
+      expect(
+        (await runCheck('postgres', { url: fx.server.url(), tls: { insecureSkipVerify: true } })).result.status,
+      ).toBe('pass');
       const tlsSessions = async () => {
-        const { rows } = await db.sql(
+        const { rows } = await fx.server.sql(
           "SELECT count(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND application_name = 'vitals'",
         );
         return Number((rows[0] as { n: string } | undefined)?.n);
       };
-      await waitFor(
-        async () => (await tlsSessions()) === 0,
-        (ok) => ok,
-        3000,
-        { what: 'every TLS session to close' },
-      );
+      await waitUntil(async () => (await tlsSessions()) === 0, 3000, 'every TLS session to close');
     });
 
     it('runs the configured query read-only: a failing query is reason error, a write is refused by the server', async () => {
       expect(
-        (await runCheck('postgres', { url: db.url(), query: 'SELECT count(*) FROM pg_class -- how many;' })).result
-          .status,
+        (await runCheck('postgres', { url: fx.server.url(), query: 'SELECT count(*) FROM pg_class -- how many;' }))
+          .result.status,
       ).toBe('pass');
-      const missing = await runCheck('postgres', { url: db.url(), query: 'SELECT * FROM no_such_table' });
+      const missing = await runCheck('postgres', { url: fx.server.url(), query: 'SELECT * FROM no_such_table' });
       expect(missing.result).toMatchObject({
         status: 'fail',
         reason: 'error',
         output: expect.stringMatching(/no_such_table/) as string,
       });
       // A data-modifying CTE passes the static check but not the READ ONLY transaction.
-      await db.sql('CREATE TABLE IF NOT EXISTS t (x int); GRANT ALL ON t TO probe');
+      await fx.server.sql('CREATE TABLE IF NOT EXISTS t (x int); GRANT ALL ON t TO probe');
       const write = await runCheck('postgres', {
-        url: db.url(),
+        url: fx.server.url(),
         query: 'WITH w AS (INSERT INTO t VALUES (1) RETURNING x) SELECT * FROM w',
       });
       expect(write.result).toMatchObject({
@@ -119,19 +92,14 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
         reason: 'error',
         output: expect.stringMatching(/read-only transaction/) as string,
       });
-      expect((await db.sql('SELECT count(*) AS n FROM t')).rows[0]).toEqual({ n: '0' });
+      expect((await fx.server.sql('SELECT count(*) AS n FROM t')).rows[0]).toEqual({ n: '0' });
     });
 
     it('fails with reason timeout when the query outlives the deadline, and leaves no session behind', async () => {
-      const before = await db.connections();
-      const { result } = await runCheck('postgres', { url: db.url(), query: 'SELECT pg_sleep(5)' }, 300);
+      const before = await fx.server.connections();
+      const { result } = await runCheck('postgres', { url: fx.server.url(), query: 'SELECT pg_sleep(5)' }, 300);
       expect(result).toMatchObject({ status: 'fail', reason: 'timeout' });
-      await waitFor(
-        async () => (await db.connections()) === before,
-        (ok) => ok,
-        3000,
-        { what: 'the sleeping session to end' },
-      );
+      await waitUntil(async () => (await fx.server.connections()) === before, 3000, 'the sleeping session to end');
     });
 
     it('validates its options at config time', () => {
@@ -153,7 +121,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
     });
 
     it('fills in the default port 5432 and writes IPv6 in brackets', () => {
-      expect(targetOf('postgres', { url: 'postgresql://u:secret@db.internal/app' })).toBe('db.internal:5432');
+      expect(targetOf('postgres', { url: 'postgresql://u:secret@fx.server.internal/app' })).toBe('db.internal:5432');
       expect(targetOf('postgres', { url: 'postgres://u@[::1]:6543/app' })).toBe('[::1]:6543');
     });
   },

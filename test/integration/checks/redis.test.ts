@@ -1,72 +1,51 @@
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
-import { startRedis, type Redis } from '../../support/redis.js';
-import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
-import { closedPort } from '../../support/ports.js';
-
-const WRONG_PASSWORD = 'not-the-password#1';
+import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
+import { startRedis } from '../../support/redis.js';
+import { tlsServerFixture } from '../../support/servers.js';
 
 describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))(
   'the redis check kind against a real Redis',
   () => {
-    let redis: Redis;
-    let silent: SilentServer;
-    let closed: number;
-    let dir: string;
-    let cert: SelfSigned;
-
-    beforeAll(async () => {
-      dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-redis-test-'));
-      cert = makeSelfSignedCert(dir);
-      [redis, silent, closed] = await Promise.all([startRedis({ tls: cert }), startSilentServer(), closedPort()]);
-    });
-
-    afterAll(async () => {
-      await silent.close();
-      await redis.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const fx = tlsServerFixture('vitals-redis-test-', (tls) => startRedis({ tls }));
 
     describe('contract', () => {
       runCheckKindContract({
+        ...serverFixtures(fx),
         kind: 'redis',
-        healthy: () => ({ url: redis.url() }),
-        target: () => `127.0.0.1:${String(redis.port)}`,
-        refused: () => ({ url: `redis://127.0.0.1:${String(closed)}`, password: 'x' }),
+        refused: () => ({ url: `redis://127.0.0.1:${String(fx.closed)}`, password: 'x' }),
         silent: {
-          fields: () => ({ url: `redis://:pw@127.0.0.1:${String(silent.port)}/0` }),
-          openSockets: () => silent.openSockets(),
+          fields: () => ({ url: `redis://:pw@127.0.0.1:${String(fx.silent.port)}/0` }),
+          openSockets: () => fx.silent.openSockets(),
         },
-        wrongCredentials: () => ({ url: redis.url({ password: 'in-url' }), password: WRONG_PASSWORD }),
-        pause: { pause: () => redis.pause(), resume: () => redis.resume(), port: () => redis.port },
         hung: { at: (port) => ({ url: `redis://:pw@127.0.0.1:${String(port)}` }) },
-        connections: () => redis.connections(),
-        secrets: () => [redis.password, WRONG_PASSWORD, 'in-url'],
       });
     });
 
     it('fails with reason auth when no password is given (NOAUTH), and leaves no connection open', async () => {
-      const before = await redis.connections();
-      const { result } = await runCheck('redis', { url: redis.url({ password: '' }) });
+      const before = await fx.server.connections();
+      const { result } = await runCheck('redis', { url: fx.server.url({ password: '' }) });
       expect(result).toMatchObject({
         status: 'fail',
         reason: 'auth',
         output: expect.stringMatching(/^NOAUTH/) as string,
       });
-      expect(await redis.connections()).toBe(before);
+      expect(await fx.server.connections()).toBe(before);
     });
 
     it('speaks TLS with a rediss:// URL, verifying the certificate unless insecureSkipVerify', async () => {
-      const url = `rediss://127.0.0.1:${String(redis.tlsPort)}`;
-      const verified = await runCheck('redis', { url, password: redis.password, tls: { caFile: cert.certFile } });
+      const url = `rediss://127.0.0.1:${String(fx.server.tlsPort)}`;
+      const verified = await runCheck('redis', {
+        url,
+        password: fx.server.password,
+        tls: { caFile: fx.cert.certFile },
+      });
       expect(verified.result, verified.result.output).toMatchObject({ status: 'pass' });
-      expect(verified.target).toBe(`127.0.0.1:${String(redis.tlsPort)}`);
-      const unknownCa = await runCheck('redis', { url, password: redis.password });
+      expect(verified.target).toBe(`127.0.0.1:${String(fx.server.tlsPort)}`);
+      const unknownCa = await runCheck('redis', { url, password: fx.server.password });
       expect(unknownCa.result).toMatchObject({
         status: 'fail',
         reason: 'protocol',
@@ -74,24 +53,24 @@ describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kin
       });
       const wrongName = await runCheck('redis', {
         url,
-        password: redis.password,
-        tls: { caFile: cert.certFile, serverName: 'other.test' },
+        password: fx.server.password,
+        tls: { caFile: fx.cert.certFile, serverName: 'other.test' },
       });
       expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
-      const skip = await runCheck('redis', { url, password: redis.password, tls: { insecureSkipVerify: true } });
+      const skip = await runCheck('redis', { url, password: fx.server.password, tls: { insecureSkipVerify: true } });
       expect(skip.result.status).toBe('pass');
     });
 
     it('reads passwordFile, which overrides the URL password, and selects the URL database', async () => {
-      const file = path.join(dir, 'pw');
-      writeFileSync(file, `${redis.password}\n`);
+      const file = path.join(fx.dir, 'pw');
+      writeFileSync(file, `${fx.server.password}\n`);
       const { result } = await runCheck('redis', {
-        url: `redis://:wrong@127.0.0.1:${String(redis.port)}/3`,
+        url: `redis://:wrong@127.0.0.1:${String(fx.server.port)}/3`,
         passwordFile: file,
       });
       expect(result.status).toBe('pass');
       const noSuchDb = await runCheck('redis', {
-        url: `redis://127.0.0.1:${String(redis.port)}/99`,
+        url: `redis://127.0.0.1:${String(fx.server.port)}/99`,
         passwordFile: file,
       });
       expect(noSuchDb.result).toMatchObject({ status: 'fail', reason: 'error' });

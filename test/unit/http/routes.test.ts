@@ -7,6 +7,7 @@ import {
   parseTarget,
   PLAIN_JSON,
 } from '../../../src/http/routes.js';
+import { ACCEPT_CASES } from '../../support/http.js';
 
 describe('the route table', () => {
   it.each([
@@ -43,18 +44,13 @@ describe('the route table', () => {
 });
 
 describe('JSON content negotiation', () => {
-  it.each([
-    [undefined, HEALTH_JSON],
-    ['*/*', HEALTH_JSON],
-    ['application/health+json', HEALTH_JSON],
-    ['application/json', PLAIN_JSON],
-    ['application/json, */*;q=0.8', PLAIN_JSON],
-    ['application/json;q=0.5, application/health+json', HEALTH_JSON],
+  const cases: (readonly [string | undefined, string])[] = [
+    ...ACCEPT_CASES,
     ['application/health+json;q=0.1, application/json;q=0.9', PLAIN_JSON],
     ['application/health+json;q=0, application/json', PLAIN_JSON],
-    ['text/html', HEALTH_JSON],
     ['application/*', HEALTH_JSON],
-  ])('Accept %j gets %s', (accept, type) => {
+  ];
+  it.each(cases)('Accept %j gets %s', (accept, type) => {
     expect(negotiateJson(accept)).toBe(type);
   });
 });
