@@ -121,7 +121,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
     });
 
     it('fills in the default port 5432 and writes IPv6 in brackets', () => {
-      expect(targetOf('postgres', { url: 'postgresql://u:secret@fx.server.internal/app' })).toBe('db.internal:5432');
+      expect(targetOf('postgres', { url: 'postgresql://u:secret@db.internal/app' })).toBe('db.internal:5432');
       expect(targetOf('postgres', { url: 'postgres://u@[::1]:6543/app' })).toBe('[::1]:6543');
     });
   },
