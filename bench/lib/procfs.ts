@@ -7,8 +7,9 @@
  * children it has waited for.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { openFds, socketInodes, TCP_STATES } from '../../test/support/fds.js';
 
 /** Clock ticks per second (USER_HZ): `getconf CLK_TCK`, 100 on every Linux tried. */
 export const CLK_TCK: number = (() => {
@@ -93,44 +94,6 @@ export function cpuMicros(before: GroupSample, after: GroupSample): number {
   return ((after.ticks - before.ticks) * 1e6) / CLK_TCK;
 }
 
-/** Open file descriptors of a process: the entries of /proc/PID/fd. */
-export function openFds(pid: number): number {
-  return readdirSync(`/proc/${String(pid)}/fd`).length;
-}
-
-/** The `st` column of /proc/net/tcp (include/net/tcp_states.h). */
-const TCP_STATES: Readonly<Record<string, string>> = {
-  '01': 'ESTABLISHED',
-  '02': 'SYN_SENT',
-  '03': 'SYN_RECV',
-  '04': 'FIN_WAIT1',
-  '05': 'FIN_WAIT2',
-  '06': 'TIME_WAIT',
-  '07': 'CLOSE',
-  '08': 'CLOSE_WAIT',
-  '09': 'LAST_ACK',
-  '0A': 'LISTEN',
-  '0B': 'CLOSING',
-  '0C': 'NEW_SYN_RECV',
-};
-
-/** The inodes of a process's sockets: its fds that link to `socket:[INODE]`. */
-function socketInodes(pid: number): Set<string> {
-  const dir = `/proc/${String(pid)}/fd`;
-  const inodes = new Set<string>();
-  for (const entry of readdirSync(dir)) {
-    let target: string;
-    try {
-      target = readlinkSync(`${dir}/${entry}`);
-    } catch {
-      continue; // closed between the listing and the link
-    }
-    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode !== undefined) inodes.add(inode);
-  }
-  return inodes;
-}
-
 /**
  * The states of the TCP sockets a process holds an fd for whose remote port is `remotePort`.
  * /proc/PID/net/tcp lists every socket of the network namespace, the process's or not: a socket
@@ -163,3 +126,5 @@ export async function tcpSocketsTo(pid: number, remotePort: number): Promise<str
   }
   return states;
 }
+
+export { openFds };

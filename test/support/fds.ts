@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { liveChildren } from './cleanup.js';
 
-const TCP_STATES: Record<string, string> = {
+/** The `st` column of /proc/net/tcp (include/net/tcp_states.h). */
+export const TCP_STATES: Readonly<Record<string, string>> = {
   '01': 'ESTABLISHED',
   '02': 'SYN_SENT',
   '03': 'SYN_RECV',
@@ -20,19 +21,22 @@ const TCP_STATES: Record<string, string> = {
   '09': 'LAST_ACK',
   '0A': 'LISTEN',
   '0B': 'CLOSING',
+  '0C': 'NEW_SYN_RECV',
 };
 
-/** Entries of /proc/self/fd: every descriptor the process holds. */
-export function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
+/** Entries of /proc/PID/fd (this process by default): every descriptor the process holds. */
+export function openFds(pid: number | 'self' = 'self'): number {
+  return readdirSync(`/proc/${String(pid)}/fd`).length;
 }
 
-function socketInodes(): Set<string> {
+/** The inodes of a process's sockets: its fds that link to `socket:[INODE]`. */
+export function socketInodes(pid: number | 'self' = 'self'): Set<string> {
   const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
+  const dir = `/proc/${String(pid)}/fd`;
+  for (const fd of readdirSync(dir)) {
     let link: string;
     try {
-      link = readlinkSync(`/proc/self/fd/${fd}`);
+      link = readlinkSync(`${dir}/${fd}`);
     } catch {
       continue; // closed between the listing and the read (the listing's own directory fd, too)
     }
