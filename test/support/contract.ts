@@ -90,6 +90,12 @@ export function checkConfig(kind: string, fields: Fields, timeoutMs = RELAXED_TI
 }
 
 /** The config problems for one check, or [] when it is valid. */
+/** Asserts the exact problems of each `[fields, problems]` case of one kind's config. */
+export function expectConfigProblems(kind: string, cases: readonly (readonly [Fields, readonly string[]])[]): void {
+  for (const [fields, problems] of cases)
+    expect(configProblems(kind, fields), JSON.stringify(fields)).toEqual(problems);
+}
+
 export function configProblems(kind: string, fields: Fields): readonly string[] {
   try {
     checkConfig(kind, fields);

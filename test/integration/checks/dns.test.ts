@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import { expectConfigProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
 import { startDnsServer, startSilentUdpServer, type UdpServer } from '../../support/servers.js';
 import { closedUdpPort } from '../../support/ports.js';
 
@@ -90,18 +90,15 @@ describe('the dns check kind', () => {
   });
 
   it('validates its options at config time, and names the server in the target with its port', () => {
-    expect(configProblems('dns', { host: 'https://x.test/' })).toEqual([
-      'checks[0].host: expected a host name to resolve (e.g. db.example.com)',
-    ]);
-    expect(configProblems('dns', { host: 'x.test', server: 'dns.google' })).toEqual([
-      'checks[0].server: expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)',
-    ]);
-    expect(configProblems('dns', { host: 'x.test', expectAddress: 'x.test' })).toEqual([
-      'checks[0].expectAddress: expected an IPv4 or IPv6 address',
-    ]);
-    // The name to resolve is `host`; `name` is the check's own.
-    expect(configProblems('dns', { name: 'x' })).toEqual([
-      "checks[0].host: expected the host name to resolve (`name` is the check's own name)",
+    expectConfigProblems('dns', [
+      [{ host: 'https://x.test/' }, ['checks[0].host: expected a host name to resolve (e.g. db.example.com)']],
+      [
+        { host: 'x.test', server: 'dns.google' },
+        ['checks[0].server: expected an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [::1]:53)'],
+      ],
+      [{ host: 'x.test', expectAddress: 'x.test' }, ['checks[0].expectAddress: expected an IPv4 or IPv6 address']],
+      // The name to resolve is `host`; `name` is the check's own.
+      [{ name: 'x' }, ["checks[0].host: expected the host name to resolve (`name` is the check's own name)"]],
     ]);
     expect(targetOf('dns', { host: 'x.test', server: '10.0.0.2' })).toBe('x.test@10.0.0.2:53');
     expect(targetOf('dns', { host: 'x.test', server: '::1' })).toBe('x.test@[::1]:53');

@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
+import {
+  configProblems,
+  expectConfigProblems,
+  runCheck,
+  runCheckKindContract,
+  targetOf,
+} from '../../support/contract.js';
 import { waitUntil } from '../../support/wait.js';
 import { makeSelfSignedCert, startSilentServer, type SilentServer } from '../../support/servers.js';
 import { closedPort } from '../../support/ports.js';
@@ -281,21 +287,31 @@ describe('the http check kind', () => {
   });
 
   it('validates its options at config time, each problem with its path', () => {
-    expect(configProblems('http', { url: 'ftp://example.com/' })).toEqual([
-      'checks[0].url: expected a URL starting with http:// or https://',
-    ]);
-    expect(configProblems('http', { url: 'http://x/', bodyRegex: '(' })).toEqual([
-      'checks[0].bodyRegex: not a valid RE2 regular expression (missing closing ): `(`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
-    ]);
-    // RE2 matches in linear time because it has no backtracking features: those are load errors.
-    expect(configProblems('http', { url: 'http://x/', bodyRegex: '(a)\\1' })).toEqual([
-      'checks[0].bodyRegex: not a valid RE2 regular expression (invalid escape sequence: `\\1`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
-    ]);
-    expect(configProblems('http', { url: 'http://x/', bodyRegex: 'a(?=b)' })).toEqual([
-      'checks[0].bodyRegex: not a valid RE2 regular expression (invalid or unsupported Perl syntax: `(?=`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
-    ]);
-    expect(configProblems('http', { url: 'http://x/', method: 'HEAD', bodyRegex: 'ok' })).toEqual([
-      'checks[0].bodyRegex: bodyRegex needs a method that returns a body (HEAD does not)',
+    expectConfigProblems('http', [
+      [{ url: 'ftp://example.com/' }, ['checks[0].url: expected a URL starting with http:// or https://']],
+      [
+        { url: 'http://x/', bodyRegex: '(' },
+        [
+          'checks[0].bodyRegex: not a valid RE2 regular expression (missing closing ): `(`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
+        ],
+      ],
+      // RE2 matches in linear time because it has no backtracking features: those are load errors.
+      [
+        { url: 'http://x/', bodyRegex: '(a)\\1' },
+        [
+          'checks[0].bodyRegex: not a valid RE2 regular expression (invalid escape sequence: `\\1`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
+        ],
+      ],
+      [
+        { url: 'http://x/', bodyRegex: 'a(?=b)' },
+        [
+          'checks[0].bodyRegex: not a valid RE2 regular expression (invalid or unsupported Perl syntax: `(?=`); bodyRegex uses RE2 syntax, without backreferences or lookaround',
+        ],
+      ],
+      [
+        { url: 'http://x/', method: 'HEAD', bodyRegex: 'ok' },
+        ['checks[0].bodyRegex: bodyRegex needs a method that returns a body (HEAD does not)'],
+      ],
     ]);
     expect(configProblems('http', { url: 'http://x/', expectStatus: [99] })[0]).toMatch(
       /^checks\[0\]\.expectStatus\[0\]: /,
