@@ -24,9 +24,31 @@ server.listen(port, '127.0.0.1', () => {
 });
 `;
 
+/**
+ * The floor of the 1,000-check CPU figure: what node itself spends on 1,000 TCP connects and
+ * closes every 10 s (all at once, as vitals' runners do), with a 2 s timer per connection.
+ */
+const BARE_TCP_LOOP = `import net from 'node:net';
+const [host, port, count] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1000)];
+process.on('SIGTERM', () => process.exit(0));
+const round = () => {
+  for (let i = 0; i < count; i++) {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    const done = () => { clearTimeout(timer); socket.destroy(); };
+    socket.once('connect', done).once('error', done);
+  }
+};
+round();
+setInterval(round, 10_000);
+process.stdout.write(JSON.stringify({ listening: true, port: 0 }) + '\\n');
+`;
+
 export interface Fixtures {
   readonly dir: string;
   readonly bareServer: string;
+  /** node bareTcpLoop HOST PORT: 1,000 connects every 10 s to the sink. */
+  readonly bareTcpLoop: readonly string[];
   /** One mysql check against a closed port: the built-in default's shape, failing fast. */
   readonly defaultConfig: string;
   /** One tcp check against a closed port: no driver to import on the first run. */
@@ -80,6 +102,8 @@ export async function createFixtures(): Promise<Fixtures> {
 
   const bareServer = path.join(dir, 'bare-http.mjs');
   writeFileSync(bareServer, BARE_SERVER);
+  const bareTcpLoop = path.join(dir, 'bare-tcp-loop.mjs');
+  writeFileSync(bareTcpLoop, BARE_TCP_LOOP);
   const write = (name: string, document: unknown) => {
     const file = path.join(dir, name);
     // JSON is YAML: the config loader reads it as is.
@@ -112,6 +136,7 @@ export async function createFixtures(): Promise<Fixtures> {
   return {
     dir,
     bareServer,
+    bareTcpLoop: [bareTcpLoop, '127.0.0.1', String(sinkPort), '1000'],
     defaultConfig,
     tcpOnlyConfig,
     fiveConfig,

@@ -127,8 +127,10 @@ export interface IdleFigures {
     /** Percent of one core, user + sys, over the window after the first round of checks. */
     readonly cpuPercent: number;
     readonly cpuSeconds: number;
-    /** Connections the sink accepted per second in the window (1,000 checks / 10 s = 100). */
+    /** Connections the sink accepted per second in the window (1,000 checks / 10 s + the loop's). */
     readonly sinkPerSecond: number;
+    /** The same connects from a bare node loop (fixtures' bare-tcp-loop.mjs), % of one core. */
+    readonly bareLoopCpuPercent: number;
   };
   /** The 1,000-check process, left running for the /metrics measurement. */
   readonly thousandProcess: Spawned;
@@ -173,17 +175,21 @@ export async function measureIdle(
       env,
       timeoutMs: 60_000,
     });
-    const [bare, defaultLike, five, thousand] = await Promise.all([
+    const loopPromise = spawnTarget('bare-tcp-loop', [node, ...fixtures.bareTcpLoop], { cwd: ROOT, timeoutMs: 60_000 });
+    const [bare, defaultLike, five, thousand, loop] = await Promise.all([
       spawnAll('bare', () => bareCommand(node, fixtures, 0), {}),
       spawnAll('vitals-default', () => vitalsCommand(node, variant, fixtures.defaultConfig, 0), { env }),
       spawnAll('vitals-five', () => vitalsCommand(node, variant, fixtures.fiveConfig, 0), { env }),
       thousandPromise,
+      loopPromise,
     ]);
+    started.push(loop);
     keep = thousand;
     // Every check has a first result.
     await waitFor200(`http://127.0.0.1:${String(thousand.port)}/startup`, 60_000, 50);
     await sleep(1000);
     const first = sampleGroup(thousand.pid);
+    const loopFirst = sampleGroup(loop.pid);
     const acceptedBefore = fixtures.accepted();
     log(`    idle ${String(seconds)} s (1,000 checks up after ${((first.at - begin) / 1000).toFixed(1)} s) ...`);
     let last = first;
@@ -206,6 +212,7 @@ export async function measureIdle(
       last = sampleGroup(thousand.pid);
       rssMax = Math.max(rssMax, last.rss);
     }
+    const loopLast = sampleGroup(loop.pid);
     others ??= {
       bare: bare.map((c) => sampleGroup(c.pid)),
       defaultLike: defaultLike.map((c) => sampleGroup(c.pid)),
@@ -224,6 +231,7 @@ export async function measureIdle(
         cpuPercent: (cpuSeconds / wall) * 100,
         cpuSeconds,
         sinkPerSecond: (fixtures.accepted() - acceptedBefore) / wall,
+        bareLoopCpuPercent: ((loopLast.ticks - loopFirst.ticks) / CLK_TCK / ((loopLast.at - loopFirst.at) / 1000)) * 100,
       },
       thousandProcess: thousand,
     };

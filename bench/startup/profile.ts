@@ -125,6 +125,8 @@ export interface ImportCost {
   readonly ms: number;
   /** RSS after that import minus RSS of the same script importing nothing, MB, median. */
   readonly rssMB: number;
+  /** V8 heap still used after a full GC, minus the same for nothing imported, MB, median. */
+  readonly heapMB: number;
 }
 
 export interface HeapReport {
@@ -187,14 +189,16 @@ const IMPORT_SPECIFIERS = [
   './config/load.js',
   './checks/index.js',
   './http/app.js',
+  './http/web-config.js',
+  './http/basic-auth.js',
   './http/server.js',
   './metrics/vitals-metrics.js',
   './vitals.js',
 ];
 
-function importCost(node: string, probe: string, specifier: string | undefined): { ms: number; rss: number } {
-  const out = execFileSync(node, [probe, specifier ?? ''], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ms: number; rss: number };
+function importCost(node: string, probe: string, specifier: string | undefined): { ms: number; rss: number; heap: number } {
+  const out = execFileSync(node, ['--expose-gc', probe, specifier ?? ''], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ms: number; rss: number; heap: number };
 }
 
 export async function profileStartup(
@@ -257,20 +261,23 @@ export async function profileStartup(
 const t = performance.now();
 if (spec) await import(spec);
 const ms = performance.now() - t;
-console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
+const rss = process.memoryUsage().rss;
+globalThis.gc();
+console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
 `,
   );
   const imports: ImportCost[] = [];
   try {
-    const empty: number[] = [];
-    for (let i = 0; i < options.importSamples; i++) empty.push(importCost(node, probe, undefined).rss);
-    const emptyRss = median(empty) ?? 0;
+    const empty = Array.from({ length: options.importSamples }, () => importCost(node, probe, undefined));
+    const emptyRss = median(empty.map((r) => r.rss)) ?? 0;
+    const emptyHeap = median(empty.map((r) => r.heap)) ?? 0;
     for (const specifier of IMPORT_SPECIFIERS) {
       const runs = Array.from({ length: options.importSamples }, () => importCost(node, probe, specifier));
       imports.push({
         specifier,
         ms: round(median(runs.map((r) => r.ms)) ?? 0, 1),
         rssMB: round(((median(runs.map((r) => r.rss)) ?? 0) - emptyRss) / 1024 / 1024, 1),
+        heapMB: round(((median(runs.map((r) => r.heap)) ?? 0) - emptyHeap) / 1024 / 1024, 1),
       });
     }
   } finally {
