@@ -3,11 +3,11 @@
  * plain .mjs into the run's temp dir, so that it pays for neither tsx nor TypeScript), the vitals
  * configs, and the local listeners the passing checks connect to.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Same answer as bench/targets/raw-http.ts (the harness SIGKILLs its process group when it exits). */
 const BARE_SERVER = `import { createServer } from 'node:http';
@@ -66,8 +66,8 @@ export interface Fixtures {
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
@@ -76,38 +76,33 @@ export function freePort(): Promise<number> {
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0, backlog: 4096 }, () =>
-      resolve((server.address() as net.AddressInfo).port),
-    );
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve((server.address() as net.AddressInfo).port));
   });
 }
 
 // Shutdown without delay: the benchmark stops every process it starts.
-const SERVER = { shutdownDelay: "0s", shutdownTimeout: "1s" };
+const SERVER = { shutdownDelay: '0s', shutdownTimeout: '1s' };
 
 export async function createFixtures(): Promise<Fixtures> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "vitals-startup-"));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-startup-'));
   let accepted = 0;
   const sink = net.createServer((socket) => {
     accepted += 1;
-    socket.on("error", () => undefined);
+    socket.on('error', () => undefined);
     socket.end();
   });
   const web = http.createServer((_request, response) => {
-    response.writeHead(200, {
-      "Content-Type": "text/plain",
-      "Content-Length": "2",
-    });
-    response.end("ok");
+    response.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' });
+    response.end('ok');
   });
   const sinkPort = await listen(sink);
   const webPort = await listen(web);
   const closed = await freePort();
 
-  const bareServer = path.join(dir, "bare-http.mjs");
+  const bareServer = path.join(dir, 'bare-http.mjs');
   writeFileSync(bareServer, BARE_SERVER);
-  const bareTcpLoop = path.join(dir, "bare-tcp-loop.mjs");
+  const bareTcpLoop = path.join(dir, 'bare-tcp-loop.mjs');
   writeFileSync(bareTcpLoop, BARE_TCP_LOOP);
   const write = (name: string, document: unknown) => {
     const file = path.join(dir, name);
@@ -115,62 +110,40 @@ export async function createFixtures(): Promise<Fixtures> {
     writeFileSync(file, JSON.stringify(document, null, 1));
     return file;
   };
-  const mysqlClosed = {
-    name: "mysql",
-    kind: "mysql",
-    url: "mysql://root@127.0.0.1:1/",
-  };
-  const defaultConfig = write("default-like.yml", {
-    server: SERVER,
-    checks: [mysqlClosed],
-  });
-  const tcpOnlyConfig = write("tcp-only.yml", {
-    server: SERVER,
-    checks: [{ name: "tcp", kind: "tcp", host: "127.0.0.1", port: closed }],
-  });
-  const fiveConfig = write("five.yml", {
+  const mysqlClosed = { name: 'mysql', kind: 'mysql', url: 'mysql://root@127.0.0.1:1/' };
+  const defaultConfig = write('default-like.yml', { server: SERVER, checks: [mysqlClosed] });
+  const tcpOnlyConfig = write('tcp-only.yml', { server: SERVER, checks: [{ name: 'tcp', kind: 'tcp', host: '127.0.0.1', port: closed }] });
+  const fiveConfig = write('five.yml', {
     server: SERVER,
     checks: [
       mysqlClosed,
-      { name: "tcp-open", kind: "tcp", host: "127.0.0.1", port: sinkPort },
-      { name: "tcp-closed", kind: "tcp", host: "127.0.0.1", port: closed },
-      {
-        name: "http-open",
-        kind: "http",
-        url: `http://127.0.0.1:${String(webPort)}/health`,
-      },
-      {
-        name: "http-closed",
-        kind: "http",
-        url: `http://127.0.0.1:${String(closed)}/health`,
-      },
+      { name: 'tcp-open', kind: 'tcp', host: '127.0.0.1', port: sinkPort },
+      { name: 'tcp-closed', kind: 'tcp', host: '127.0.0.1', port: closed },
+      { name: 'http-open', kind: 'http', url: `http://127.0.0.1:${String(webPort)}/health` },
+      { name: 'http-closed', kind: 'http', url: `http://127.0.0.1:${String(closed)}/health` },
     ],
   });
-  const thousandConfig = write("tcp-1000.yml", {
+  const thousandConfig = write('tcp-1000.yml', {
     server: SERVER,
-    defaults: { interval: "10s", timeout: "2s" },
+    defaults: { interval: '10s', timeout: '2s' },
     checks: Array.from({ length: 1000 }, (_, i) => ({
-      name: `tcp-${String(i + 1).padStart(4, "0")}`,
-      kind: "tcp",
-      host: "127.0.0.1",
+      name: `tcp-${String(i + 1).padStart(4, '0')}`,
+      kind: 'tcp',
+      host: '127.0.0.1',
       port: sinkPort,
     })),
   });
   return {
     dir,
     bareServer,
-    bareTcpLoop: [bareTcpLoop, "127.0.0.1", String(sinkPort), "1000"],
+    bareTcpLoop: [bareTcpLoop, '127.0.0.1', String(sinkPort), '1000'],
     defaultConfig,
     tcpOnlyConfig,
     fiveConfig,
     thousandConfig,
     accepted: () => accepted,
     async close() {
-      await Promise.all(
-        [sink, web].map(
-          (s) => new Promise<void>((resolve) => s.close(() => resolve())),
-        ),
-      );
+      await Promise.all([sink, web].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };
 }

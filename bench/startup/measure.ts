@@ -2,16 +2,16 @@
  * The measurements of one suite: start → first /health 200 (vitals against the bare server,
  * interleaved), idle RSS and CPU, and /metrics latency with one back-to-back scraper.
  */
-import http from "node:http";
-import path from "node:path";
-import { spawnRaw, spawnTarget, type Spawned } from "../lib/children.js";
-import { get, sleep, waitFor200 } from "../lib/http.js";
-import { CLK_TCK, sampleGroup, type GroupSample } from "../lib/procfs.js";
-import { median } from "../lib/stats.js";
-import { ROOT } from "../lib/versions.js";
-import { freePort, type Fixtures } from "./fixtures.js";
+import http from 'node:http';
+import path from 'node:path';
+import { spawnRaw, spawnTarget, type Spawned } from '../lib/children.js';
+import { get, sleep, waitFor200 } from '../lib/http.js';
+import { CLK_TCK, sampleGroup, type GroupSample } from '../lib/procfs.js';
+import { median } from '../lib/stats.js';
+import { ROOT } from '../lib/versions.js';
+import { freePort, type Fixtures } from './fixtures.js';
 
-export const CLI = path.join(ROOT, "dist/cli.js");
+export const CLI = path.join(ROOT, 'dist/cli.js');
 
 /** How vitals is started in one suite: which node, which flags before the script, which env. */
 export interface Variant {
@@ -24,31 +24,11 @@ export interface Variant {
   readonly cli?: string;
 }
 
-export function vitalsCommand(
-  node: string,
-  variant: Variant,
-  config: string,
-  port: number,
-): string[] {
-  return [
-    node,
-    ...variant.nodeFlags,
-    variant.cli ?? CLI,
-    "serve",
-    "--config",
-    config,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-  ];
+export function vitalsCommand(node: string, variant: Variant, config: string, port: number): string[] {
+  return [node, ...variant.nodeFlags, variant.cli ?? CLI, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port)];
 }
 
-export function bareCommand(
-  node: string,
-  fixtures: Fixtures,
-  port: number,
-): string[] {
+export function bareCommand(node: string, fixtures: Fixtures, port: number): string[] {
   return [node, fixtures.bareServer, String(port)];
 }
 
@@ -57,11 +37,7 @@ export function bareCommand(
 const POLL_MS = 2;
 
 /** Spawns `command` and polls /health every 2 ms; ms from spawn() to the first 200. */
-export async function timeToHealth(
-  command: string[],
-  port: number,
-  env: NodeJS.ProcessEnv,
-): Promise<number> {
+export async function timeToHealth(command: string[], port: number, env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   const proc = spawnRaw(command, { cwd: ROOT, env });
   const url = `http://127.0.0.1:${String(port)}/health`;
@@ -74,12 +50,9 @@ export async function timeToHealth(
         // not listening yet
       }
       if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-        throw new Error(
-          `${command.join(" ")} exited (${String(proc.child.exitCode ?? proc.child.signalCode)}) before /health answered`,
-        );
+        throw new Error(`${command.join(' ')} exited (${String(proc.child.exitCode ?? proc.child.signalCode)}) before /health answered`);
       }
-      if (performance.now() - started > 20_000)
-        throw new Error(`${url}: no 200 within 20 s`);
+      if (performance.now() - started > 20_000) throw new Error(`${url}: no 200 within 20 s`);
       await sleep(POLL_MS);
     }
   } finally {
@@ -106,7 +79,7 @@ export async function measureStartup(
   samples: number,
   config = fixtures.defaultConfig,
 ): Promise<StartupFigures> {
-  const env = { ...process.env, LOG_LEVEL: "warn", ...variant.env };
+  const env = { ...process.env, LOG_LEVEL: 'warn', ...variant.env };
   const bareEnv = { ...process.env };
   const bare = async () => {
     const port = await freePort();
@@ -132,13 +105,7 @@ export async function measureStartup(
   }
   const bareMedianMs = median(bareMs) ?? Number.NaN;
   const vitalsMedianMs = median(vitalsMs) ?? Number.NaN;
-  return {
-    bareMs,
-    vitalsMs,
-    bareMedianMs,
-    vitalsMedianMs,
-    ratio: vitalsMedianMs / bareMedianMs,
-  };
+  return { bareMs, vitalsMs, bareMedianMs, vitalsMedianMs, ratio: vitalsMedianMs / bareMedianMs };
 }
 
 /** One line of the interleaved comparison: a bare server or vitals with a variant, on a node. */
@@ -163,19 +130,12 @@ export async function compareStartups(
   const ms = entries.map(() => [] as number[]);
   const start = async (entry: StartupEntry) => {
     const port = await freePort();
-    if (entry.variant === undefined)
-      return timeToHealth(bareCommand(entry.node, fixtures, port), port, {
-        ...process.env,
-      });
-    return timeToHealth(
-      vitalsCommand(entry.node, entry.variant, fixtures.defaultConfig, port),
-      port,
-      {
-        ...process.env,
-        LOG_LEVEL: "warn",
-        ...entry.variant.env,
-      },
-    );
+    if (entry.variant === undefined) return timeToHealth(bareCommand(entry.node, fixtures, port), port, { ...process.env });
+    return timeToHealth(vitalsCommand(entry.node, entry.variant, fixtures.defaultConfig, port), port, {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ...entry.variant.env,
+    });
   };
   for (let round = -1; round < samples; round++) {
     for (let k = 0; k < entries.length; k++) {
@@ -188,11 +148,7 @@ export async function compareStartups(
     }
     if (round >= 0) log(`    round ${String(round + 1)}/${String(samples)}`);
   }
-  return entries.map((entry, i) => ({
-    label: entry.label,
-    ms: ms[i] ?? [],
-    medianMs: median(ms[i] ?? []) ?? Number.NaN,
-  }));
+  return entries.map((entry, i) => ({ label: entry.label, ms: ms[i] ?? [], medianMs: median(ms[i] ?? []) ?? Number.NaN }));
 }
 
 // ---------------------------------------------------------------- idle
@@ -244,83 +200,50 @@ export async function measureIdle(
   copies: number,
   log: (line: string) => void,
 ): Promise<IdleFigures> {
-  const env = { ...process.env, LOG_LEVEL: "info", ...variant.env };
+  const env = { ...process.env, LOG_LEVEL: 'info', ...variant.env };
   const started: Spawned[] = [];
   let keep: Spawned | undefined;
   try {
-    const spawnAll = (
-      name: string,
-      make: () => string[],
-      options: { env?: NodeJS.ProcessEnv },
-    ) =>
+    const spawnAll = (name: string, make: () => string[], options: { env?: NodeJS.ProcessEnv }) =>
       Promise.all(
         Array.from({ length: copies }, async (_, i) => {
-          const child = await spawnTarget(`${name}-${String(i)}`, make(), {
-            cwd: ROOT,
-            timeoutMs: 60_000,
-            ...options,
-          });
+          const child = await spawnTarget(`${name}-${String(i)}`, make(), { cwd: ROOT, timeoutMs: 60_000, ...options });
           started.push(child);
           return child;
         }),
       );
     const begin = performance.now();
-    const thousandPromise = spawnTarget(
-      "vitals-1000",
-      vitalsCommand(node, variant, fixtures.thousandConfig, 0),
-      {
-        cwd: ROOT,
-        env,
-        timeoutMs: 60_000,
-      },
-    );
-    const loopPromise = spawnTarget(
-      "bare-tcp-loop",
-      [node, ...fixtures.bareTcpLoop],
-      { cwd: ROOT, timeoutMs: 60_000 },
-    );
+    const thousandPromise = spawnTarget('vitals-1000', vitalsCommand(node, variant, fixtures.thousandConfig, 0), {
+      cwd: ROOT,
+      env,
+      timeoutMs: 60_000,
+    });
+    const loopPromise = spawnTarget('bare-tcp-loop', [node, ...fixtures.bareTcpLoop], { cwd: ROOT, timeoutMs: 60_000 });
     const [bare, defaultLike, five, thousand, loop] = await Promise.all([
-      spawnAll("bare", () => bareCommand(node, fixtures, 0), {}),
-      spawnAll(
-        "vitals-default",
-        () => vitalsCommand(node, variant, fixtures.defaultConfig, 0),
-        { env },
-      ),
-      spawnAll(
-        "vitals-five",
-        () => vitalsCommand(node, variant, fixtures.fiveConfig, 0),
-        { env },
-      ),
+      spawnAll('bare', () => bareCommand(node, fixtures, 0), {}),
+      spawnAll('vitals-default', () => vitalsCommand(node, variant, fixtures.defaultConfig, 0), { env }),
+      spawnAll('vitals-five', () => vitalsCommand(node, variant, fixtures.fiveConfig, 0), { env }),
       thousandPromise,
       loopPromise,
     ]);
     started.push(loop);
     keep = thousand;
     // Every check has a first result.
-    await waitFor200(
-      `http://127.0.0.1:${String(thousand.port)}/startup`,
-      60_000,
-      50,
-    );
+    await waitFor200(`http://127.0.0.1:${String(thousand.port)}/startup`, 60_000, 50);
     await sleep(1000);
     const first = sampleGroup(thousand.pid);
     const loopFirst = sampleGroup(loop.pid);
     const acceptedBefore = fixtures.accepted();
-    log(
-      `    idle ${String(seconds)} s (1,000 checks up after ${((first.at - begin) / 1000).toFixed(1)} s) ...`,
-    );
+    log(`    idle ${String(seconds)} s (1,000 checks up after ${((first.at - begin) / 1000).toFixed(1)} s) ...`);
     let last = first;
     let rssMax = first.rss;
     const cpuDeadline = first.at + seconds * 1000;
     const rssDeadline = begin + seconds * 1000;
-    let others:
-      | { bare: GroupSample[]; defaultLike: GroupSample[]; five: GroupSample[] }
-      | undefined;
+    let others: { bare: GroupSample[]; defaultLike: GroupSample[]; five: GroupSample[] } | undefined;
     // cpuDeadline is after rssDeadline: the first sample is taken after the start.
     while (performance.now() < cpuDeadline) {
       const now = performance.now();
-      const target =
-        others === undefined && rssDeadline > now ? rssDeadline : cpuDeadline;
+      const target = others === undefined && rssDeadline > now ? rssDeadline : cpuDeadline;
       await sleep(Math.max(0, Math.min(now + 1000, target) - now));
       if (others === undefined && performance.now() >= rssDeadline) {
         others = {
@@ -351,11 +274,7 @@ export async function measureIdle(
         cpuPercent: (cpuSeconds / wall) * 100,
         cpuSeconds,
         sinkPerSecond: (fixtures.accepted() - acceptedBefore) / wall,
-        bareLoopCpuPercent:
-          ((loopLast.ticks - loopFirst.ticks) /
-            CLK_TCK /
-            ((loopLast.at - loopFirst.at) / 1000)) *
-          100,
+        bareLoopCpuPercent: ((loopLast.ticks - loopFirst.ticks) / CLK_TCK / ((loopLast.at - loopFirst.at) / 1000)) * 100,
       },
       thousandProcess: thousand,
     };
@@ -371,10 +290,10 @@ export async function measureIdle(
 
 /** The Accept header Prometheus sends (it asks for OpenMetrics first). */
 export const PROMETHEUS_ACCEPT =
-  "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+  'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
 
 export interface ScrapeFigures {
-  readonly format: "text" | "openmetrics";
+  readonly format: 'text' | 'openmetrics';
   readonly seconds: number;
   readonly scrapes: number;
   readonly series: number;
@@ -386,50 +305,34 @@ export interface ScrapeFigures {
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  return (
-    sorted[
-      Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
-    ] ?? Number.NaN
-  );
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 /**
  * One keep-alive connection, each GET sent when the previous answer has been read to its end:
  * the latency is request sent → last byte. A discarded warm-up second first.
  */
-export async function scrapeBackToBack(
-  port: number,
-  format: ScrapeFigures["format"],
-  seconds: number,
-): Promise<ScrapeFigures> {
+export async function scrapeBackToBack(port: number, format: ScrapeFigures['format'], seconds: number): Promise<ScrapeFigures> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const headers = format === "openmetrics" ? { Accept: PROMETHEUS_ACCEPT } : {};
+  const headers = format === 'openmetrics' ? { Accept: PROMETHEUS_ACCEPT } : {};
   const once = () =>
     new Promise<{ ms: number; body: string }>((resolve, reject) => {
       const t0 = performance.now();
-      const request = http.get(
-        { host: "127.0.0.1", port, path: "/metrics", agent, headers },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => {
-            const ms = performance.now() - t0;
-            if (response.statusCode !== 200)
-              reject(
-                new Error(`/metrics answered ${String(response.statusCode)}`),
-              );
-            else resolve({ ms, body: Buffer.concat(chunks).toString("utf8") });
-          });
-        },
-      );
-      request.on("error", reject);
-      request.setTimeout(30_000, () =>
-        request.destroy(new Error("/metrics timed out")),
-      );
+      const request = http.get({ host: '127.0.0.1', port, path: '/metrics', agent, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const ms = performance.now() - t0;
+          if (response.statusCode !== 200) reject(new Error(`/metrics answered ${String(response.statusCode)}`));
+          else resolve({ ms, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      request.on('error', reject);
+      request.setTimeout(30_000, () => request.destroy(new Error('/metrics timed out')));
     });
   try {
-    let body = "";
+    let body = '';
     const warm = performance.now() + 1000;
     while (performance.now() < warm) body = (await once()).body;
     const times: number[] = [];
@@ -440,9 +343,7 @@ export async function scrapeBackToBack(
       format,
       seconds,
       scrapes: times.length,
-      series: body
-        .split("\n")
-        .filter((line) => line !== "" && !line.startsWith("#")).length,
+      series: body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length,
       bytes: Buffer.byteLength(body),
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),

@@ -4,53 +4,38 @@
  * heavy import costs alone, and V8's heap spaces after the idle window (a preload that reads
  * them from inside the process). The preloads are Node 22.15+/24 APIs: run on Node 24.
  */
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
-import { spawnRaw, spawnTarget } from "../lib/children.js";
-import { get, sleep } from "../lib/http.js";
-import { summariseProfiles, type ProfileSummary } from "../lib/profile.js";
-import { median, round } from "../lib/stats.js";
-import { ROOT } from "../lib/versions.js";
-import { freePort, type Fixtures } from "./fixtures.js";
-import { bareCommand, CLI, measureStartup } from "./measure.js";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { spawnRaw, spawnTarget } from '../lib/children.js';
+import { get, sleep } from '../lib/http.js';
+import { summariseProfiles, type ProfileSummary } from '../lib/profile.js';
+import { median, round } from '../lib/stats.js';
+import { ROOT } from '../lib/versions.js';
+import { freePort, type Fixtures } from './fixtures.js';
+import { bareCommand, CLI, measureStartup } from './measure.js';
 
 // ---------------------------------------------------------------- packages
 
 /** "zod", "@koa/router", "dist/http", "node:internal", "(program)"… for a module URL. */
 export function packageOf(url: string): string {
-  if (url === "") return "(V8/native)";
-  if (url.startsWith("node:"))
-    return url.startsWith("node:internal") ? "node:internal" : "node:builtins";
-  const file = url.startsWith("file://") ? new URL(url).pathname : url;
-  const nm = file.lastIndexOf("/node_modules/");
+  if (url === '') return '(V8/native)';
+  if (url.startsWith('node:')) return url.startsWith('node:internal') ? 'node:internal' : 'node:builtins';
+  const file = url.startsWith('file://') ? new URL(url).pathname : url;
+  const nm = file.lastIndexOf('/node_modules/');
   if (nm >= 0) {
-    const rest = file.slice(nm + "/node_modules/".length).split("/");
-    return rest[0]?.startsWith("@") === true
-      ? `${rest[0]}/${rest[1] ?? ""}`
-      : (rest[0] ?? file);
+    const rest = file.slice(nm + '/node_modules/'.length).split('/');
+    return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? file);
   }
   if (file.startsWith(ROOT)) {
-    const parts = path.relative(ROOT, file).split("/");
-    return parts.length > 2
-      ? `${parts[0] ?? ""}/${parts[1] ?? ""}`
-      : parts.join("/");
+    const parts = path.relative(ROOT, file).split('/');
+    return parts.length > 2 ? `${parts[0] ?? ''}/${parts[1] ?? ''}` : parts.join('/');
   }
   return file;
 }
 
 interface CpuProfile {
-  nodes: {
-    id: number;
-    callFrame: { functionName: string; url: string };
-    hitCount?: number;
-  }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number }[];
   samples?: number[];
   timeDeltas?: number[];
 }
@@ -62,11 +47,8 @@ export interface PackageTime {
 }
 
 /** Self time of a profile's busy samples grouped by the package of the sampled function. */
-export function selfTimeByPackage(file: string): {
-  busyMs: number;
-  packages: PackageTime[];
-} {
-  const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+export function selfTimeByPackage(file: string): { busyMs: number; packages: PackageTime[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const ms = new Map<string, number>();
   const samples = profile.samples ?? [];
@@ -78,13 +60,8 @@ export function selfTimeByPackage(file: string): {
     const dt = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
     if (node === undefined) continue;
     const fn = node.callFrame.functionName;
-    if (fn === "(idle)") continue;
-    const key =
-      fn === "(garbage collector)"
-        ? "(garbage collector)"
-        : fn === "(program)"
-          ? "(program)"
-          : packageOf(node.callFrame.url);
+    if (fn === '(idle)') continue;
+    const key = fn === '(garbage collector)' ? '(garbage collector)' : fn === '(program)' ? '(program)' : packageOf(node.callFrame.url);
     ms.set(key, (ms.get(key) ?? 0) + dt);
     busy += dt;
   }
@@ -92,11 +69,7 @@ export function selfTimeByPackage(file: string): {
     busyMs: round(busy, 1),
     packages: [...ms]
       .sort((a, b) => b[1] - a[1])
-      .map(([name, t]) => ({
-        name,
-        selfMs: round(t, 1),
-        selfPercent: round((t / busy) * 100, 1),
-      })),
+      .map(([name, t]) => ({ name, selfMs: round(t, 1), selfPercent: round((t / busy) * 100, 1) })),
   };
 }
 
@@ -166,55 +139,29 @@ export interface HeapReport {
 
 export interface ProfileReport {
   readonly node: string;
-  readonly cpu: {
-    summary: ProfileSummary | undefined;
-    busyMs: number;
-    byPackage: PackageTime[];
-  };
-  readonly modules: {
-    beforeListening: number;
-    total: number;
-    kBBeforeListening: number;
-    byPackage: ModulePackage[];
-    afterListening: ModulePackage[];
-  };
+  readonly cpu: { summary: ProfileSummary | undefined; busyMs: number; byPackage: PackageTime[] };
+  readonly modules: { beforeListening: number; total: number; kBBeforeListening: number; byPackage: ModulePackage[]; afterListening: ModulePackage[] };
   readonly imports: ImportCost[];
   readonly heap: HeapReport[];
   /** Start → first /health with the default-like config against one tcp check (no mysql2 import). */
-  readonly driverOnStartPath: {
-    samples: number;
-    bareMs: number;
-    defaultLikeMs: number;
-    tcpOnlyMs: number;
-  };
+  readonly driverOnStartPath: { samples: number; bareMs: number; defaultLikeMs: number; tcpOnlyMs: number };
 }
 
-async function untilHealth(
-  port: number,
-  child: { exitCode: number | null },
-  timeoutMs = 20_000,
-): Promise<void> {
+async function untilHealth(port: number, child: { exitCode: number | null }, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
-      if (
-        (await get(`http://127.0.0.1:${String(port)}/health`, {}, 2000))
-          .status === 200
-      )
-        return;
+      if ((await get(`http://127.0.0.1:${String(port)}/health`, {}, 2000)).status === 200) return;
     } catch {
       // not yet
     }
-    if (child.exitCode !== null)
-      throw new Error("exited before /health answered");
-    if (performance.now() > deadline) throw new Error("no /health 200");
+    if (child.exitCode !== null) throw new Error('exited before /health answered');
+    if (performance.now() > deadline) throw new Error('no /health 200');
     await sleep(2);
   }
 }
 
-function groupModules(
-  entries: readonly { url: string; bytes: number }[],
-): ModulePackage[] {
+function groupModules(entries: readonly { url: string; bytes: number }[]): ModulePackage[] {
   const by = new Map<string, { modules: number; bytes: number }>();
   for (const { url, bytes } of entries) {
     const key = packageOf(url);
@@ -224,50 +171,34 @@ function groupModules(
     by.set(key, entry);
   }
   return [...by]
-    .map(([name, e]) => ({
-      name,
-      modules: e.modules,
-      kB: round(e.bytes / 1024, 0),
-    }))
+    .map(([name, e]) => ({ name, modules: e.modules, kB: round(e.bytes / 1024, 0) }))
     .sort((a, b) => b.kB - a.kB || b.modules - a.modules);
 }
 
 /** Import probes resolve from dist/ exactly as dist's own modules do. */
 const IMPORT_SPECIFIERS = [
-  "zod",
-  "yaml",
-  "koa",
-  "@koa/router",
-  "prom-client",
-  "pino",
-  "re2js",
-  "@node-rs/bcrypt",
-  "mysql2",
-  "./config/load.js",
-  "./checks/index.js",
-  "./http/app.js",
-  "./http/web-config.js",
-  "./http/basic-auth.js",
-  "./http/server.js",
-  "./metrics/vitals-metrics.js",
-  "./vitals.js",
+  'zod',
+  'yaml',
+  'koa',
+  '@koa/router',
+  'prom-client',
+  'pino',
+  're2js',
+  '@node-rs/bcrypt',
+  'mysql2',
+  './config/load.js',
+  './checks/index.js',
+  './http/app.js',
+  './http/web-config.js',
+  './http/basic-auth.js',
+  './http/server.js',
+  './metrics/vitals-metrics.js',
+  './vitals.js',
 ];
 
-function importCost(
-  node: string,
-  probe: string,
-  specifier: string | undefined,
-): { ms: number; rss: number; heap: number } {
-  const out = execFileSync(node, ["--expose-gc", probe, specifier ?? ""], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as {
-    ms: number;
-    rss: number;
-    heap: number;
-  };
+function importCost(node: string, probe: string, specifier: string | undefined): { ms: number; rss: number; heap: number } {
+  const out = execFileSync(node, ['--expose-gc', probe, specifier ?? ''], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ms: number; rss: number; heap: number };
 }
 
 export async function profileStartup(
@@ -276,31 +207,16 @@ export async function profileStartup(
   options: { idleSeconds: number; importSamples: number; startSamples: number },
   log: (line: string) => void,
 ): Promise<ProfileReport> {
-  const dir = path.join(fixtures.dir, "profile");
-  mkdirSync(path.join(dir, "cpu", "vitals-serve"), { recursive: true });
-  const env = { ...process.env, LOG_LEVEL: "warn" };
+  const dir = path.join(fixtures.dir, 'profile');
+  mkdirSync(path.join(dir, 'cpu', 'vitals-serve'), { recursive: true });
+  const env = { ...process.env, LOG_LEVEL: 'warn' };
 
   // 1. --cpu-prof until the first /health 200, then SIGTERM (vitals exits 0: the profile is written).
-  log("  --cpu-prof of serve until the first /health 200 ...");
+  log('  --cpu-prof of serve until the first /health 200 ...');
   {
     const port = await freePort();
     const proc = spawnRaw(
-      [
-        node,
-        "--cpu-prof",
-        "--cpu-prof-interval",
-        "200",
-        "--cpu-prof-dir",
-        path.join(dir, "cpu", "vitals-serve"),
-        CLI,
-        "serve",
-        "--config",
-        fixtures.defaultConfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-      ],
+      [node, '--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', path.join(dir, 'cpu', 'vitals-serve'), CLI, 'serve', '--config', fixtures.defaultConfig, '--host', '127.0.0.1', '--port', String(port)],
       { cwd: ROOT, env },
     );
     try {
@@ -309,41 +225,21 @@ export async function profileStartup(
       await proc.stop(10_000);
     }
   }
-  const summaries = summariseProfiles(path.join(dir, "cpu"), ROOT);
-  const profileFile = readdirSync(path.join(dir, "cpu", "vitals-serve")).find(
-    (f) => f.endsWith(".cpuprofile"),
-  );
-  const byPackage =
-    profileFile === undefined
-      ? { busyMs: 0, packages: [] }
-      : selfTimeByPackage(path.join(dir, "cpu", "vitals-serve", profileFile));
+  const summaries = summariseProfiles(path.join(dir, 'cpu'), ROOT);
+  const profileFile = readdirSync(path.join(dir, 'cpu', 'vitals-serve')).find((f) => f.endsWith('.cpuprofile'));
+  const byPackage = profileFile === undefined ? { busyMs: 0, packages: [] } : selfTimeByPackage(path.join(dir, 'cpu', 'vitals-serve', profileFile));
 
   // 2. Modules loaded, by package, before and after the listener is up.
-  log("  modules loaded until the first /health 200 ...");
-  const modulesPreload = path.join(dir, "modules-preload.mjs");
+  log('  modules loaded until the first /health 200 ...');
+  const modulesPreload = path.join(dir, 'modules-preload.mjs');
   writeFileSync(modulesPreload, MODULES_PRELOAD);
-  const modulesOut = path.join(dir, "modules.json");
+  const modulesOut = path.join(dir, 'modules.json');
   {
     const port = await freePort();
-    const proc = spawnRaw(
-      [
-        node,
-        "--import",
-        modulesPreload,
-        CLI,
-        "serve",
-        "--config",
-        fixtures.defaultConfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-      ],
-      {
-        cwd: ROOT,
-        env: { ...env, STARTUP_MODULES_OUT: modulesOut },
-      },
-    );
+    const proc = spawnRaw([node, '--import', modulesPreload, CLI, 'serve', '--config', fixtures.defaultConfig, '--host', '127.0.0.1', '--port', String(port)], {
+      cwd: ROOT,
+      env: { ...env, STARTUP_MODULES_OUT: modulesOut },
+    });
     try {
       await untilHealth(port, proc.child);
       await sleep(1000); // the first check run's lazy imports (mysql2)
@@ -351,26 +247,14 @@ export async function profileStartup(
       await proc.stop(10_000);
     }
   }
-  const recorded = JSON.parse(readFileSync(modulesOut, "utf8")) as {
-    listeningAt?: number;
-    loaded: { url: string; at: number; bytes: number }[];
-  };
+  const recorded = JSON.parse(readFileSync(modulesOut, 'utf8')) as { listeningAt?: number; loaded: { url: string; at: number; bytes: number }[] };
   const listeningAt = recorded.listeningAt ?? Number.POSITIVE_INFINITY;
-  const before = recorded.loaded.filter(
-    (m) =>
-      m.at <= listeningAt &&
-      !m.url.startsWith("node:") &&
-      m.url !== `file://${modulesPreload}`,
-  );
-  const after = recorded.loaded.filter(
-    (m) => m.at > listeningAt && !m.url.startsWith("node:"),
-  );
+  const before = recorded.loaded.filter((m) => m.at <= listeningAt && !m.url.startsWith('node:') && m.url !== `file://${modulesPreload}`);
+  const after = recorded.loaded.filter((m) => m.at > listeningAt && !m.url.startsWith('node:'));
 
   // 3. Each heavy import alone in a fresh process (in-process time and RSS growth).
-  log(
-    `  import costs (${String(IMPORT_SPECIFIERS.length)} modules × ${String(options.importSamples)}) ...`,
-  );
-  const probe = path.join(ROOT, "dist", ".startup-import-probe.mjs");
+  log(`  import costs (${String(IMPORT_SPECIFIERS.length)} modules × ${String(options.importSamples)}) ...`);
+  const probe = path.join(ROOT, 'dist', '.startup-import-probe.mjs');
   writeFileSync(
     probe,
     `const spec = process.argv[2];
@@ -384,26 +268,16 @@ console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
   );
   const imports: ImportCost[] = [];
   try {
-    const empty = Array.from({ length: options.importSamples }, () =>
-      importCost(node, probe, undefined),
-    );
+    const empty = Array.from({ length: options.importSamples }, () => importCost(node, probe, undefined));
     const emptyRss = median(empty.map((r) => r.rss)) ?? 0;
     const emptyHeap = median(empty.map((r) => r.heap)) ?? 0;
     for (const specifier of IMPORT_SPECIFIERS) {
-      const runs = Array.from({ length: options.importSamples }, () =>
-        importCost(node, probe, specifier),
-      );
+      const runs = Array.from({ length: options.importSamples }, () => importCost(node, probe, specifier));
       imports.push({
         specifier,
         ms: round(median(runs.map((r) => r.ms)) ?? 0, 1),
-        rssMB: round(
-          ((median(runs.map((r) => r.rss)) ?? 0) - emptyRss) / 1024 / 1024,
-          1,
-        ),
-        heapMB: round(
-          ((median(runs.map((r) => r.heap)) ?? 0) - emptyHeap) / 1024 / 1024,
-          1,
-        ),
+        rssMB: round(((median(runs.map((r) => r.rss)) ?? 0) - emptyRss) / 1024 / 1024, 1),
+        heapMB: round(((median(runs.map((r) => r.heap)) ?? 0) - emptyHeap) / 1024 / 1024, 1),
       });
     }
   } finally {
@@ -411,23 +285,10 @@ console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
   }
 
   // 4. The first run's driver import: it happens before the listener is up.
-  log(
-    `  start-up with one tcp check instead of one mysql check (${String(options.startSamples)} starts each) ...`,
-  );
-  const baseline = { name: "baseline", nodeFlags: [], env: {}, about: "" };
-  const withMysql = await measureStartup(
-    node,
-    baseline,
-    fixtures,
-    options.startSamples,
-  );
-  const withTcp = await measureStartup(
-    node,
-    baseline,
-    fixtures,
-    options.startSamples,
-    fixtures.tcpOnlyConfig,
-  );
+  log(`  start-up with one tcp check instead of one mysql check (${String(options.startSamples)} starts each) ...`);
+  const baseline = { name: 'baseline', nodeFlags: [], env: {}, about: '' };
+  const withMysql = await measureStartup(node, baseline, fixtures, options.startSamples);
+  const withTcp = await measureStartup(node, baseline, fixtures, options.startSamples, fixtures.tcpOnlyConfig);
   const driverOnStartPath = {
     samples: options.startSamples,
     bareMs: round(median([...withMysql.bareMs, ...withTcp.bareMs]) ?? 0, 1),
@@ -436,61 +297,24 @@ console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
   };
 
   // 5. V8's heap after the idle window, from inside the process.
-  log(
-    `  heap spaces after ${String(options.idleSeconds)} s idle (bare, default-like, 1,000 checks) ...`,
-  );
-  const heapPreload = path.join(dir, "heap-preload.mjs");
+  log(`  heap spaces after ${String(options.idleSeconds)} s idle (bare, default-like, 1,000 checks) ...`);
+  const heapPreload = path.join(dir, 'heap-preload.mjs');
   writeFileSync(heapPreload, HEAP_PRELOAD);
   const heapTargets: { target: string; command: string[] }[] = [
-    { target: "bare", command: bareCommand(node, fixtures, 0) },
-    {
-      target: "vitals default-like",
-      command: [
-        node,
-        CLI,
-        "serve",
-        "--config",
-        fixtures.defaultConfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-      ],
-    },
-    {
-      target: "vitals 1,000 tcp",
-      command: [
-        node,
-        CLI,
-        "serve",
-        "--config",
-        fixtures.thousandConfig,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-      ],
-    },
+    { target: 'bare', command: bareCommand(node, fixtures, 0) },
+    { target: 'vitals default-like', command: [node, CLI, 'serve', '--config', fixtures.defaultConfig, '--host', '127.0.0.1', '--port', '0'] },
+    { target: 'vitals 1,000 tcp', command: [node, CLI, 'serve', '--config', fixtures.thousandConfig, '--host', '127.0.0.1', '--port', '0'] },
   ];
   const heap: HeapReport[] = [];
   const running = await Promise.all(
     heapTargets.map(async ({ target, command }, i) => {
       const out = path.join(dir, `heap-${String(i)}.json`);
       const [file, ...args] = command;
-      const child = await spawnTarget(
-        `heap-${String(i)}`,
-        [file ?? node, "--import", heapPreload, ...args],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            LOG_LEVEL: "info",
-            STARTUP_HEAP_OUT: out,
-            STARTUP_HEAP_AFTER_MS: String(options.idleSeconds * 1000),
-          },
-          timeoutMs: 60_000,
-        },
-      );
+      const child = await spawnTarget(`heap-${String(i)}`, [file ?? node, '--import', heapPreload, ...args], {
+        cwd: ROOT,
+        env: { ...process.env, LOG_LEVEL: 'info', STARTUP_HEAP_OUT: out, STARTUP_HEAP_AFTER_MS: String(options.idleSeconds * 1000) },
+        timeoutMs: 60_000,
+      });
       return { target, out, child };
     }),
   );
@@ -498,14 +322,7 @@ console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
     await sleep(options.idleSeconds * 1000 + 1500);
     for (const { target, out } of running) {
       try {
-        heap.push({
-          target,
-          afterSeconds: options.idleSeconds,
-          ...(JSON.parse(readFileSync(out, "utf8")) as Omit<
-            HeapReport,
-            "target" | "afterSeconds"
-          >),
-        });
+        heap.push({ target, afterSeconds: options.idleSeconds, ...(JSON.parse(readFileSync(out, 'utf8')) as Omit<HeapReport, 'target' | 'afterSeconds'>) });
       } catch (error) {
         log(`  ${target}: no heap report (${(error as Error).message})`);
       }
@@ -516,18 +333,11 @@ console.log(JSON.stringify({ ms, rss, heap: process.memoryUsage().heapUsed }));
 
   return {
     node,
-    cpu: {
-      summary: summaries["vitals-serve"],
-      busyMs: byPackage.busyMs,
-      byPackage: byPackage.packages,
-    },
+    cpu: { summary: summaries['vitals-serve'], busyMs: byPackage.busyMs, byPackage: byPackage.packages },
     modules: {
       beforeListening: before.length,
-      total: recorded.loaded.filter((m) => !m.url.startsWith("node:")).length,
-      kBBeforeListening: round(
-        before.reduce((s, m) => s + m.bytes, 0) / 1024,
-        0,
-      ),
+      total: recorded.loaded.filter((m) => !m.url.startsWith('node:')).length,
+      kBBeforeListening: round(before.reduce((s, m) => s + m.bytes, 0) / 1024, 0),
       byPackage: groupModules(before),
       afterListening: groupModules(after),
     },
