@@ -17,6 +17,8 @@
  *                      or "all" (default: baseline only)
  *   --profile          on the first node: --cpu-prof of start-up, modules by package, import
  *                      costs, V8 heap spaces after the idle window
+ *   --compare-startup  only start-up, interleaved: every node's bare server and baseline, plus
+ *                      the --variants on the first node, one start each per round (--samples)
  *   --out FILE         JSON path (default bench/results/startup-<time>.json)
  */
 import { execFileSync } from 'node:child_process';
@@ -29,8 +31,10 @@ import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js
 import { BUNDLE_DIR, buildBundle } from './startup/bundle.js';
 import { createFixtures, type Fixtures } from './startup/fixtures.js';
 import {
+  compareStartups,
   measureIdle,
   measureStartup,
+  type StartupEntry,
   scrapeBackToBack,
   type IdleFigures,
   type ScrapeFigures,
@@ -49,6 +53,7 @@ const { values } = parseArgs({
     'metrics-seconds': { type: 'string' },
     variants: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'compare-startup': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -320,6 +325,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const suites: (Suite & { goals: Goal[] })[] = [];
   let profile: ProfileReport | undefined;
+  let comparison: { label: string; ms: number[]; medianMs: number }[] | undefined;
   try {
     const requested = (values.variants ?? 'baseline')
       .split(',')
@@ -331,7 +337,36 @@ async function main(): Promise<void> {
       if (built.error !== undefined) log(`no bundle variants: ${built.error}`);
       bundle = built.entry;
     }
-    for (const [index, node] of nodes.entries()) {
+    if (values['compare-startup']) {
+      const entries: StartupEntry[] = [];
+      for (const [index, node] of nodes.entries()) {
+        const version = versionOf(node);
+        const all = variantsFor(fixtures.dir, version, bundle);
+        entries.push({ label: `${version} bare node:http`, node });
+        const names = index === 0 ? (requested.includes('all') ? Object.keys(all) : requested) : ['baseline'];
+        for (const name of new Set(['baseline', ...names])) {
+          const variant = all[name];
+          if (variant === undefined) throw new Error(`unknown variant ${name}; known: ${Object.keys(all).join(', ')}`);
+          entries.push({ label: `${version} vitals ${name}`, node, variant });
+        }
+      }
+      log(
+        `\nstart → first /health 200, ${String(entries.length)} entries interleaved, ${String(plan.samples)} rounds ...`,
+      );
+      comparison = await compareStartups(entries, fixtures, plan.samples, log);
+      log('');
+      for (const [i, c] of comparison.entries()) {
+        const bare = comparison
+          .slice(0, i + 1)
+          .reverse()
+          .find((e) => e.label.endsWith('bare node:http'));
+        const ratio = bare === undefined ? '' : `${(c.medianMs / bare.medianMs).toFixed(2)}× bare`;
+        log(
+          `  ${c.label.padEnd(30)} ${c.medianMs.toFixed(0).padStart(5)} ms  ${ratio.padEnd(10)}  (${c.ms.map((m) => m.toFixed(0)).join(', ')})`,
+        );
+      }
+    }
+    for (const [index, node] of values['compare-startup'] ? [] : nodes.entries()) {
       const version = versionOf(node);
       const all = variantsFor(fixtures.dir, version, bundle);
       const names = index === 0 ? (requested.includes('all') ? Object.keys(all) : requested) : ['baseline'];
@@ -385,6 +420,7 @@ async function main(): Promise<void> {
         machine: machine(),
         plan,
         suites: suites.map((s) => ({ ...s, startup: { ...s.startup, ratio: round(s.startup.ratio, 3) } })),
+        comparison,
         profile,
       },
       null,

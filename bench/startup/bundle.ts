@@ -30,7 +30,7 @@ export async function buildBundle(): Promise<{ entry?: string; error?: string }>
     outdir: BUNDLE_DIR,
     outExtension: { '.js': '.mjs' },
     // A native addon, and optional peers of pg and mysql2 that are not installed.
-    external: ['@node-rs/bcrypt', 'pg-native', 'cloudflare:sockets'],
+    external: ['pg-native', 'cloudflare:sockets'],
     // The CommonJS dependencies call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __startupRequire } from 'node:module'; const require = __startupRequire(import.meta.url);",

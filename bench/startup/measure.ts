@@ -48,7 +48,7 @@ export function bareCommand(node: string, fixtures: Fixtures, port: number): str
 const POLL_MS = 2;
 
 /** Spawns `command` and polls /health every 2 ms; ms from spawn() to the first 200. */
-async function timeToHealth(command: string[], port: number, env: NodeJS.ProcessEnv): Promise<number> {
+export async function timeToHealth(command: string[], port: number, env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   const proc = spawnRaw(command, { cwd: ROOT, env });
   const url = `http://127.0.0.1:${String(port)}/health`;
@@ -119,6 +119,54 @@ export async function measureStartup(
   const bareMedianMs = median(bareMs) ?? Number.NaN;
   const vitalsMedianMs = median(vitalsMs) ?? Number.NaN;
   return { bareMs, vitalsMs, bareMedianMs, vitalsMedianMs, ratio: vitalsMedianMs / bareMedianMs };
+}
+
+/** One line of the interleaved comparison: a bare server or vitals with a variant, on a node. */
+export interface StartupEntry {
+  readonly label: string;
+  readonly node: string;
+  /** undefined: the bare server. */
+  readonly variant?: Variant;
+}
+
+/**
+ * Every entry started once per round, in an order rotated every round, `samples` rounds after
+ * one discarded round: on a shared machine the load then falls on every entry alike, which
+ * separate suites minutes apart cannot promise.
+ */
+export async function compareStartups(
+  entries: readonly StartupEntry[],
+  fixtures: Fixtures,
+  samples: number,
+  log: (line: string) => void,
+): Promise<{ label: string; ms: number[]; medianMs: number }[]> {
+  const ms = entries.map(() => [] as number[]);
+  const start = async (entry: StartupEntry) => {
+    const port = await freePort();
+    if (entry.variant === undefined)
+      return timeToHealth(bareCommand(entry.node, fixtures, port), port, { ...process.env });
+    return timeToHealth(vitalsCommand(entry.node, entry.variant, fixtures.defaultConfig, port), port, {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ...entry.variant.env,
+    });
+  };
+  for (let round = -1; round < samples; round++) {
+    for (let k = 0; k < entries.length; k++) {
+      const i = (k + Math.max(0, round)) % entries.length;
+      const entry = entries[i];
+      if (entry === undefined) continue;
+      const t = await start(entry);
+      if (round >= 0) ms[i]?.push(t);
+      await sleep(50);
+    }
+    if (round >= 0) log(`    round ${String(round + 1)}/${String(samples)}`);
+  }
+  return entries.map((entry, i) => ({
+    label: entry.label,
+    ms: ms[i] ?? [],
+    medianMs: median(ms[i] ?? []) ?? Number.NaN,
+  }));
 }
 
 // ---------------------------------------------------------------- idle

@@ -195,7 +195,7 @@ const IMPORT_SPECIFIERS = [
   'prom-client',
   'pino',
   're2js',
-  '@node-rs/bcrypt',
+  'bcryptjs',
   'mysql2',
   './config/load.js',
   './checks/index.js',
