@@ -63,6 +63,11 @@ export interface Fixtures {
 }
 
 /** A port nobody listens on now (the kernel picks it; closed again at once). */
+/** The CLI's arguments to serve `config` on 127.0.0.1:`port`, as every measured start uses them. */
+export function serveArgs(config: string, port: number): string[] {
+  return ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port)];
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

@@ -9,7 +9,7 @@ import { get, sleep, waitFor200 } from '../lib/http.js';
 import { CLK_TCK, sampleGroup, type GroupSample } from '../lib/procfs.js';
 import { median } from '../lib/stats.js';
 import { ROOT } from '../lib/versions.js';
-import { freePort, type Fixtures } from './fixtures.js';
+import { freePort, serveArgs, type Fixtures } from './fixtures.js';
 
 export const CLI = path.join(ROOT, 'dist/cli.js');
 
@@ -25,18 +25,7 @@ export interface Variant {
 }
 
 export function vitalsCommand(node: string, variant: Variant, config: string, port: number): string[] {
-  return [
-    node,
-    ...variant.nodeFlags,
-    variant.cli ?? CLI,
-    'serve',
-    '--config',
-    config,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-  ];
+  return [node, ...variant.nodeFlags, variant.cli ?? CLI, ...serveArgs(config, port)];
 }
 
 export function bareCommand(node: string, fixtures: Fixtures, port: number): string[] {

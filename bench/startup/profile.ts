@@ -12,7 +12,7 @@ import { get, sleep } from '../lib/http.js';
 import { summariseProfiles, type ProfileSummary } from '../lib/profile.js';
 import { median, round } from '../lib/stats.js';
 import { ROOT } from '../lib/versions.js';
-import { freePort, type Fixtures } from './fixtures.js';
+import { freePort, serveArgs, type Fixtures } from './fixtures.js';
 import { bareCommand, CLI, measureStartup } from './measure.js';
 
 // ---------------------------------------------------------------- packages
@@ -243,13 +243,7 @@ export async function profileStartup(
         '--cpu-prof-dir',
         path.join(dir, 'cpu', 'vitals-serve'),
         CLI,
-        'serve',
-        '--config',
-        fixtures.defaultConfig,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
+        ...serveArgs(fixtures.defaultConfig, port),
       ],
       { cwd: ROOT, env },
     );
@@ -273,25 +267,10 @@ export async function profileStartup(
   const modulesOut = path.join(dir, 'modules.json');
   {
     const port = await freePort();
-    const proc = spawnRaw(
-      [
-        node,
-        '--import',
-        modulesPreload,
-        CLI,
-        'serve',
-        '--config',
-        fixtures.defaultConfig,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-      ],
-      {
-        cwd: ROOT,
-        env: { ...env, STARTUP_MODULES_OUT: modulesOut },
-      },
-    );
+    const proc = spawnRaw([node, '--import', modulesPreload, CLI, ...serveArgs(fixtures.defaultConfig, port)], {
+      cwd: ROOT,
+      env: { ...env, STARTUP_MODULES_OUT: modulesOut },
+    });
     try {
       await untilHealth(port, proc.child);
       await sleep(1000); // the first check run's lazy imports (mysql2)
