@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
@@ -334,6 +334,35 @@ class MariaDbServer implements MariaDb {
   }
 }
 
+const INSTALL_DB_ATTEMPTS = 3;
+
+/**
+ * mariadb-install-db bootstraps by running mariadbd once; on a loaded CI machine that bootstrap
+ * has been seen to dump core (once, in a CI run of the whole suite). A crash leaves a
+ * half-written datadir, so each retry starts from an empty one, and the crash is logged, not hidden.
+ */
+async function initialiseDatadir(installDb: string, datadir: string): Promise<void> {
+  const args = [
+    '--no-defaults', // must be first
+    `--datadir=${datadir}`,
+    `--user=${os.userInfo().username}`,
+    '--auth-root-authentication-method=normal',
+    '--skip-test-db',
+    '--skip-name-resolve',
+  ];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runOk(installDb, args, 'mariadb-install-db');
+      return;
+    } catch (err) {
+      if (attempt >= INSTALL_DB_ATTEMPTS) throw err;
+      console.warn(`[mariadb] attempt ${String(attempt)} of ${String(INSTALL_DB_ATTEMPTS)}: ${String(err)}; retrying`);
+      await rm(datadir, { recursive: true, force: true });
+      await mkdir(datadir, { recursive: true });
+    }
+  }
+}
+
 /**
  * Initialises a fresh datadir in `os.tmpdir()/vitals-mariadb-XXXXXX`, starts
  * mariadbd on a free 127.0.0.1 port and creates the probe user.
@@ -345,18 +374,7 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
   tempDirs.add(dir);
   const server = new MariaDbServer(dir, await freePort(), opts.extraArgs ?? []);
   try {
-    await runOk(
-      installDb,
-      [
-        '--no-defaults', // must be first
-        `--datadir=${server.datadir}`,
-        `--user=${os.userInfo().username}`,
-        '--auth-root-authentication-method=normal',
-        '--skip-test-db',
-        '--skip-name-resolve',
-      ],
-      'mariadb-install-db',
-    );
+    await initialiseDatadir(installDb, server.datadir);
     await server.start(true);
     const grants = opts.probeGrants ?? 'SELECT, PROCESS, REPLICATION CLIENT';
     // '%' covers TCP from 127.0.0.1; 'localhost' covers the unix socket.
