@@ -4,7 +4,7 @@ import type { z } from 'zod';
 export type Status = 'unknown' | 'pass' | 'warn' | 'fail';
 
 /** Why a run failed. A closed set: it is the `reason` label of `vitals_check_failures_total`. */
-export const FAILURE_REASONS = ['timeout', 'refused', 'auth', 'protocol', 'error'] as const;
+export const FAILURE_REASONS = ['timeout', 'refused', 'auth', 'protocol', 'assertion', 'error'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** IETF health-check draft component types. */

@@ -137,7 +137,7 @@ export const dnsCheck: CheckKind<DnsOptions> = {
         : await resolveWith(o.server, o.host, check.timeoutMs, signal);
     if (o.expectAddress !== undefined && !addresses.map(canonicalIp).includes(o.expectAddress)) {
       const shown = addresses.slice(0, 3).join(', ') + (addresses.length > 3 ? ', ...' : '');
-      throw new CheckFailure(`${o.host} resolved to ${shown}, not ${o.expectAddress}`, 'error');
+      throw new CheckFailure(`${o.host} resolved to ${shown}, not ${o.expectAddress}`, 'assertion');
     }
     return undefined;
   },

@@ -281,12 +281,12 @@ export const httpCheck: CheckKind<HttpOptions> = {
         if (!isExpected(result.status, o.expectStatus)) {
           throw new CheckFailure(
             `unexpected status ${String(result.status)} (expected ${describeStatuses(o.expectStatus)})`,
-            'error',
+            'assertion',
           );
         }
         if (regex !== undefined && !regex.test(result.body)) {
           const source = regex.pattern().length > 40 ? `${regex.pattern().slice(0, 40)}...` : regex.pattern();
-          throw new CheckFailure(`body does not match /${source}/`, 'error');
+          throw new CheckFailure(`body does not match /${source}/`, 'assertion');
         }
         return undefined;
       }

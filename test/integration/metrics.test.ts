@@ -17,7 +17,7 @@ const VERSION = (
 ).version;
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
+const REASONS = ['assertion', 'auth', 'error', 'protocol', 'refused', 'timeout'];
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
 
 /** Every own family and its type, as the metrics contract lists them. */

@@ -80,11 +80,11 @@ describe('the dns check kind', () => {
     expect(expanded.result.status).toBe('pass');
   });
 
-  it('fails with reason error when expectAddress is not among the answers', async () => {
+  it('fails with reason assertion when expectAddress is not among the answers', async () => {
     const { result } = await runCheck('dns', { host: 'db.test', server: server(), expectAddress: '10.0.0.9' });
     expect(result).toMatchObject({
       status: 'fail',
-      reason: 'error',
+      reason: 'assertion',
       output: 'db.test resolved to 10.0.0.7, 10.0.0.8, not 10.0.0.9',
     });
   });

@@ -166,11 +166,11 @@ describe('the http check kind', () => {
     });
   });
 
-  it('fails with reason error and a short output on an unexpected status', async () => {
+  it('fails with reason assertion and a short output on an unexpected status', async () => {
     const { result } = await runCheck('http', { url: `${server.base}/status/500` });
     expect(result).toMatchObject({
       status: 'fail',
-      reason: 'error',
+      reason: 'assertion',
       output: 'unexpected status 500 (expected 200-399)',
     });
     const listed = await runCheck('http', { url: `${server.base}/status/204`, expectStatus: [200, 201, 202, 418] });
@@ -179,14 +179,14 @@ describe('the http check kind', () => {
     expect(teapot.result.status).toBe('pass');
   });
 
-  it('fails with reason error on a 401, without showing the wrong token', async () => {
+  it('fails with reason assertion on a 401 (the status is what expectStatus judges), without showing the wrong token', async () => {
     const { result, config } = await runCheck('http', {
       url: `${server.base}/health`,
       headers: { authorization: 'Bearer wrong-token-123' },
     });
     expect(result).toMatchObject({
       status: 'fail',
-      reason: 'error',
+      reason: 'assertion',
       output: 'unexpected status 401 (expected 200-399)',
     });
     // Credential-looking header values are declared, so the engine scrubs them everywhere.
@@ -195,9 +195,13 @@ describe('the http check kind', () => {
     expect(plain.config.secrets).toEqual([]);
   });
 
-  it('fails with reason error when the body does not match bodyRegex, and reads at most 1 MiB', async () => {
+  it('fails with reason assertion when the body does not match bodyRegex, and reads at most 1 MiB', async () => {
     const { result } = await runCheck('http', { url: `${server.base}/open`, bodyRegex: '^status=green$' });
-    expect(result).toMatchObject({ status: 'fail', reason: 'error', output: 'body does not match /^status=green$/' });
+    expect(result).toMatchObject({
+      status: 'fail',
+      reason: 'assertion',
+      output: 'body does not match /^status=green$/',
+    });
     const big = await runCheck('http', { url: `${server.base}/big`, bodyRegex: 'MARKER' });
     expect(big.result.output).toBe('body does not match /MARKER/');
     expect((await runCheck('http', { url: `${server.base}/big`, bodyRegex: '^x+$' })).result.status).toBe('pass');
@@ -216,7 +220,7 @@ describe('the http check kind', () => {
       const { result } = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: HOSTILE_PATTERN }, 1000);
       expect(result).toMatchObject({
         status: 'fail',
-        reason: 'error',
+        reason: 'assertion',
         output: `body does not match /${HOSTILE_PATTERN}/`,
       });
       const matching = await runCheck('http', { url: `${server.base}/hostile`, bodyRegex: '^(a+)+!$' }, 1000);
