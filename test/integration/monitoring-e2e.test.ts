@@ -39,7 +39,7 @@ const SHORT_FOR = '2s';
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 /** The five `reason` values of vitals_check_failures_total (docs/reference/metrics.md). */
-const REASONS = ['auth', 'error', 'protocol', 'refused', 'timeout'];
+const REASONS = ['assertion', 'auth', 'error', 'protocol', 'refused', 'timeout'];
 
 // ------------------------------------------------------------------ config transformations
 
