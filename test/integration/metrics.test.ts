@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
+import { EXPECTED_REASONS } from '../support/contract.js';
 import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { waitFor, waitUntil } from '../support/wait.js';
 import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
@@ -17,7 +18,6 @@ const VERSION = (
 ).version;
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-const REASONS = ['assertion', 'auth', 'error', 'protocol', 'refused', 'timeout'];
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
 
 /** Every own family and its type, as the metrics contract lists them. */
@@ -179,13 +179,13 @@ describe('/metrics: own metrics', () => {
       expect(value(m, 'vitals_check_last_success_timestamp_seconds', labels)).toBe(0);
       expect(value(m, 'vitals_check_last_run_timestamp_seconds', labels)).toBe(0);
       expect(value(m, 'vitals_check_runs_total', labels)).toBe(0);
-      for (const reason of REASONS)
+      for (const reason of EXPECTED_REASONS)
         expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
       expect(
         series(m, 'vitals_check_failures_total', { check })
           .map((x) => x.labels.reason)
           .sort(),
-      ).toStrictEqual(REASONS);
+      ).toStrictEqual(EXPECTED_REASONS);
       expect(value(m, 'vitals_check_info', { ...labels, target: '' })).toBe(1);
       expect(series(m, 'vitals_check_info', { check })).toHaveLength(1);
     }
@@ -211,7 +211,7 @@ describe('/metrics: own metrics', () => {
     const runs = value(m, 'vitals_check_runs_total', labels);
     expect(runs).toBeGreaterThanOrEqual(2);
     expect(runs).toBeLessThanOrEqual(ok.runs);
-    for (const reason of REASONS)
+    for (const reason of EXPECTED_REASONS)
       expect(value(m, 'vitals_check_failures_total', { ...labels, reason }), reason).toBe(0);
     const lastRun = value(m, 'vitals_check_last_run_timestamp_seconds', labels);
     expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(5);
@@ -247,7 +247,7 @@ describe('/metrics: own metrics', () => {
       const labels = checkLabels(name, name !== 'broken');
       const runs = value(m, 'vitals_check_runs_total', labels);
       expect(runs, name).toBeGreaterThanOrEqual(2);
-      for (const r of REASONS) {
+      for (const r of EXPECTED_REASONS) {
         expect(value(m, 'vitals_check_failures_total', { ...labels, reason: r }), `${name} ${r}`).toBe(
           r === reason ? runs : 0,
         );

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { EXPECTED_REASONS } from '../support/contract.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import {
@@ -39,7 +40,6 @@ const SHORT_FOR = '2s';
 const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 /** The five `reason` values of vitals_check_failures_total (docs/reference/metrics.md). */
-const REASONS = ['assertion', 'auth', 'error', 'protocol', 'refused', 'timeout'];
 
 // ------------------------------------------------------------------ config transformations
 
@@ -327,7 +327,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     expect(await p.query(`vitals_check_runs_total{check="${CRITICAL}"} > 0`)).toHaveLength(1);
     expect(
       (await p.query(`vitals_check_failures_total{check="${CRITICAL}"}`)).map((s) => s.metric.reason).sort(),
-    ).toEqual(REASONS);
+    ).toEqual(EXPECTED_REASONS);
     // No vitals alert is pending or firing while everything is healthy.
     expect((await p.alerts()).filter((a) => a.labels.alertname !== 'VitalsAbsent')).toEqual([]);
     console.info(`monitoring e2e: first vitals sample in Prometheus ${firstSampleMs} ms after it was ready`);

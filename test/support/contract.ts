@@ -15,6 +15,12 @@ import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from '.
 import { startBlackhole, type BlackholeListener, type LocalServer, type TlsServerFixture } from './servers.js';
 import { waitUntil } from './wait.js';
 
+/**
+ * The closed set of `vitals_check_failures_total{reason}`, written out literally (not imported from
+ * src) so that a reason added or dropped in the code must also change the tests that read it.
+ */
+export const EXPECTED_REASONS = ['assertion', 'auth', 'error', 'protocol', 'refused', 'timeout'];
+
 /** A check's own fields (everything but name and kind). */
 export type Fields = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
@@ -358,7 +358,6 @@ async function initialiseDatadir(installDb: string, datadir: string): Promise<vo
       if (attempt >= INSTALL_DB_ATTEMPTS) throw err;
       console.warn(`[mariadb] attempt ${String(attempt)} of ${String(INSTALL_DB_ATTEMPTS)}: ${String(err)}; retrying`);
       await rm(datadir, { recursive: true, force: true });
-      await mkdir(datadir, { recursive: true });
     }
   }
 }
