@@ -1,10 +1,18 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { RE2JS, RE2JSSyntaxException } from 're2js';
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
 import { abortable } from './support/abort.js';
+import {
+  compileMatches,
+  firstUnmet,
+  jsonExpectationSchema,
+  resolvePointer,
+  type JsonExpectation,
+} from './support/expectations.js';
+import { re2Problem } from './support/re2.js';
 import { nodeTlsOptions, tlsSchema, type TlsOptions } from './support/tls.js';
 import { endpoint, parseUrl, urlString, type Endpoint } from './support/url.js';
 
@@ -20,26 +28,6 @@ const HEADER_VALUE = /^[^\r\n\0]*$/;
 /** Header names whose values are credentials: declared as secrets so that no output shows them. */
 const CREDENTIAL_HEADER = /auth|token|key|secret|passw|cookie|session|credential/i;
 
-/**
- * Why `source` is not a usable pattern, or undefined. RE2 (re2js) matches in time linear in the
- * body: a backtracking engine (JavaScript's RegExp) can take exponential time on a hostile body
- * (`^(a+)+$` on a few dozen bytes), blocking the whole process far past any deadline, since a
- * match cannot be interrupted. What RE2 leaves out for that (backreferences, lookaround) is
- * refused at load rather than at the first run.
- */
-function re2Problem(source: string): string | undefined {
-  try {
-    RE2JS.compile(source);
-    return undefined;
-  } catch (error) {
-    // Anything re2js throws is a problem of this pattern: none may escape config validation.
-    const pattern = error instanceof RE2JSSyntaxException ? error.getPattern() : null;
-    const description = error instanceof RE2JSSyntaxException ? error.getDescription() : (error as Error).message;
-    const detail = pattern === null ? description : `${description}: \`${pattern}\``;
-    return `not a valid RE2 regular expression (${detail}); bodyRegex uses RE2 syntax, without backreferences or lookaround`;
-  }
-}
-
 const options = z
   .strictObject({
     url: urlString(URL_SPEC),
@@ -51,10 +39,12 @@ const options = z
     bodyRegex: z
       .string()
       .superRefine((source, ctx) => {
-        const problem = re2Problem(source);
+        const problem = re2Problem(source, 'bodyRegex');
         if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
+    /** Assertions on the JSON body, all of which must hold (RFC 6901 pointers, one operator each). */
+    expectJson: jsonExpectationSchema.optional(),
     headers: z
       .record(
         z.string().regex(HEADER_NAME, 'not a valid header name'),
@@ -68,6 +58,10 @@ const options = z
   .refine((o) => !(o.method === 'HEAD' && o.bodyRegex !== undefined), {
     message: 'bodyRegex needs a method that returns a body (HEAD does not)',
     path: ['bodyRegex'],
+  })
+  .refine((o) => !(o.method === 'HEAD' && o.expectJson !== undefined), {
+    message: 'expectJson needs a method that returns a body (HEAD does not)',
+    path: ['expectJson'],
   })
   .refine((o) => !(o.tls !== undefined && o.url.toLowerCase().startsWith('http:')), {
     message: 'tls options need an https:// URL',
@@ -231,6 +225,24 @@ function withoutCredentials(headers: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADER.test(name)));
 }
 
+/** The first expectJson entry the body does not meet; a body that is not JSON meets none. */
+function jsonProblem(entries: ReturnType<typeof compileMatches<JsonExpectation>>, body: string): string | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch {
+    const cut = body.length >= MAX_BODY_BYTES ? ' (or longer than 1 MiB)' : '';
+    return `body is not valid JSON${cut}`;
+  }
+  for (const entry of entries) {
+    const problem = firstUnmet([entry], resolvePointer(document, entry.path), `${entry.path || '(document)'} is`, {
+      fromDatabase: false,
+    });
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
 /**
  * Requests `url` on a fresh connection, follows up to 5 redirects (credentials only to the
  * same origin, like curl and fetch), then checks the status and, when set, that the first MiB
@@ -250,6 +262,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
   classify,
   create: (o) => {
     const regex = o.bodyRegex !== undefined ? RE2JS.compile(o.bodyRegex) : undefined;
+    const json = o.expectJson === undefined ? undefined : compileMatches(o.expectJson);
     return async (signal) => {
       const first = parsed(o.url);
       const auth = basicAuth(first);
@@ -262,7 +275,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
           method,
           headers,
           tlsFor(o.tls, url.url.host === first.url.host),
-          regex !== undefined,
+          regex !== undefined || json !== undefined,
           signal,
         );
         if (o.followRedirects && isRedirect(result.status) && result.location !== undefined) {
@@ -287,6 +300,10 @@ export const httpCheck: CheckKind<HttpOptions> = {
         if (regex !== undefined && !regex.test(result.body)) {
           const source = regex.pattern().length > 40 ? `${regex.pattern().slice(0, 40)}...` : regex.pattern();
           throw new CheckFailure(`body does not match /${source}/`, 'assertion');
+        }
+        if (json !== undefined) {
+          const problem = jsonProblem(json, result.body);
+          if (problem !== undefined) throw new CheckFailure(problem, 'assertion');
         }
         return undefined;
       }

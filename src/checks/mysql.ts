@@ -6,6 +6,13 @@ import type { CheckKind, FailureReason, UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
 import { abortable } from './support/abort.js';
 import { credentialOptions, onePassword, urlDatastoreKind } from './support/credentials.js';
+import {
+  compileMatches,
+  expectationSchema,
+  queryAnswersExpectations,
+  rowCountSchema,
+  rowsProblem,
+} from './support/expectations.js';
 import { nodeTlsOptions, tlsSchema } from './support/tls.js';
 import { endpoint, urlString } from './support/url.js';
 
@@ -20,16 +27,21 @@ const options = z
     url: urlString(URL_SPEC),
     ...credentialOptions,
     tls: tlsSchema.optional(),
+    /** Default `SELECT 1`; left unset it cannot carry `expect` or `expectRows`. */
     query: z
       .string()
-      .default('SELECT 1')
       .refine((sql) => READ_ONLY.test(sql) && !WRITES.test(sql), {
         message: 'must be a single read-only statement (SELECT, SHOW, DO, ...)',
-      }),
+      })
+      .optional(),
+    expect: expectationSchema.optional(),
+    expectRows: rowCountSchema.optional(),
+    expectWritable: z.boolean().default(false),
     maxReplicationLag: duration().optional(),
     replicationLagFails: z.boolean().default(false),
   })
-  .refine(...onePassword);
+  .refine(...onePassword)
+  .superRefine(queryAnswersExpectations);
 type MysqlOptions = z.infer<typeof options>;
 
 const AUTH_CODES = new Set([
@@ -76,6 +88,18 @@ function streamOf(connection: Connection): Duplex {
   return (connection as unknown as { stream: Duplex }).stream;
 }
 
+// MySQL has super_read_only as well; MariaDB does not, and its read_only may also read NO_LOCK...
+const READ_ONLY_VARIABLES = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only')";
+
+/** "read_only=ON" when the server refuses writes, else undefined. */
+function readOnlyVariable(rows: RowDataPacket[]): string | undefined {
+  for (const row of rows as { Variable_name?: unknown; Value?: unknown }[]) {
+    const value = typeof row.Value === 'string' || Buffer.isBuffer(row.Value) ? row.Value.toString() : '';
+    if (value !== '' && value.toUpperCase() !== 'OFF') return `${String(row.Variable_name)}=${value}`;
+  }
+  return undefined;
+}
+
 interface ReplicaStatus {
   lagSeconds: number | null;
   running: boolean;
@@ -100,63 +124,90 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
   ...urlDatastoreKind(URL_SPEC),
   options,
   classify,
-  create: (o, check) => async (signal) => {
-    // Loaded on first use: a config without mysql checks never pays for the driver at start-up.
-    const { createConnection } = await import('mysql2');
-    const connection = createConnection(connectionOptions(o, check.timeoutMs));
-    // Errors also reach the pending command's callback; this listener only keeps an
-    // 'error' event after the run from crashing the process.
-    connection.on('error', () => undefined);
-    // mysql2's destroy() is its close(): it only half-closes the socket (end()). A stopped server
-    // never answers that FIN, so the socket stays in FIN-WAIT-2, an fd of ours, for as long as the
-    // server stays stopped; a connect still pending stays SYN-SENT. The socket itself must go. TLS
-    // later wraps this socket in another, so the current stream and this one are both destroyed.
-    const socket = streamOf(connection);
-    const destroy = () => {
-      connection.destroy();
-      streamOf(connection).destroy();
-      socket.destroy();
+  create: (o, check) => {
+    const expected = {
+      value: o.expect === undefined ? undefined : compileMatches(o.expect),
+      rows: o.expectRows,
     };
-    const query = (sql: string) =>
-      new Promise<RowDataPacket[]>((resolve, reject) => {
-        connection.query<RowDataPacket[]>({ sql, timeout: check.timeoutMs }, (error, rows) => {
-          if (error) reject(error);
-          else resolve(rows);
+    return async (signal) => {
+      // Loaded on first use: a config without mysql checks never pays for the driver at start-up.
+      const { createConnection } = await import('mysql2');
+      const connection = createConnection(connectionOptions(o, check.timeoutMs));
+      // Errors also reach the pending command's callback; this listener only keeps an
+      // 'error' event after the run from crashing the process.
+      connection.on('error', () => undefined);
+      // mysql2's destroy() is its close(): it only half-closes the socket (end()). A stopped server
+      // never answers that FIN, so the socket stays in FIN-WAIT-2, an fd of ours, for as long as the
+      // server stays stopped; a connect still pending stays SYN-SENT. The socket itself must go. TLS
+      // later wraps this socket in another, so the current stream and this one are both destroyed.
+      const socket = streamOf(connection);
+      const destroy = () => {
+        connection.destroy();
+        streamOf(connection).destroy();
+        socket.destroy();
+      };
+      const query = (sql: string) =>
+        new Promise<RowDataPacket[]>((resolve, reject) => {
+          connection.query<RowDataPacket[]>({ sql, timeout: check.timeoutMs }, (error, rows) => {
+            if (error) reject(error);
+            else resolve(rows);
+          });
         });
-      });
-    const abort = abortable(signal, destroy);
-    let healthy = false;
-    try {
-      await abort.race(query(o.query));
-      if (o.maxReplicationLag === undefined) {
+      // Arrays, so that "the first column" is the first column whatever it is named.
+      const queryRows = (sql: string) =>
+        new Promise<unknown[][]>((resolve, reject) => {
+          connection.query<RowDataPacket[][]>({ sql, timeout: check.timeoutMs, rowsAsArray: true }, (error, rows) => {
+            if (error) reject(error);
+            // A statement without a result set (DO) answers an OkPacket, not rows.
+            else resolve(Array.isArray(rows) ? rows : []);
+          });
+        });
+      const abort = abortable(signal, destroy);
+      let healthy = false;
+      try {
+        const rows = await abort.race(queryRows(o.query ?? 'SELECT 1'));
+        const unexpected = rowsProblem(expected, rows);
+        if (unexpected !== undefined) {
+          healthy = true;
+          throw new CheckFailure(unexpected, 'assertion');
+        }
+        if (o.expectWritable) {
+          const readOnly = readOnlyVariable(await abort.race(query(READ_ONLY_VARIABLES)));
+          if (readOnly !== undefined) {
+            healthy = true;
+            throw new CheckFailure(`server is read-only (${readOnly})`, 'assertion');
+          }
+        }
+        if (o.maxReplicationLag === undefined) {
+          healthy = true;
+          return undefined;
+        }
+        const status = replicaStatus(await abort.race(query('SHOW SLAVE STATUS')));
         healthy = true;
-        return undefined;
+        const limitSeconds = o.maxReplicationLag / 1000;
+        let problem: string | undefined;
+        if (status === undefined) problem = 'not a replica (SHOW SLAVE STATUS is empty)';
+        else if (!status.running || status.lagSeconds === null) problem = 'replication is stopped';
+        else if (status.lagSeconds > limitSeconds) {
+          problem = `replication lag ${String(status.lagSeconds)}s above ${String(limitSeconds)}s`;
+        }
+        if (problem === undefined) return undefined;
+        if (o.replicationLagFails) throw new CheckFailure(problem, 'error');
+        return { warn: problem };
+      } finally {
+        // The engine aborts every finished run; that must not cut the polite goodbye short.
+        abort.dispose();
+        if (healthy) {
+          // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
+          const timer = setTimeout(destroy, check.timeoutMs);
+          timer.unref();
+          connection.end(() => {
+            clearTimeout(timer);
+          });
+        } else {
+          destroy();
+        }
       }
-      const status = replicaStatus(await abort.race(query('SHOW SLAVE STATUS')));
-      healthy = true;
-      const limitSeconds = o.maxReplicationLag / 1000;
-      let problem: string | undefined;
-      if (status === undefined) problem = 'not a replica (SHOW SLAVE STATUS is empty)';
-      else if (!status.running || status.lagSeconds === null) problem = 'replication is stopped';
-      else if (status.lagSeconds > limitSeconds) {
-        problem = `replication lag ${String(status.lagSeconds)}s above ${String(limitSeconds)}s`;
-      }
-      if (problem === undefined) return undefined;
-      if (o.replicationLagFails) throw new CheckFailure(problem, 'error');
-      return { warn: problem };
-    } finally {
-      // The engine aborts every finished run; that must not cut the polite goodbye short.
-      abort.dispose();
-      if (healthy) {
-        // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
-        const timer = setTimeout(destroy, check.timeoutMs);
-        timer.unref();
-        connection.end(() => {
-          clearTimeout(timer);
-        });
-      } else {
-        destroy();
-      }
-    }
+    };
   },
 };

@@ -1,8 +1,16 @@
 import { z } from 'zod';
+import type { QueryArrayResult } from 'pg';
 import type { CheckKind, FailureReason, UrlSpec } from '../types.js';
-import { errorCode } from './classify.js';
+import { CheckFailure, errorCode } from './classify.js';
 import { abortable } from './support/abort.js';
 import { credentialOptions, onePassword, urlDatastoreKind } from './support/credentials.js';
+import {
+  compileMatches,
+  expectationSchema,
+  queryAnswersExpectations,
+  rowCountSchema,
+  rowsProblem,
+} from './support/expectations.js';
 import { nodeTlsOptions, tlsSchema } from './support/tls.js';
 import { endpoint, urlString } from './support/url.js';
 
@@ -19,15 +27,19 @@ const options = z
     }),
     ...credentialOptions,
     tls: tlsSchema.optional(),
-    /** Default `SELECT 1`. */
+    /** Default `SELECT 1`; left unset it cannot carry `expect` or `expectRows`. */
     query: z
       .string()
-      .default('SELECT 1')
       .refine((sql) => READ_ONLY.test(sql) && !SEVERAL.test(sql), {
         message: 'must be a single read-only statement (SELECT, SHOW, VALUES, WITH, TABLE, EXPLAIN)',
-      }),
+      })
+      .optional(),
+    expect: expectationSchema.optional(),
+    expectRows: rowCountSchema.optional(),
+    expectWritable: z.boolean().default(false),
   })
-  .refine(...onePassword);
+  .refine(...onePassword)
+  .superRefine(queryAnswersExpectations);
 type PostgresOptions = z.infer<typeof options>;
 
 /** What pg connects with: an empty user or password is left to pg's defaults. */
@@ -64,6 +76,16 @@ function classify(error: unknown): FailureReason | undefined {
   return undefined;
 }
 
+// A standby (in recovery) refuses every write; default_transaction_read_only refuses them too,
+// for every session that does not override it, which is what the application's sessions do.
+const WRITABILITY = "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')";
+
+function readOnlyState(row: unknown[] | undefined): string | undefined {
+  if (row?.[0] === true) return 'in recovery: a standby';
+  if (row?.[1] === 'on') return 'default_transaction_read_only=on';
+  return undefined;
+}
+
 /**
  * Opens a fresh connection for every run (connect timeout = the check's timeout), runs the query
  * in a READ ONLY transaction with `statement_timeout` set (so the server gives up on it too) and
@@ -77,51 +99,67 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
   ...urlDatastoreKind(URL_SPEC),
   options,
   classify,
-  create: (o, check) => async (signal) => {
-    // Loaded on first use: a config without postgres checks never pays for the driver at start-up.
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({
-      ...connectionParameters(o),
-      // Explicit, so that PGSSLMODE in vitals' own environment changes nothing.
-      ssl: o.tls === undefined ? false : nodeTlsOptions(o.tls),
-      connectionTimeoutMillis: check.timeoutMs,
-      query_timeout: check.timeoutMs,
-      application_name: 'vitals',
-      keepAlive: false,
-    });
-    // Errors also reject the pending call; this only keeps a late 'error' from crashing vitals.
-    client.on('error', () => undefined);
-    // The current stream: pg swaps in a TLS socket after SSLRequest.
-    const destroy = () => {
-      client.connection.stream.destroy();
+  create: (o, check) => {
+    const expected = {
+      value: o.expect === undefined ? undefined : compileMatches(o.expect),
+      rows: o.expectRows,
     };
-    const abort = abortable(signal, destroy);
-    // One statement per line: a trailing `-- comment` in the query cannot swallow the COMMIT.
-    const sql = [
-      'BEGIN READ ONLY',
-      `SET LOCAL statement_timeout = ${String(check.timeoutMs)}`,
-      o.query.replace(/;\s*$/, ''),
-      'COMMIT',
-    ].join(';\n');
-    let healthy = false;
-    try {
-      await abort.race(client.connect());
-      await abort.race(client.query(sql));
-      healthy = true;
-      return undefined;
-    } finally {
-      // The engine aborts every finished run; that must not cut the polite goodbye short.
-      abort.dispose();
-      if (healthy) {
-        // A polite Terminate message keeps the server log clean; the timer bounds it.
-        const timer = setTimeout(destroy, check.timeoutMs);
-        timer.unref();
-        client.end().then(() => {
-          clearTimeout(timer);
-        }, destroy);
-      } else {
-        destroy();
+    return async (signal) => {
+      // Loaded on first use: a config without postgres checks never pays for the driver at start-up.
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({
+        ...connectionParameters(o),
+        // Explicit, so that PGSSLMODE in vitals' own environment changes nothing.
+        ssl: o.tls === undefined ? false : nodeTlsOptions(o.tls),
+        connectionTimeoutMillis: check.timeoutMs,
+        query_timeout: check.timeoutMs,
+        application_name: 'vitals',
+        keepAlive: false,
+      });
+      // Errors also reject the pending call; this only keeps a late 'error' from crashing vitals.
+      client.on('error', () => undefined);
+      // The current stream: pg swaps in a TLS socket after SSLRequest.
+      const destroy = () => {
+        client.connection.stream.destroy();
+      };
+      const abort = abortable(signal, destroy);
+      // One statement per line: a trailing `-- comment` in the query cannot swallow the COMMIT.
+      const sql = [
+        'BEGIN READ ONLY',
+        `SET LOCAL statement_timeout = ${String(check.timeoutMs)}`,
+        (o.query ?? 'SELECT 1').replace(/;\s*$/, ''),
+        ...(o.expectWritable ? [WRITABILITY] : []),
+        'COMMIT',
+      ].join(';\n');
+      let healthy = false;
+      try {
+        await abort.race(client.connect());
+        // Arrays, so that "the first column" is the first column whatever it is named.
+        const results = (await abort.race(
+          client.query({ text: sql, rowMode: 'array' }),
+        )) as unknown as QueryArrayResult[];
+        healthy = true;
+        const unexpected = rowsProblem(expected, results[2]?.rows ?? []);
+        if (unexpected !== undefined) throw new CheckFailure(unexpected, 'assertion');
+        if (o.expectWritable) {
+          const readOnly = readOnlyState(results[3]?.rows[0]);
+          if (readOnly !== undefined) throw new CheckFailure(`server is read-only (${readOnly})`, 'assertion');
+        }
+        return undefined;
+      } finally {
+        // The engine aborts every finished run; that must not cut the polite goodbye short.
+        abort.dispose();
+        if (healthy) {
+          // A polite Terminate message keeps the server log clean; the timer bounds it.
+          const timer = setTimeout(destroy, check.timeoutMs);
+          timer.unref();
+          client.end().then(() => {
+            clearTimeout(timer);
+          }, destroy);
+        } else {
+          destroy();
+        }
       }
-    }
+    };
   },
 };

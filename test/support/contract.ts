@@ -47,6 +47,11 @@ export interface ContractFixtures {
   /** A check with a wrong password: fails with `auth`. */
   readonly wrongCredentials?: () => Fields;
   /**
+   * A check whose expectation the healthy server's answer does not meet: fails with `assertion`
+   * and this output. Omitted for kinds that assert nothing on the answer (tcp, disk).
+   */
+  readonly unexpectedAnswer?: { readonly fields: () => Fields; readonly output: string | RegExp };
+  /**
    * The real server stopped with SIGSTOP, and resumed: fails with `timeout` at the deadline, and
    * while runs keep hitting it for PAUSE_WINDOW_MS the process's fds and its sockets to `port`
    * stay flat.
@@ -313,6 +318,18 @@ export function runCheckKindContract(f: ContractFixtures): void {
       const { result } = await run(wrong());
       expect(result).toMatchObject({ status: 'fail', reason: 'auth' });
       await settle(before, 'after an auth failure');
+    });
+  }
+
+  if (f.unexpectedAnswer !== undefined) {
+    const unexpected = f.unexpectedAnswer;
+    it('fails with reason assertion when the answer is not the expected one, says why, and leaves no connection open', async () => {
+      const before = await f.connections?.();
+      const { result } = await run(unexpected.fields());
+      expect(result).toMatchObject({ status: 'fail', reason: 'assertion' });
+      if (typeof unexpected.output === 'string') expect(result.output).toBe(unexpected.output);
+      else expect(result.output).toMatch(unexpected.output);
+      await settle(before, 'after an assertion failure');
     });
   }
 

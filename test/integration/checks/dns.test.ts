@@ -30,6 +30,10 @@ describe('the dns check kind', () => {
       timeoutMs: TIMEOUT_MS,
       healthy: () => ({ host: 'db.test', server: server(), expectAddress: '10.0.0.8' }),
       target: () => `db.test@${server()}`,
+      unexpectedAnswer: {
+        fields: () => ({ host: 'db.test', server: server(), expectAddress: '10.0.0.9' }),
+        output: /10\.0\.0\.9/,
+      },
       refused: () => ({ host: 'db.test', server: `127.0.0.1:${String(closed)}` }),
       silent: { fields: () => ({ host: 'db.test', server: `127.0.0.1:${String(silent.port)}` }) },
       hung: {

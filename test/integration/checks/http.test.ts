@@ -26,6 +26,16 @@ const BIG_BODY_BYTES = 2 * 1024 * 1024;
 const HOSTILE_PATTERN = '^(a+)+$';
 const HOSTILE_BODY = `${'a'.repeat(26)}!`;
 
+/** What `/json` answers: a service's own health document, degraded, with a long queue. */
+const JSON_DOCUMENT = {
+  status: 'degraded',
+  version: '2.4.1',
+  queue: { depth: 1200, lag: '12.5' },
+  checks: [{ name: 'cache', state: 'ok' }],
+  'a/b': { 'm~n': true },
+  nothing: null,
+};
+
 interface TestServer {
   readonly port: number;
   readonly base: string;
@@ -48,6 +58,10 @@ function route(req: http.IncomingMessage, res: http.ServerResponse, other: () =>
       return;
     }
     send(200, 'status=green');
+    return;
+  }
+  if (url.pathname === '/json') {
+    send(200, JSON.stringify(JSON_DOCUMENT), { 'content-type': 'application/json' });
     return;
   }
   if (url.pathname === '/open') {
@@ -155,6 +169,10 @@ describe('the http check kind', () => {
         bodyRegex: 'status=green',
       }),
       target: () => `http://127.0.0.1:${String(server.port)}`,
+      unexpectedAnswer: {
+        fields: () => ({ url: `${server.base}/json`, expectJson: [{ path: '/status', equals: 'ok' }] }),
+        output: '/status is "degraded", expected "ok"',
+      },
       refused: () => ({ url: `http://127.0.0.1:${String(closed)}/health` }),
       silent: {
         fields: () => ({ url: `http://127.0.0.1:${String(silent.port)}/health` }),
@@ -229,6 +247,99 @@ describe('the http check kind', () => {
       clearInterval(ticker);
     }
     expect(longestGapMs, 'the longest the event loop went without running a timer').toBeLessThan(250);
+  });
+
+  describe('expectJson', () => {
+    const json = (expectJson: unknown[]) => runCheck('http', { url: `${server.base}/json`, expectJson });
+
+    it('passes when every entry holds: each operator, escaped pointers, array indices, the whole document', async () => {
+      const { result } = await json([
+        { path: '/status', oneOf: ['ok', 'degraded'] },
+        { path: '/status', notEquals: 'down' },
+        { path: '/queue/depth', gt: 1000 },
+        { path: '/queue/depth', lte: 1200 },
+        { path: '/queue/depth', gte: 1200 },
+        { path: '/queue/depth', lt: 1201 },
+        { path: '/checks/0/state', equals: 'ok' },
+        { path: '/checks/0', equals: { name: 'cache', state: 'ok' } },
+        { path: '/a~1b/m~0n', equals: true },
+        { path: '/version', matches: '^2\\.' },
+        { path: '/nothing', exists: true },
+        { path: '/nothing', equals: null },
+        { path: '/missing', exists: false },
+        { path: '', exists: true },
+      ]);
+      expect(result, result.output).toMatchObject({ status: 'pass', output: undefined });
+    });
+
+    it.each([
+      [{ path: '/status', equals: 'ok' }, '/status is "degraded", expected "ok"'],
+      [{ path: '/queue/depth', lt: 1000 }, '/queue/depth is 1200, expected < 1000'],
+      [{ path: '/queue/depth', gte: 5000 }, '/queue/depth is 1200, expected ≥ 5000'],
+      // A JSON body is taken as typed: the string "12.5" is not a number.
+      [{ path: '/queue/lag', lt: 100 }, '/queue/lag is "12.5", expected a number < 100'],
+      [{ path: '/status', oneOf: ['ok', 'up'] }, '/status is "degraded", expected one of "ok", "up"'],
+      [{ path: '/status', notEquals: 'degraded' }, '/status is "degraded", expected anything but "degraded"'],
+      [{ path: '/version', matches: '^3\\.' }, '/version is "2.4.1", expected to match /^3\\./'],
+      [{ path: '/checks/1/state', equals: 'ok' }, '/checks/1/state is missing, expected "ok"'],
+      [{ path: '/checks/01', exists: true }, '/checks/01 is missing, expected a value'],
+      [{ path: '/status', exists: false }, '/status is "degraded", expected none'],
+    ])('fails with reason assertion on %j, naming it: %s', async (entry, output) => {
+      const { result } = await json([{ path: '/nothing', exists: true }, entry, { path: '/status', equals: 'nope' }]);
+      expect(result).toMatchObject({ status: 'fail', reason: 'assertion', output });
+    });
+
+    it('fails with reason assertion on a body that is not JSON', async () => {
+      const { result } = await runCheck('http', {
+        url: `${server.base}/open`,
+        expectJson: [{ path: '/status', exists: true }],
+      });
+      expect(result).toMatchObject({ status: 'fail', reason: 'assertion', output: 'body is not valid JSON' });
+    });
+
+    it('refuses at load a pointer that is not one, an operand of the wrong type, and two operators in one entry', () => {
+      expectConfigProblems('http', [
+        [
+          { url: 'http://x/', expectJson: [{ path: 'status', equals: 'ok' }] },
+          [
+            'checks[0].expectJson[0].path: not a JSON Pointer (RFC 6901): it starts with "/" and writes "~" as "~0", "/" in a name as "~1"',
+          ],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/a~2', equals: 'ok' }] },
+          [
+            'checks[0].expectJson[0].path: not a JSON Pointer (RFC 6901): it starts with "/" and writes "~" as "~0", "/" in a name as "~1"',
+          ],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/depth', lt: '1000' }] },
+          ['checks[0].expectJson[0].lt: lt compares numbers: expected a number'],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/depth', gt: 0, lt: 10 }] },
+          ['checks[0].expectJson[0]: has 2 operators (lt, gt); write one entry per operator'],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/depth' }] },
+          ['checks[0].expectJson[0]: needs one operator (equals, notEquals, oneOf, lt, lte, gt, gte, matches, exists)'],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/v', matches: '(a)\\1' }] },
+          [
+            'checks[0].expectJson[0].matches: not a valid RE2 regular expression (invalid escape sequence: `\\1`); matches uses RE2 syntax, without backreferences or lookaround',
+          ],
+        ],
+        [
+          { url: 'http://x/', expectJson: [{ path: '/v', exists: 'yes' }] },
+          ['checks[0].expectJson[0].exists: exists takes true or false'],
+        ],
+        [
+          { url: 'http://x/', method: 'HEAD', expectJson: [{ path: '/v', exists: true }] },
+          ['checks[0].expectJson: expectJson needs a method that returns a body (HEAD does not)'],
+        ],
+        [{ url: 'http://x/', expectJson: [] }, [expect.stringMatching(/^checks\[0\]\.expectJson: /)]],
+      ]);
+    });
   });
 
   it('sends the configured method, and basic auth from the URL without showing it in the target', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { runCheck, runCheckKindContract } from '../../support/contract.js';
+import { expectConfigProblems, runCheck, runCheckKindContract } from '../../support/contract.js';
 import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
 import { startSilentServer, type SilentServer } from '../../support/servers.js';
 import { closedPort } from '../../support/ports.js';
@@ -67,6 +67,10 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         kind: 'mysql',
         healthy: () => ({ url: primary.url() }),
         target: () => `127.0.0.1:${String(primary.port)}`,
+        unexpectedAnswer: {
+          fields: () => ({ url: primary.url(), query: "SELECT 'degraded'", expect: { equals: 'ok' } }),
+          output: 'query returned "degraded", expected "ok"',
+        },
         refused: () => ({ url: `mysql://probe@127.0.0.1:${String(closed)}/`, password: 'x' }),
         silent: {
           fields: () => ({ url: `mysql://probe:pw@127.0.0.1:${String(silent.port)}/` }),
@@ -77,6 +81,88 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
         hung: { at: (port) => ({ url: `mysql://probe:pw@127.0.0.1:${String(port)}/` }) },
         connections: () => primary.threadsConnected(),
         secrets: () => [primary.password, WRONG_PASSWORD, 'in-url'],
+      });
+    });
+
+    describe('expect, expectRows and expectWritable', () => {
+      const THOUSANDS =
+        'WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000) SELECT n FROM s';
+      const mysql = (fields: Record<string, unknown>) => runCheck('mysql', { url: primary.url(), ...fields });
+
+      it('compares DECIMAL and BIGINT answers as numbers, reads the first column of the first row, counts rows', async () => {
+        const passes = await Promise.all([
+          mysql({ query: 'SELECT CAST(12.50 AS DECIMAL(10,2)) AS price, 99', expect: [{ equals: 12.5 }, { lt: 13 }] }),
+          mysql({ query: 'SELECT CAST(9007199254740 AS UNSIGNED)', expect: { gte: 9007199254740 } }),
+          mysql({ query: "SELECT 'primary', 'other'", expect: { oneOf: ['primary', 'main'] } }),
+          mysql({ query: 'SELECT VERSION()', expect: { matches: 'MariaDB' } }),
+          mysql({ query: THOUSANDS, expectRows: { equals: 1000 }, expect: { equals: 1 } }),
+          mysql({ query: 'SELECT NULL', expect: { exists: false } }),
+        ]);
+        for (const { result } of passes) expect(result, result.output).toMatchObject({ status: 'pass' });
+      });
+
+      it.each([
+        [
+          { query: `SELECT COUNT(*) FROM (${THOUSANDS}) t`, expect: { lt: 100 } },
+          'query returned 1000, expected < 100',
+        ],
+        [
+          { query: `SELECT SUM(n) FROM (${THOUSANDS}) t`, expect: { lt: 100 } },
+          'query returned 500500, expected < 100',
+        ],
+        [{ query: THOUSANDS, expectRows: { lt: 100 } }, 'query returned 1000 rows, expected < 100'],
+        [{ query: `${THOUSANDS} LIMIT 0`, expect: { equals: 1 } }, 'query returned no rows, expected 1'],
+        [{ query: 'SELECT NULL', expect: { exists: true } }, 'query returned null, expected a value'],
+        [{ query: "SELECT 'replica'", expect: { equals: 'primary' } }, 'query returned "replica", expected "primary"'],
+      ])('fails with reason assertion on %j: %s', async (fields, output) => {
+        const before = await primary.threadsConnected();
+        const { result } = await mysql(fields);
+        expect(result).toMatchObject({ status: 'fail', reason: 'assertion', output });
+        await waitUntil(async () => (await primary.threadsConnected()) === before, 3000, 'connections back');
+      });
+
+      it('expectWritable fails with reason assertion while the server is read-only, and passes again after', async () => {
+        expect((await mysql({ expectWritable: true })).result.status).toBe('pass');
+        await primary.sql('SET GLOBAL read_only = 1');
+        try {
+          const { result } = await mysql({ expectWritable: true });
+          expect(result).toMatchObject({
+            status: 'fail',
+            reason: 'assertion',
+            output: 'server is read-only (read_only=ON)',
+          });
+          // Without expectWritable a read-only server is healthy: it still answers reads.
+          expect((await mysql({})).result.status).toBe('pass');
+        } finally {
+          await primary.sql('SET GLOBAL read_only = 0');
+        }
+        expect((await mysql({ expectWritable: true })).result.status).toBe('pass');
+      });
+
+      it('refuses at load an expectation without a query that returns rows, and operands of the wrong type', () => {
+        expectConfigProblems('mysql', [
+          [
+            { url: 'mysql://u@h/', expect: { equals: 1 } },
+            ['checks[0].expect: expect needs a query (the default SELECT 1 always returns 1)'],
+          ],
+          [
+            { url: 'mysql://u@h/', query: 'DO 1', expectRows: { gt: 0 } },
+            ['checks[0].expectRows: expectRows needs a query that returns rows (DO returns none)'],
+          ],
+          [
+            { url: 'mysql://u@h/', query: 'SELECT 1', expect: { lt: 'ten' } },
+            ['checks[0].expect.lt: lt compares numbers: expected a number'],
+          ],
+          [
+            { url: 'mysql://u@h/', query: 'SELECT 1', expect: [{ gt: 0 }, { equals: 1, notEquals: 2 }] },
+            ['checks[0].expect[1]: has 2 operators (equals, notEquals); write one entry per operator'],
+          ],
+          [
+            { url: 'mysql://u@h/', query: 'SELECT 1', expectRows: { matches: '1' } },
+            ['checks[0].expectRows.matches: a row count cannot be tested with matches'],
+          ],
+          [{ url: 'mysql://u@h/', expectWritable: 'yes' }, [expect.stringMatching(/^checks\[0\]\.expectWritable: /)]],
+        ]);
       });
     });
 

@@ -16,6 +16,10 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       runCheckKindContract({
         ...serverFixtures(fx),
         kind: 'postgres',
+        unexpectedAnswer: {
+          fields: () => ({ url: fx.server.url(), query: "SELECT 'degraded'", expect: { equals: 'ok' } }),
+          output: 'query returned "degraded", expected "ok"',
+        },
         refused: () => ({ url: `postgres://probe@127.0.0.1:${String(fx.closed)}/postgres`, password: 'x' }),
         silent: {
           fields: () => ({ url: `postgres://probe:pw@127.0.0.1:${String(fx.silent.port)}/postgres` }),
