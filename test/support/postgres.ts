@@ -29,6 +29,8 @@ export interface Postgres extends LocalServer {
   url(opts?: { user?: string; password?: string }): string;
   /** Runs SQL as the superuser over the unix socket. */
   sql(statement: string): Promise<pg.QueryResult>;
+  /** The directory of its unix socket, where the superuser (and a standby's replication) gets in. */
+  readonly socketDir: string;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -126,6 +128,11 @@ class AddressInUseError extends Error {}
 export interface StartPostgresOptions {
   /** Serve TLS (`ssl=on`) with this certificate; clients may still connect in plain text. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /**
+   * Start as a streaming standby of this primary (`pg_basebackup -R`) instead of a fresh initdb:
+   * read-only, in recovery, with the primary's roles (the probe role and its password).
+   */
+  readonly standbyOf?: Postgres;
 }
 
 /** initdb in a temp dir, start on a free port, create the probe role. */
@@ -136,7 +143,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const base = await mkdtemp(path.join(os.tmpdir(), 'vitals-pg-'));
   tempDirs.add(base);
   const datadir = path.join(base, 'data');
-  const password = randomPassword();
+  const password = opts.standbyOf?.password ?? randomPassword();
   let child: ChildProcess | undefined;
   let admin: pg.Client | undefined;
   let log = '';
@@ -209,7 +216,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       // Keep draining stderr for the server's whole life: a full pipe would block postgres.
       started.stderr.setEncoding('utf8').on('data', (chunk: string) => {
         log = (log + chunk).slice(-8_000);
-        if (log.includes('ready to accept connections')) {
+        // A standby says "ready to accept read-only connections".
+        if (/ready to accept (read-only )?connections/.test(log)) {
           clearTimeout(timer);
           resolve();
         }
@@ -229,22 +237,45 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   try {
     await chmod(base, 0o700);
     if (user !== undefined) await chown(base, user.uid, user.gid);
-    await runOk(
-      path.join(dir, 'initdb'),
-      [
-        '-D',
-        datadir,
-        '-U',
-        'postgres',
-        '--auth=trust',
-        '--no-sync',
-        '--no-instructions',
-        '--locale=C',
-        '--encoding=UTF8',
-      ],
-      user,
-      base,
-    );
+    if (opts.standbyOf === undefined) {
+      await runOk(
+        path.join(dir, 'initdb'),
+        [
+          '-D',
+          datadir,
+          '-U',
+          'postgres',
+          '--auth=trust',
+          '--no-sync',
+          '--no-instructions',
+          '--locale=C',
+          '--encoding=UTF8',
+        ],
+        user,
+        base,
+      );
+    } else {
+      // -R writes primary_conninfo and standby.signal: the copy starts as a streaming standby.
+      await runOk(
+        path.join(dir, 'pg_basebackup'),
+        [
+          '-h',
+          opts.standbyOf.socketDir,
+          '-p',
+          String(opts.standbyOf.port),
+          '-U',
+          'postgres',
+          '-D',
+          datadir,
+          '-R',
+          '-X',
+          'stream',
+          '--no-sync',
+        ],
+        user,
+        base,
+      );
+    }
     if (opts.tls !== undefined) {
       // postgres wants its key private to itself.
       for (const [from, to] of [
@@ -257,9 +288,10 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       }
     }
     // The superuser over the unix socket only; everyone over TCP with a password.
+    // Replication over the socket too, for a standby of this server.
     await writeFile(
       path.join(datadir, 'pg_hba.conf'),
-      'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+      'local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
     );
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
@@ -273,7 +305,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     admin = new pg.Client({ host: base, port, user: 'postgres', database: 'postgres' });
     admin.on('error', () => undefined);
     await admin.connect();
-    await admin.query(`CREATE ROLE probe LOGIN PASSWORD '${password}'`);
+    // A standby has the primary's roles, and could not create one anyway.
+    if (opts.standbyOf === undefined) await admin.query(`CREATE ROLE probe LOGIN PASSWORD '${password}'`);
   } catch (error) {
     await close();
     throw error;
@@ -300,6 +333,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       return Number(result.rows[0]?.n);
     },
     sql: (statement) => adminClient.query(statement),
+    socketDir: base,
     pause() {
       postmaster?.kill('SIGSTOP');
     },

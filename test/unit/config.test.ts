@@ -61,7 +61,7 @@ describe('a valid config', () => {
         failureThreshold: 1,
         successThreshold: 1,
         warnLatencyMs: undefined,
-        options: { url: 'mysql://app@db:3306/app', query: 'SELECT 1', replicationLagFails: false },
+        options: { url: 'mysql://app@db:3306/app', replicationLagFails: false, expectWritable: false },
       },
     ]);
     expect(config.warnings).toEqual([]);

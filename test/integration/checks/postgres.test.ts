@@ -1,9 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
-import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
-import { postgresBinaries, startPostgres } from '../../support/postgres.js';
+import {
+  configProblems,
+  expectConfigProblems,
+  runCheck,
+  runCheckKindContract,
+  serverFixtures,
+  targetOf,
+} from '../../support/contract.js';
+import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
 import { tlsServerFixture } from '../../support/servers.js';
 import { waitUntil } from '../../support/wait.js';
 
@@ -104,6 +111,110 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
       const { result } = await runCheck('postgres', { url: fx.server.url(), query: 'SELECT pg_sleep(5)' }, 300);
       expect(result).toMatchObject({ status: 'fail', reason: 'timeout' });
       await waitUntil(async () => (await fx.server.connections()) === before, 3000, 'the sleeping session to end');
+    });
+
+    describe('expect, expectRows and expectWritable', () => {
+      let standby: Postgres | undefined;
+      beforeAll(async () => {
+        standby = await startPostgres({ standbyOf: fx.server });
+      });
+      afterAll(async () => {
+        await standby?.close();
+      });
+      const postgres = (fields: Record<string, unknown>) => runCheck('postgres', { url: fx.server.url(), ...fields });
+
+      it('compares numeric and bigint answers as numbers, reads the first column of the first row, counts rows', async () => {
+        const passes = await Promise.all([
+          postgres({ query: 'SELECT 12.50::numeric AS price, 99', expect: [{ equals: 12.5 }, { lt: 13 }] }),
+          postgres({ query: 'SELECT count(*) FROM generate_series(1, 2000)', expect: { equals: 2000 } }),
+          postgres({ query: "SELECT 'primary', 'other'", expect: { oneOf: ['primary', 'main'] } }),
+          postgres({ query: 'SELECT version()', expect: { matches: '^PostgreSQL ' } }),
+          postgres({
+            query: 'SELECT g FROM generate_series(1, 2000) g',
+            expectRows: { equals: 2000 },
+            expect: { equals: 1 },
+          }),
+          postgres({ query: 'SELECT NULL', expect: { exists: false } }),
+          postgres({ query: 'SELECT true', expect: { equals: true } }),
+        ]);
+        for (const { result } of passes) expect(result, result.output).toMatchObject({ status: 'pass' });
+      });
+
+      it.each([
+        [
+          { query: 'SELECT count(*) FROM generate_series(1, 2000)', expect: { lt: 100 } },
+          'query returned 2000, expected < 100',
+        ],
+        [
+          { query: 'SELECT g FROM generate_series(1, 2000) g', expectRows: { lt: 100 } },
+          'query returned 2000 rows, expected < 100',
+        ],
+        [{ query: 'SELECT 1 WHERE false', expect: { equals: 1 } }, 'query returned no rows, expected 1'],
+        [{ query: "SELECT 'replica'", expect: { equals: 'primary' } }, 'query returned "replica", expected "primary"'],
+      ])('fails with reason assertion on %j: %s', async (fields, output) => {
+        const before = await fx.server.connections();
+        const { result } = await postgres(fields);
+        expect(result).toMatchObject({ status: 'fail', reason: 'assertion', output });
+        await waitUntil(async () => (await fx.server.connections()) === before, 3000, 'connections back');
+      });
+
+      it('expectWritable passes on the primary and fails with reason assertion on a standby (pg_basebackup -R)', async () => {
+        expect((await postgres({ expectWritable: true })).result, 'primary').toMatchObject({ status: 'pass' });
+        const url = standby?.url() ?? '';
+        // The standby answers reads: without expectWritable it is healthy.
+        expect((await runCheck('postgres', { url })).result.status).toBe('pass');
+        const { result } = await runCheck('postgres', { url, expectWritable: true });
+        expect(result).toMatchObject({
+          status: 'fail',
+          reason: 'assertion',
+          output: 'server is read-only (in recovery: a standby)',
+        });
+      });
+
+      it('expectWritable fails while default_transaction_read_only is on, and passes again after', async () => {
+        // ALTER SYSTEM refuses to run inside a transaction block, which a multi-statement query is.
+        await fx.server.sql('ALTER SYSTEM SET default_transaction_read_only = on');
+        await fx.server.sql('SELECT pg_reload_conf()');
+        try {
+          // The postmaster rereads the file asynchronously; new sessions see it shortly after.
+          await waitUntil(
+            async () => (await postgres({ expectWritable: true })).result.status === 'fail',
+            3000,
+            'read-only',
+          );
+          const { result } = await postgres({ expectWritable: true });
+          expect(result).toMatchObject({
+            status: 'fail',
+            reason: 'assertion',
+            output: 'server is read-only (default_transaction_read_only=on)',
+          });
+        } finally {
+          await fx.server.sql('ALTER SYSTEM RESET default_transaction_read_only');
+          await fx.server.sql('SELECT pg_reload_conf()');
+        }
+        await waitUntil(
+          async () => (await postgres({ expectWritable: true })).result.status === 'pass',
+          3000,
+          'writable again',
+        );
+      });
+
+      it('refuses at load an expectation without a query, and operands of the wrong type', () => {
+        expectConfigProblems('postgres', [
+          [
+            { url: 'postgres://u@h/', expect: { equals: 1 } },
+            ['checks[0].expect: expect needs a query (the default SELECT 1 always returns 1)'],
+          ],
+          [
+            { url: 'postgres://u@h/', query: 'SELECT 1', expectRows: { lt: '5' } },
+            ['checks[0].expectRows.lt: lt compares numbers: expected a number'],
+          ],
+          [
+            { url: 'postgres://u@h/', query: 'SELECT 1', expect: { equals: 1, lt: 2 } },
+            ['checks[0].expect: has 2 operators (equals, lt); write one entry per operator'],
+          ],
+        ]);
+      });
     });
 
     it('validates its options at config time', () => {
