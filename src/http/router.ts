@@ -14,7 +14,7 @@ import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
 export interface RouteDeps {
   readonly monitor: Monitor;
   /** The /metrics body: text 0.0.4, or OpenMetrics when true. */
-  readonly exposition: (openMetrics: boolean) => Promise<string>;
+  readonly exposition: (openMetrics: boolean) => Promise<Buffer>;
   readonly version: string;
   /** performance.now() at start, for /health uptime. */
   readonly startedAt: number;
@@ -148,11 +148,11 @@ export function createVitalsRouter(deps: RouteDeps): Router {
 
   router.get('/metrics', async (ctx) => {
     const openMetrics = prefersOpenMetrics(ctx.get('Accept') || undefined);
-    const text = await deps.exposition(openMetrics);
+    const body = await deps.exposition(openMetrics);
     ctx.status = 200;
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
-    ctx.body = text;
+    ctx.body = body;
   });
 
   router.get('/', (ctx) => {

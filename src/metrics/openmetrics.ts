@@ -25,11 +25,13 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
  * would corrupt the text format served to the next scraper, so we translate instead.
  */
 export function toOpenMetrics(text: string): string {
-  return openMetricsBody(text, '');
+  return `${translateToOpenMetrics(text)}# EOF\n`;
 }
 
-/** `text` (prom-client's exposition) translated, then `rendered` (already OpenMetrics), then # EOF. */
-export function openMetricsBody(text: string, rendered: string): string {
+export const OPENMETRICS_EOF = Buffer.from('# EOF\n');
+
+/** `text` (prom-client's exposition) translated, without the closing `# EOF`. */
+export function translateToOpenMetrics(text: string): string {
   const lines = text.split('\n').filter((line) => line !== '');
   const counters = new Set<string>();
   for (const line of lines) {
@@ -49,10 +51,6 @@ export function openMetricsBody(text: string, rendered: string): string {
     const name = /^[^{ ]+/.exec(line)?.[0] ?? '';
     return counters.has(name) && !name.endsWith('_total') ? `${name}_total${line.slice(name.length)}` : line;
   });
-  // Joined with # EOF, not appended after a newline: an empty exposition must not begin with
-  // a blank line, which OpenMetrics forbids.
-  // `rendered` is large (a thousand checks' lines) and ends with a newline: appended, not copied
-  // through split and join.
-  const translated = out.length > 0 ? `${out.join('\n')}\n` : '';
-  return `${translated}${rendered}# EOF\n`;
+  // An empty exposition must not begin with a blank line before # EOF, which OpenMetrics forbids.
+  return out.length > 0 ? `${out.join('\n')}\n` : '';
 }

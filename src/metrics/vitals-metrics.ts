@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Gauge, Registry, type MetricValue } from 'prom-client';
 import type { CheckView } from '../engine/check-runner.js';
 import { FAILURE_REASONS, type FailureReason, type RunResult, type Status } from '../types.js';
-import { openMetricsBody } from './openmetrics.js';
+import { OPENMETRICS_EOF, translateToOpenMetrics } from './openmetrics.js';
 
 const STATUSES: readonly Status[] = ['unknown', 'pass', 'warn', 'fail'];
 
@@ -22,8 +22,8 @@ export interface VitalsMetrics {
   setReadiness(isReady: () => boolean): void;
   setDraining(draining: boolean): void;
   setReload(applied: boolean, at?: number): void;
-  /** The /metrics body, text 0.0.4 or OpenMetrics 1.0. */
-  exposition(openMetrics: boolean): Promise<string>;
+  /** The /metrics body, text 0.0.4 or OpenMetrics 1.0, encoded. */
+  exposition(openMetrics: boolean): Promise<Buffer>;
 }
 
 /** One check's counters and its rendered sample lines, one string per family. */
@@ -32,7 +32,10 @@ interface CheckSeries {
   readonly labels: string;
   runs: number;
   readonly failures: Record<FailureReason, number>;
-  lines: string[];
+  /** Every family's lines, one after the other, in UTF-8. */
+  encoded: Buffer;
+  /** Where each family's lines start in `encoded`; one more entry for the end. */
+  offsets: number[];
   /** Lines are re-rendered at the next scrape, not at every run: scrapes are rarer than runs. */
   stale: boolean;
 }
@@ -175,12 +178,11 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
 
   const checks = new Map<string, CheckSeries>();
   // Each format is rendered when first asked for after a change: a scraper uses one of them.
-  let rendered: { text?: string; openMetrics?: string } | undefined;
+  let rendered: { text?: Buffer; openMetrics?: Buffer } | undefined;
   const render = (series: CheckSeries) => {
     series.stale = true;
     rendered = undefined;
   };
-
   // The same families as prom-client metric objects, computed from the same state on demand,
   // so `vitals.registry.metrics()` in an embedding app shows them too.
   const checksRegistry = new Registry();
@@ -201,24 +203,46 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   }
   const registry = Registry.merge([base, checksRegistry]);
 
-  function checkSection(openMetrics: boolean): string {
+  function encode(series: CheckSeries): void {
+    const lines = FAMILIES.map((family) => family.render(series));
+    series.encoded = Buffer.from(lines.join(''));
+    let at = 0;
+    series.offsets = [0];
+    for (const line of lines) {
+      at += Buffer.byteLength(line);
+      series.offsets.push(at);
+    }
+    series.stale = false;
+  }
+
+  /*
+   * The check families as one Buffer, copied family by family from each check's own encoded
+   * lines. A thousand checks make 1.3 MB: built as a string, it was flattened and encoded
+   * again on every scrape (Content-Length, then the socket write), and the garbage collection
+   * of those strings was the p99 of back-to-back scrapes. A Buffer lives outside V8's heap.
+   */
+  function checkSection(openMetrics: boolean): Buffer {
     if (rendered === undefined) {
       rendered = {};
-      for (const series of checks.values()) {
-        if (!series.stale) continue;
-        series.lines = FAMILIES.map((family) => family.render(series));
-        series.stale = false;
-      }
+      for (const series of checks.values()) if (series.stale) encode(series);
     }
     const key = openMetrics ? 'openMetrics' : 'text';
-    let body = rendered[key];
-    if (body === undefined) {
-      const all = [...checks.values()];
-      body = FAMILIES.map(
-        (family, index) => header(family, openMetrics) + all.map((series) => series.lines[index] ?? '').join(''),
-      ).join('');
-      rendered[key] = body;
-    }
+    const cached = rendered[key];
+    if (cached !== undefined) return cached;
+    const all = [...checks.values()];
+    const headers = FAMILIES.map((family) => Buffer.from(header(family, openMetrics)));
+    let size = 0;
+    for (const head of headers) size += head.length;
+    for (const series of all) size += series.encoded.length;
+    const body = Buffer.allocUnsafe(size);
+    let at = 0;
+    FAMILIES.forEach((_, index) => {
+      at += (headers[index] ?? Buffer.alloc(0)).copy(body, at);
+      for (const { encoded, offsets } of all) {
+        at += encoded.copy(body, at, offsets[index] ?? 0, offsets[index + 1] ?? 0);
+      }
+    });
+    rendered[key] = body;
     return body;
   }
 
@@ -227,7 +251,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
     runs: 0,
     failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
-    lines: [],
+    encoded: Buffer.alloc(0),
+    offsets: [],
     stale: true,
   });
 
@@ -273,8 +298,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     },
     async exposition(openMetrics) {
       const text = await base.metrics();
-      if (!openMetrics) return `${text}${checkSection(false)}`;
-      return openMetricsBody(text, checkSection(true));
+      if (!openMetrics) return Buffer.concat([Buffer.from(text), checkSection(false)]);
+      return Buffer.concat([Buffer.from(translateToOpenMetrics(text)), checkSection(true), OPENMETRICS_EOF]);
     },
   };
 }

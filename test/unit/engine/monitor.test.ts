@@ -40,7 +40,7 @@ function harness(): Harness {
       return p;
     },
     async sample(name, labels) {
-      const text = await metrics.exposition(false);
+      const text = (await metrics.exposition(false)).toString();
       for (const line of text.split('\n')) {
         const match = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
         if (match?.[1] !== name) continue;

@@ -65,7 +65,7 @@ describe('the target label carries no credential by construction, and is not red
           redact: (t) => redactor.redact(t),
         });
         monitor.apply(config.checks);
-        const text = await metrics.exposition(false);
+        const text = (await metrics.exposition(false)).toString();
         for (const [kind, f] of Object.entries(FIXTURES)) {
           expect(monitor.get(kind)?.target, kind).toBe(f.target);
           expect(infoTarget(text, kind), kind).toBe(f.target);
