@@ -71,6 +71,12 @@ checks:
   - name: resolver
     kind: dns
     host: example.com
+  - name: smtps
+    kind: tls
+    host: mail
+    port: 465
+    serverName: mail.example.com
+    warnCertExpiry: 14d
   - name: data
     kind: disk
     path: /

@@ -1,0 +1,146 @@
+/**
+ * Certificates with chosen lifetimes, for certificate-expiry tests: a CA, leaves that expire in
+ * 2 and 40 days, an expired one, and a leaf behind an intermediate that expires before it. Made
+ * with the `openssl` CLI (3.0 here: no -not_after, so an expired leaf is `-days -1`, whose
+ * notAfter is a day before its notBefore). Every leaf is for 127.0.0.1 and its own DNS name, so
+ * that one server can present each of them by SNI.
+ */
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveBinary } from './binaries.js';
+
+function openssl(args: string[], cwd: string): void {
+  const result = spawnSync(resolveBinary('openssl'), args, { cwd, encoding: 'utf8', timeout: 30_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+}
+
+export interface Issued {
+  readonly name: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The certificate's PEM, followed by its intermediate's when it has one: what a server sends. */
+  readonly chainPem: string;
+  readonly keyPem: string;
+  /** notAfter, ms since the epoch. */
+  readonly notAfter: number;
+}
+
+function issue(dir: string, name: string, days: number, issuer: Issued | undefined, ca: boolean): Issued {
+  const keyFile = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const certFile = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(
+    ext,
+    ca
+      ? '[v3]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n'
+      : `[v3]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1,DNS:${name}\n`,
+  );
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile], dir);
+  openssl(['req', '-new', '-key', keyFile, '-subj', `/CN=${name}`, '-out', csr], dir);
+  const signer =
+    issuer === undefined
+      ? ['-signkey', keyFile]
+      : ['-CA', issuer.certFile, '-CAkey', issuer.keyFile, '-set_serial', String(Date.now())];
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      ...signer,
+      '-days',
+      String(days),
+      '-extfile',
+      ext,
+      '-extensions',
+      'v3',
+      '-out',
+      certFile,
+    ],
+    dir,
+  );
+  const pem = readFileSync(certFile, 'utf8');
+  const issuerChain = issuer !== undefined && issuer.name !== ROOT ? issuer.chainPem : '';
+  return {
+    name,
+    certFile,
+    keyFile,
+    chainPem: pem + issuerChain,
+    keyPem: readFileSync(keyFile, 'utf8'),
+    notAfter: Date.parse(new X509Certificate(pem).validTo),
+  };
+}
+
+const ROOT = 'vitals-test-ca';
+
+export interface TestPki {
+  readonly ca: Issued;
+  /** Expires in 2 days. */
+  readonly soon: Issued;
+  /** Expires in 40 days. */
+  readonly later: Issued;
+  /** Expired a day ago. */
+  readonly expired: Issued;
+  /** Expires in 2 days, issued by a CA; the intermediate it is sent with: 1 day. */
+  readonly intermediate: Issued;
+  /** Expires in 40 days, sent with `intermediate`, which expires first. */
+  readonly behindIntermediate: Issued;
+}
+
+/** Names are the certificates' CNs and DNS names. */
+export function makeTestPki(dir: string): TestPki {
+  const ca = issue(dir, ROOT, 3650, undefined, true);
+  const intermediate = issue(dir, 'intermediate.test', 1, ca, true);
+  return {
+    ca,
+    soon: issue(dir, 'soon.test', 2, ca, false),
+    later: issue(dir, 'later.test', 40, ca, false),
+    expired: issue(dir, 'expired.test', -1, ca, false),
+    intermediate,
+    behindIntermediate: issue(dir, 'chained.test', 40, intermediate, false),
+  };
+}
+
+export interface CertServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An https server that presents, by SNI, the certificate of that name (the 40-day one without
+ * SNI or for an unknown name) and answers every request 200 "ok".
+ */
+export async function startCertServer(pki: TestPki): Promise<CertServer> {
+  const { createServer } = await import('node:https');
+  const { createSecureContext } = await import('node:tls');
+  const contexts = new Map(
+    [pki.soon, pki.later, pki.expired, pki.behindIntermediate].map((c) => [
+      c.name,
+      createSecureContext({ cert: c.chainPem, key: c.keyPem }),
+    ]),
+  );
+  const server = createServer(
+    {
+      cert: pki.later.chainPem,
+      key: pki.later.keyPem,
+      SNICallback: (name, done) => {
+        done(null, contexts.get(name) ?? contexts.get(pki.later.name));
+      },
+    },
+    (_req, res) => res.end('ok'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
