@@ -105,6 +105,11 @@ export function makeTestPki(dir: string): TestPki {
   };
 }
 
+/** notAfter of a PEM certificate file, ms since the epoch. */
+export function notAfterOf(certFile: string): number {
+  return Date.parse(new X509Certificate(readFileSync(certFile)).validTo);
+}
+
 export interface CertServer {
   readonly port: number;
   close(): Promise<void>;
