@@ -112,6 +112,8 @@ export function notAfterOf(certFile: string): number {
 
 export interface CertServer {
   readonly port: number;
+  /** From the next handshake on, presents `issued` to clients that send no SNI (an IP address). */
+  present(issued: Issued): void;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,9 @@ export async function startCertServer(pki: TestPki): Promise<CertServer> {
   const { port } = server.address() as { port: number };
   return {
     port,
+    present(issued) {
+      server.setSecureContext({ cert: issued.chainPem, key: issued.keyPem });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
