@@ -1,13 +1,14 @@
 /**
  * Certificates with chosen lifetimes, for certificate-expiry tests: a CA, leaves that expire in
  * 2 and 40 days, an expired one, and a leaf behind an intermediate that expires before it. Made
- * with the `openssl` CLI (3.0 here: no -not_after, so an expired leaf is `-days -1`, whose
- * notAfter is a day before its notBefore). Every leaf is for 127.0.0.1 and its own DNS name, so
+ * with the `openssl` CLI (3.0 here: no -not_before/-not_after, so an expired leaf is `-days -1`,
+ * whose notAfter is a day before its notBefore, and one not valid yet comes from `openssl ca`,
+ * whose -startdate may lie in the future). Every leaf is for 127.0.0.1 and its own DNS name, so
  * that one server can present each of them by SNI.
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveBinary } from './binaries.js';
 
@@ -28,7 +29,21 @@ export interface Issued {
   readonly notAfter: number;
 }
 
-function issue(dir: string, name: string, days: number, issuer: Issued | undefined, ca: boolean): Issued {
+/** `openssl ca`'s date format, YYYYMMDDHHMMSSZ. */
+const caDate = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+
+function issue(
+  dir: string,
+  name: string,
+  days: number,
+  issuer: Issued | undefined,
+  ca: boolean,
+  startsInDays = 0,
+): Issued {
   const keyFile = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const certFile = join(dir, `${name}.crt`);
@@ -45,24 +60,44 @@ function issue(dir: string, name: string, days: number, issuer: Issued | undefin
     issuer === undefined
       ? ['-signkey', keyFile]
       : ['-CA', issuer.certFile, '-CAkey', issuer.keyFile, '-set_serial', String(Date.now())];
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      ...signer,
-      '-days',
-      String(days),
-      '-extfile',
-      ext,
-      '-extensions',
-      'v3',
-      '-out',
-      certFile,
-    ],
-    dir,
-  );
+  if (startsInDays === 0 || issuer === undefined) {
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        ...signer,
+        '-days',
+        String(days),
+        '-extfile',
+        ext,
+        '-extensions',
+        'v3',
+        '-out',
+        certFile,
+      ],
+      dir,
+    );
+  } else {
+    // Only `openssl ca` takes a notBefore in the future; it wants a database of its own.
+    const db = join(dir, `${name}.ca`);
+    mkdirSync(db);
+    writeFileSync(join(db, 'index.txt'), '');
+    writeFileSync(join(db, 'serial'), '01\n');
+    const cnf = join(dir, `${name}.ca.cnf`);
+    writeFileSync(
+      cnf,
+      `[ca]\ndefault_ca = d\n[d]\ndatabase = ${db}/index.txt\nnew_certs_dir = ${db}\nserial = ${db}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n`,
+    );
+    const start = Date.now() + startsInDays * 86_400_000;
+    const validity = ['-startdate', caDate(start), '-enddate', caDate(start + days * 86_400_000)];
+    const signing = ['-config', cnf, '-cert', issuer.certFile, '-keyfile', issuer.keyFile, '-in', csr];
+    openssl(
+      ['ca', '-batch', '-notext', ...signing, ...validity, '-extfile', ext, '-extensions', 'v3', '-out', certFile],
+      dir,
+    );
+  }
   const pem = readFileSync(certFile, 'utf8');
   const issuerChain = issuer !== undefined && issuer.name !== ROOT ? issuer.chainPem : '';
   return {
@@ -85,6 +120,8 @@ export interface TestPki {
   readonly later: Issued;
   /** Expired a day ago. */
   readonly expired: Issued;
+  /** Valid from 10 days from now, for 30 days. */
+  readonly notYetValid: Issued;
   /** Expires in 2 days, issued by a CA; the intermediate it is sent with: 1 day. */
   readonly intermediate: Issued;
   /** Expires in 40 days, sent with `intermediate`, which expires first. */
@@ -100,6 +137,7 @@ export function makeTestPki(dir: string): TestPki {
     soon: issue(dir, 'soon.test', 2, ca, false),
     later: issue(dir, 'later.test', 40, ca, false),
     expired: issue(dir, 'expired.test', -1, ca, false),
+    notYetValid: issue(dir, 'future.test', 30, ca, false, 10),
     intermediate,
     behindIntermediate: issue(dir, 'chained.test', 40, intermediate, false),
   };
@@ -125,7 +163,7 @@ export async function startCertServer(pki: TestPki): Promise<CertServer> {
   const { createServer } = await import('node:https');
   const { createSecureContext } = await import('node:tls');
   const contexts = new Map(
-    [pki.soon, pki.later, pki.expired, pki.behindIntermediate].map((c) => [
+    [pki.soon, pki.later, pki.expired, pki.notYetValid, pki.behindIntermediate].map((c) => [
       c.name,
       createSecureContext({ cert: c.chainPem, key: c.keyPem }),
     ]),

@@ -7,6 +7,8 @@ import { makeTestPki, startCertServer, type CertServer, type TestPki } from '../
 import { configProblems, runCheck, runCheckKindContract, targetOf } from '../../support/contract.js';
 import { closedPort } from '../../support/ports.js';
 import { startSilentServer, type SilentServer } from '../../support/servers.js';
+import { startVitals } from '../../support/vitals.js';
+import { waitFor } from '../../support/wait.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -81,6 +83,12 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'tls kind'))('the tls check kind
     expect(result.output).toMatch(/expired/);
   });
 
+  it('fails a certificate that is not valid yet with reason protocol', async () => {
+    const { result } = await runCheck('tls', fields('future.test', { warnCertExpiry: '14d' }));
+    expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
+    expect(result.output).toMatch(/not yet valid/);
+  });
+
   it('fails an untrusted certificate with reason protocol, and a name it is not for', async () => {
     const untrusted = await runCheck('tls', { host: '127.0.0.1', port: server.port, serverName: 'later.test' });
     expect(untrusted.result).toMatchObject({ status: 'fail', reason: 'protocol' });
@@ -101,6 +109,46 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'tls kind'))('the tls check kind
     );
     expect(result).toMatchObject({ status: 'warn', output: 'certificate expired 1d ago (CN=expired.test)' });
     expect(result.certificate?.notAfter).toBe(pki.expired.notAfter);
+  });
+
+  it('in /metrics: the expiry gauge appears with the first handshake, follows a changed check, and leaves with a removed one', async () => {
+    const gauge = 'vitals_check_tls_cert_expiry_timestamp_seconds';
+    const line = (check: string, seconds: number) =>
+      `${gauge}{check="${check}",kind="tls",critical="true"} ${String(seconds)}`;
+    const check = (name: string, serverName: string) => ({
+      name,
+      kind: 'tls',
+      ...fields(serverName),
+      interval: '200ms',
+      timeout: '100ms',
+    });
+    const config = {
+      checks: [
+        check('edge', 'later.test'),
+        check('mail', 'soon.test'),
+        { name: 'plain', kind: 'tcp', host: '127.0.0.1', port: server.port },
+      ],
+    };
+    const vitals = await startVitals(config);
+    try {
+      const scrape = async () => (await vitals.get('/metrics')).body;
+      await waitFor(scrape, (body) => body.includes(line('mail', pki.soon.notAfter / 1000)), 5000);
+      const before = await scrape();
+      expect(before).toContain(line('edge', pki.later.notAfter / 1000));
+      expect(before).not.toMatch(new RegExp(`${gauge}\\{check="plain"`));
+      // edge now presents the chain with the early intermediate; mail is removed.
+      config.checks = [check('edge', 'chained.test'), config.checks[2] as (typeof config.checks)[number]];
+      await vitals.vitals.reload();
+      const after = await waitFor(
+        scrape,
+        (body) => body.includes(line('edge', pki.intermediate.notAfter / 1000)),
+        5000,
+      );
+      expect(after.value).not.toContain('check="mail"');
+      expect(after.value).not.toContain(line('edge', pki.later.notAfter / 1000));
+    } finally {
+      await vitals.close();
+    }
   });
 
   it('validates its fields and warnCertExpiry with their paths', () => {
