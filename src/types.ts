@@ -39,13 +39,29 @@ export interface ProbeSuccess {
   readonly observedValue?: number;
 }
 
+/** The certificate of a peer's chain that expires first. */
+export interface CertificateExpiry {
+  /** Its notAfter, ms since the epoch. */
+  readonly notAfter: number;
+  readonly commonName: string | undefined;
+}
+
+/**
+ * What a probe records during a run, whether the run then passes or fails: a handshake that
+ * succeeded before a wrong password still showed the certificate.
+ */
+export interface RunRecorder {
+  /** A TLS handshake's chain; of several in one run (redirects), the earliest expiry counts. */
+  certificate(expiry: CertificateExpiry): void;
+}
+
 /**
  * One attempt against a dependency. Resolves when it is healthy, throws when it is not.
  * It must stop its I/O when `signal` aborts: the engine aborts it at the check's deadline.
  */
 // `void` so that `async () => { ... }` with no return is a probe as it is written.
 // eslint-disable-next-line @typescript-eslint/no-invalid-void-type
-export type Probe = (signal: AbortSignal) => Promise<ProbeSuccess | undefined | void>;
+export type Probe = (signal: AbortSignal, recorder: RunRecorder) => Promise<ProbeSuccess | undefined | void>;
 
 /** The common fields every check has, resolved (defaults applied, durations in ms). */
 export interface CheckCommon {
@@ -57,6 +73,8 @@ export interface CheckCommon {
   readonly failureThreshold: number;
   readonly successThreshold: number;
   readonly warnLatencyMs: number | undefined;
+  /** A pass whose peer certificate expires sooner than this is reported `warn`. */
+  readonly warnCertExpiryMs?: number | undefined;
 }
 
 /** A check as the config describes it: common fields plus the kind's own, validated options. */
@@ -84,6 +102,8 @@ export interface CheckKind<Options = unknown> {
    * content into (`{ passwordFile: 'password' }`); the file is re-read on every reload.
    */
   readonly secretFiles?: Readonly<Record<string, string>>;
+  /** It may speak TLS, and so take warnCertExpiry. */
+  readonly speaksTls?: boolean;
   /** Strict schema of the kind's own fields (the common fields are removed before parsing). */
   readonly options: z.ZodType<Options>;
   /** The `target` label of `vitals_check_info`; never carries a credential. */
@@ -105,6 +125,8 @@ export interface RunResult {
   /** Short reason on warn/fail; never a stack or a secret. */
   readonly output: string | undefined;
   readonly reason: FailureReason | undefined;
+  /** The peer certificate the run saw, when it made a TLS handshake. */
+  readonly certificate?: CertificateExpiry | undefined;
 }
 
 /** A check as the routes, the metrics and an embedder see it. */

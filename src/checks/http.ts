@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
-import { RESPONSE_TIME, type CheckKind, type FailureReason, type UrlSpec } from '../types.js';
+import { RESPONSE_TIME, type CheckKind, type FailureReason, type RunRecorder, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
 import { abortable } from './support/abort.js';
 import {
@@ -13,7 +13,7 @@ import {
   type JsonExpectation,
 } from './support/expectations.js';
 import { re2Problem } from './support/re2.js';
-import { nodeTlsOptions, tlsSchema, type TlsOptions } from './support/tls.js';
+import { nodeTlsOptions, recordPeerCertificates, tlsSchema, type TlsOptions } from './support/tls.js';
 import { endpoint, parseUrl, urlString, type Endpoint } from './support/url.js';
 
 const URL_SPEC: UrlSpec = { defaultPorts: { 'http:': 80, 'https:': 443 }, pathIsDatabase: false };
@@ -152,6 +152,7 @@ function exchange(
   tls: https.RequestOptions,
   keepBody: boolean,
   signal: AbortSignal,
+  recorder: RunRecorder,
 ): Promise<Exchange> {
   signal.throwIfAborted();
   const { url } = target;
@@ -165,6 +166,11 @@ function exchange(
     headers: { 'user-agent': 'vitals', ...headers, connection: 'close' },
     agent: false,
     ...tls,
+  });
+  request.once('socket', (socket) => {
+    socket.once('secureConnect', () => {
+      recordPeerCertificates(socket, recorder);
+    });
   });
   let response: IncomingMessage | undefined;
   // Whatever ends the exchange, the connection goes with it (a no-op where Node already
@@ -253,6 +259,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
   componentType: 'component',
   observed: RESPONSE_TIME,
   url: URL_SPEC,
+  speaksTls: true,
   options,
   target: (o) => {
     const e = parsed(o.url);
@@ -263,7 +270,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
   create: (o) => {
     const regex = o.bodyRegex !== undefined ? RE2JS.compile(o.bodyRegex) : undefined;
     const json = o.expectJson === undefined ? undefined : compileMatches(o.expectJson);
-    return async (signal) => {
+    return async (signal, recorder) => {
       const first = parsed(o.url);
       const auth = basicAuth(first);
       let url = first;
@@ -277,6 +284,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
           tlsFor(o.tls, url.url.host === first.url.host),
           regex !== undefined || json !== undefined,
           signal,
+          recorder,
         );
         if (o.followRedirects && isRedirect(result.status) && result.location !== undefined) {
           if (redirects >= MAX_REDIRECTS) {

@@ -6,10 +6,11 @@ import { mysqlCheck } from './mysql.js';
 import { postgresCheck } from './postgres.js';
 import { redisCheck } from './redis.js';
 import { tcpCheck } from './tcp.js';
+import { tlsCheck } from './tls.js';
 
 /** Every kind a config may name. Adding a kind: one file beside this one, one line here. */
 export const checkKinds: ReadonlyMap<string, CheckKind> = new Map(
-  [mysqlCheck, postgresCheck, redisCheck, httpCheck, tcpCheck, dnsCheck, diskCheck].map((kind) => [
+  [mysqlCheck, postgresCheck, redisCheck, httpCheck, tcpCheck, dnsCheck, diskCheck, tlsCheck].map((kind) => [
     kind.kind,
     kind as CheckKind,
   ]),

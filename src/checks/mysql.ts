@@ -13,7 +13,7 @@ import {
   rowCountSchema,
   rowsProblem,
 } from './support/expectations.js';
-import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { nodeTlsOptions, recordPeerCertificates, tlsSchema } from './support/tls.js';
 import { endpoint, urlString } from './support/url.js';
 
 const URL_SPEC: UrlSpec = { defaultPorts: { 'mysql:': 3306 }, pathIsDatabase: true };
@@ -122,6 +122,7 @@ function replicaStatus(rows: RowDataPacket[]): ReplicaStatus | undefined {
 export const mysqlCheck: CheckKind<MysqlOptions> = {
   kind: 'mysql',
   ...urlDatastoreKind(URL_SPEC),
+  speaksTls: true,
   options,
   classify,
   create: (o, check) => {
@@ -129,7 +130,7 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
       value: o.expect === undefined ? undefined : compileMatches(o.expect),
       rows: o.expectRows,
     };
-    return async (signal) => {
+    return async (signal, recorder) => {
       // Loaded on first use: a config without mysql checks never pays for the driver at start-up.
       const { createConnection } = await import('mysql2');
       const connection = createConnection(connectionOptions(o, check.timeoutMs));
@@ -197,6 +198,8 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
       } finally {
         // The engine aborts every finished run; that must not cut the polite goodbye short.
         abort.dispose();
+        // mysql2 swaps its stream for the TLS socket after the handshake's SSL request.
+        recordPeerCertificates(streamOf(connection), recorder);
         if (healthy) {
           // A polite COM_QUIT keeps the server's Aborted_clients clean; the timer bounds it.
           const timer = setTimeout(destroy, check.timeoutMs);

@@ -11,7 +11,7 @@ import {
   rowCountSchema,
   rowsProblem,
 } from './support/expectations.js';
-import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { nodeTlsOptions, recordPeerCertificates, tlsSchema } from './support/tls.js';
 import { endpoint, urlString } from './support/url.js';
 
 const URL_SPEC: UrlSpec = { defaultPorts: { 'postgres:': 5432, 'postgresql:': 5432 }, pathIsDatabase: true };
@@ -97,6 +97,7 @@ function readOnlyState(row: unknown[] | undefined): string | undefined {
 export const postgresCheck: CheckKind<PostgresOptions> = {
   kind: 'postgres',
   ...urlDatastoreKind(URL_SPEC),
+  speaksTls: true,
   options,
   classify,
   create: (o, check) => {
@@ -104,7 +105,7 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
       value: o.expect === undefined ? undefined : compileMatches(o.expect),
       rows: o.expectRows,
     };
-    return async (signal) => {
+    return async (signal, recorder) => {
       // Loaded on first use: a config without postgres checks never pays for the driver at start-up.
       const { default: pg } = await import('pg');
       const client = new pg.Client({
@@ -149,6 +150,7 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
       } finally {
         // The engine aborts every finished run; that must not cut the polite goodbye short.
         abort.dispose();
+        recordPeerCertificates(client.connection.stream, recorder);
         if (healthy) {
           // A polite Terminate message keeps the server log clean; the timer bounds it.
           const timer = setTimeout(destroy, check.timeoutMs);

@@ -3,7 +3,7 @@ import type { CheckKind, FailureReason, UrlSpec } from '../types.js';
 import { CheckFailure } from './classify.js';
 import { abortable } from './support/abort.js';
 import { credentialOptions, onePassword, urlDatastoreKind } from './support/credentials.js';
-import { nodeTlsOptions, tlsSchema } from './support/tls.js';
+import { nodeTlsOptions, recordingServerIdentity, tlsSchema } from './support/tls.js';
 import { endpoint, urlString } from './support/url.js';
 
 // The path is a database number, checked by the schema below, not a name to decode.
@@ -67,9 +67,10 @@ function classify(error: unknown): FailureReason | undefined {
 export const redisCheck: CheckKind<RedisOptions> = {
   kind: 'redis',
   ...urlDatastoreKind(URL_SPEC),
+  speaksTls: true,
   options,
   classify,
-  create: (o, check) => async (signal) => {
+  create: (o, check) => async (signal, recorder) => {
     const e = connectionParameters(o);
     // node-redis keeps a socket to itself until it has connected, and its destroy() cannot reach
     // it: a connect or TLS handshake pending at the deadline stayed open (SYN-SENT against a port
@@ -91,6 +92,7 @@ export const redisCheck: CheckKind<RedisOptions> = {
             ...common,
             tls: true as const,
             ...nodeTlsOptions(o.tls),
+            checkServerIdentity: recordingServerIdentity(recorder),
           }
         : common,
       username: e.username,

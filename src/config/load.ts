@@ -84,6 +84,8 @@ export const commonSchema = z.strictObject({
   failureThreshold: threshold.optional(),
   successThreshold: threshold.optional(),
   warnLatency: duration().optional(),
+  // Not a timer delay, so not bound by duration()'s one-day limit: certificates live for months.
+  warnCertExpiry: duration({ max: 365 * 24 * 3600 * 1000 }).optional(),
 });
 const COMMON_KEYS = new Set(Object.keys(commonSchema.shape));
 
@@ -234,6 +236,10 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
   if (!common.success) return undefined;
 
   const c = common.data;
+  if (c.warnCertExpiry !== undefined && kind !== undefined && kind.speaksTls !== true) {
+    problems.push(`${at}.warnCertExpiry: kind ${kind.kind} does not speak TLS`);
+    return undefined;
+  }
   const intervalMs = c.interval ?? defaults.interval;
   const timeoutMs = c.timeout ?? defaults.timeout;
   // With neither overridden, the defaults' own comparison has said it once.
@@ -272,6 +278,7 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
     failureThreshold,
     successThreshold,
     warnLatencyMs: c.warnLatency,
+    warnCertExpiryMs: c.warnCertExpiry,
     options: own,
   };
 }

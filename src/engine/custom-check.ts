@@ -39,7 +39,8 @@ function msOrDuration<T extends z.ZodType>(schema: T) {
 }
 
 const { shape } = commonSchema;
-const customSchema = commonSchema.extend({
+// A custom check has no TLS handshake of ours to record.
+const customSchema = commonSchema.omit({ warnCertExpiry: true }).extend({
   interval: msOrDuration(shape.interval),
   timeout: msOrDuration(shape.timeout),
   warnLatency: msOrDuration(shape.warnLatency),

@@ -1,5 +1,12 @@
 import { CheckFailure, CheckTimeoutError, classifyCommon, errorMessage } from '../checks/classify.js';
-import { FAILURE_REASONS, type CheckCommon, type FailureReason, type Probe, type RunResult } from '../types.js';
+import {
+  FAILURE_REASONS,
+  type CertificateExpiry,
+  type CheckCommon,
+  type FailureReason,
+  type Probe,
+  type RunResult,
+} from '../types.js';
 
 export interface ProbeRun {
   /** Settles at the deadline at the latest. */
@@ -71,6 +78,22 @@ function reasonOf(error: unknown, classify: RunOptions['classify']): FailureReas
   return (FAILURE_REASONS as readonly unknown[]).includes(reason) ? (reason as FailureReason) : classifyCommon(error);
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+/** "certificate expires in 9d (CN=db.internal)" when it expires within `warnMs`. */
+function certificateWarning(
+  certificate: CertificateExpiry | undefined,
+  warnMs: number | undefined,
+): string | undefined {
+  if (certificate === undefined || warnMs === undefined) return undefined;
+  const leftMs = certificate.notAfter - Date.now();
+  if (leftMs >= warnMs) return undefined;
+  const cn = certificate.commonName === undefined ? '' : ` (CN=${certificate.commonName})`;
+  // Only insecureSkipVerify lets an expired certificate pass.
+  if (leftMs < 0) return `certificate expired ${String(Math.floor(-leftMs / DAY_MS))}d ago${cn}`;
+  return `certificate expires in ${String(Math.floor(leftMs / DAY_MS))}d${cn}`;
+}
+
 /**
  * Runs a probe under a hard deadline. The result never waits past `timeoutMs`: at the
  * deadline the signal aborts (the probe destroys its connection) and the run fails with
@@ -89,7 +112,13 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       reject(error);
     }, check.timeoutMs);
   });
-  const attempt = (async () => probe(controller.signal))();
+  let certificate: CertificateExpiry | undefined;
+  const recorder = {
+    certificate(expiry: CertificateExpiry) {
+      if (certificate === undefined || expiry.notAfter < certificate.notAfter) certificate = expiry;
+    },
+  };
+  const attempt = (async () => probe(controller.signal, recorder))();
   const settled = attempt.then(
     () => undefined,
     () => undefined,
@@ -104,6 +133,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       finishedAt: Date.now(),
       output: shortOutput(options.redact(errorMessage(error))),
       reason: timedOut ? 'timeout' : reasonOf(error, options.classify),
+      certificate,
     };
   };
   const result = Promise.race([attempt, deadline])
@@ -114,6 +144,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       const slow = check.warnLatencyMs !== undefined && durationMs > check.warnLatencyMs;
       const warn =
         reported.warn ??
+        certificateWarning(certificate, check.warnCertExpiryMs) ??
         (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
       return {
         status: warn === undefined ? 'pass' : 'warn',
@@ -122,6 +153,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
         finishedAt: Date.now(),
         output: warn === undefined ? undefined : shortOutput(options.redact(warn)),
         reason: undefined,
+        certificate,
       };
     }, failed)
     // The last line of defence: a result, whatever went wrong above, never a rejection that

@@ -32,6 +32,8 @@ interface CheckSeries {
   readonly labels: string;
   runs: number;
   readonly failures: Record<FailureReason, number>;
+  /** Seconds; undefined until a run has made a TLS handshake, and then its series exists. */
+  certificateExpiry: number | undefined;
   /** Every family's lines, one after the other, in UTF-8. */
   encoded: Buffer;
   /** Where each family's lines start in `encoded`; one more entry for the end. */
@@ -128,6 +130,17 @@ const FAMILIES: readonly Family[] = [
       ).join(''),
     values: (s) =>
       FAILURE_REASONS.map((reason) => ({ labels: { ...labelObject(s.view), reason }, value: s.failures[reason] })),
+  },
+  {
+    name: 'vitals_check_tls_cert_expiry_timestamp_seconds',
+    help: 'Unix time the first certificate to expire in the chain the peer sent at the last TLS handshake expires.',
+    type: 'gauge',
+    render: (s) =>
+      s.certificateExpiry === undefined
+        ? ''
+        : `vitals_check_tls_cert_expiry_timestamp_seconds{${s.labels}} ${String(s.certificateExpiry)}\n`,
+    values: (s) =>
+      s.certificateExpiry === undefined ? [] : [{ labels: labelObject(s.view), value: s.certificateExpiry }],
   },
   {
     name: 'vitals_check_info',
@@ -251,6 +264,7 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
     runs: 0,
     failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
+    certificateExpiry: undefined,
     encoded: Buffer.alloc(0),
     offsets: [],
     stale: true,
@@ -284,6 +298,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
       if (series?.view !== view) return;
       series.runs += 1;
       if (run.reason !== undefined) series.failures[run.reason] += 1;
+      // A run that failed before its handshake says nothing new about the certificate.
+      if (run.certificate !== undefined) series.certificateExpiry = run.certificate.notAfter / 1000;
       render(series);
     },
     setReadiness(source) {

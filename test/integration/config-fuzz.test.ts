@@ -71,6 +71,12 @@ checks:
   - name: resolver
     kind: dns
     host: example.com
+  - name: smtps
+    kind: tls
+    host: mail
+    port: 465
+    serverName: mail.example.com
+    warnCertExpiry: 14d
   - name: data
     kind: disk
     path: /
@@ -230,7 +236,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(7);
+    expect(config?.checks).toHaveLength(8);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {

@@ -31,6 +31,7 @@ const FAMILIES: Record<string, 'gauge' | 'counter'> = {
   vitals_check_runs_total: 'counter',
   vitals_check_failures_total: 'counter',
   vitals_check_info: 'gauge',
+  vitals_check_tls_cert_expiry_timestamp_seconds: 'gauge',
   vitals_ready: 'gauge',
   vitals_draining: 'gauge',
   vitals_build_info: 'gauge',
@@ -198,6 +199,39 @@ describe('/metrics: own metrics', () => {
     const appliedAt = value(m, 'vitals_config_last_reload_success_timestamp_seconds');
     expect(appliedAt).toBeGreaterThanOrEqual(before - 0.01);
     expect(appliedAt).toBeLessThanOrEqual(after + 0.01);
+  });
+
+  it('the certificate expiry gauge: only for a check that has made a TLS handshake, from its first, kept while later runs fail before one', async () => {
+    const notAfter = Date.parse('2031-01-02T03:04:05Z');
+    let handshake = true;
+    const s = await start({ checks: [] }, [
+      {
+        name: 'tls',
+        interval: 100,
+        timeout: 50,
+        run: async (_signal, recorder) => {
+          if (!handshake) throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+          recorder.certificate({ notAfter, commonName: 'db.internal' });
+          return Promise.resolve();
+        },
+      },
+      fast('plain', controlled('pass')),
+    ]);
+    let m = await afterRuns(s, 'tls', 1);
+    expect(value(m, 'vitals_check_tls_cert_expiry_timestamp_seconds', checkLabels('tls'))).toBe(notAfter / 1000);
+    expect(series(m, 'vitals_check_tls_cert_expiry_timestamp_seconds', { check: 'plain' })).toHaveLength(0);
+    handshake = false;
+    const runs = value(m, 'vitals_check_runs_total', checkLabels('tls'));
+    m = await afterRuns(s, 'tls', runs + 2);
+    expect(value(m, 'vitals_check_up', checkLabels('tls'))).toBe(0);
+    expect(value(m, 'vitals_check_tls_cert_expiry_timestamp_seconds', checkLabels('tls'))).toBe(notAfter / 1000);
+    const openMetrics = await s.get('/metrics', { headers: { accept: 'application/openmetrics-text' } });
+    expect(openMetrics.body).toContain(
+      `vitals_check_tls_cert_expiry_timestamp_seconds{check="tls",kind="custom",critical="true"} ${String(notAfter / 1000)}\n`,
+    );
+    const registry = await s.vitals.registry.getSingleMetricAsString('vitals_check_tls_cert_expiry_timestamp_seconds');
+    expect(registry).toContain(`check="tls"`);
+    expect(registry).not.toContain(`check="plain"`);
   });
 
   it('a passing check: up 1, status pass, runs counted, no failures, last success = last run', async () => {

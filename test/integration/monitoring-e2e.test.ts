@@ -18,6 +18,9 @@ import { parse, stringify } from 'yaml';
 import { EXPECTED_REASONS } from '../support/contract.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
+import { makeTestPki, startCertServer, type CertServer, type TestPki } from '../support/certificates.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import {
   startAlertmanager,
   startPrometheus,
@@ -34,6 +37,8 @@ import { waitFor } from '../support/wait.js';
 
 const CRITICAL = 'primary-db';
 const NON_CRITICAL = 'reporting-db';
+/** A tls check whose server starts with a 40-day certificate and then presents a 2-day one. */
+const CERT_CHECK = 'payments-tls';
 /** Every `for:` in the rules becomes this. */
 const SHORT_FOR = '2s';
 /** What Prometheus 2.42 sends when it scrapes (scrape/scrape.go, scrapeAcceptHeader). */
@@ -211,12 +216,19 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
   let shortened: string[] = [];
   let killedAt = 0;
   let firingAt = 0;
+  let certDir = '';
+  let pki: TestPki | undefined;
+  let certServer: CertServer | undefined;
 
   beforeAll(async () => {
+    certDir = mkdtempSync(path.join(os.tmpdir(), 'vitals-e2e-certs-'));
+    pki = makeTestPki(certDir);
+    certServer = await startCertServer(pki);
     // Independent servers in parallel; each is kept as soon as it is up, so afterAll closes
     // whatever started even when a sibling failed.
     const started = await Promise.allSettled([
-      startMariaDb().then((s) => (db = s)),
+      // 40 days: no certificate alert while everything is healthy.
+      startMariaDb({ tls: pki.later }).then((s) => (db = s)),
       startWebhookReceiver().then((s) => (hook = s)),
     ]);
     for (const r of started) if (r.status === 'rejected') throw r.reason;
@@ -228,6 +240,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       kind: 'mysql',
       url: db.url({ password: '' }),
       password: db.password,
+      tls: { caFile: pki.ca.certFile },
       interval: '1s',
       timeout: '500ms',
     };
@@ -236,6 +249,15 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       checks: [
         { name: CRITICAL, critical: true, ...mysql },
         { name: NON_CRITICAL, critical: false, ...mysql },
+        {
+          name: CERT_CHECK,
+          kind: 'tls',
+          host: '127.0.0.1',
+          port: certServer.port,
+          tls: { caFile: pki.ca.certFile },
+          interval: '1s',
+          timeout: '500ms',
+        },
       ],
     });
     instance = new URL(served.url).host;
@@ -252,7 +274,10 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
   afterAll(async () => {
     // Prometheus first, so it stops scraping and alerting; then everything else, each on its own.
     const results = await Promise.allSettled([prom?.close()]);
-    results.push(...(await Promise.allSettled([am?.close(), served?.close(), hook?.close(), db?.close()])));
+    results.push(
+      ...(await Promise.allSettled([am?.close(), served?.close(), hook?.close(), db?.close(), certServer?.close()])),
+    );
+    rmSync(certDir, { recursive: true, force: true });
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length > 0)
       throw new AggregateError(
@@ -300,7 +325,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     // Both checks pass before the fault; exact label sets.
     const { value: checks } = await waitFor<PromSample[]>(
       () => p.query('vitals_check_up{job="vitals"}'),
-      (samples) => samples.length === 2 && samples.every((s) => s.value[1] === '1'),
+      (samples) => samples.length === 3 && samples.every((s) => s.value[1] === '1'),
       10_000,
       { everyMs: 200 },
     );
@@ -322,6 +347,21 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
         job: 'vitals',
         instance,
       },
+      [CERT_CHECK]: {
+        __name__: 'vitals_check_up',
+        check: CERT_CHECK,
+        kind: 'tls',
+        critical: 'true',
+        job: 'vitals',
+        instance,
+      },
+    });
+    // Every check here speaks TLS: each has its certificate's expiry, the earliest of its chain.
+    const expiries = await p.query('vitals_check_tls_cert_expiry_timestamp_seconds{job="vitals"}');
+    expect(Object.fromEntries(expiries.map((s) => [s.metric.check, Number(s.value[1])]))).toEqual({
+      [CRITICAL]: need(pki, 'pki').later.notAfter / 1000,
+      [NON_CRITICAL]: need(pki, 'pki').later.notAfter / 1000,
+      [CERT_CHECK]: need(pki, 'pki').later.notAfter / 1000,
     });
     // Counters survive the OpenMetrics translation under their text-format names.
     expect(await p.query(`vitals_check_runs_total{check="${CRITICAL}"} > 0`)).toHaveLength(1);
@@ -424,6 +464,37 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
     );
   });
 
+  it('a certificate two days from expiry pages: VitalsCertificateExpiring reaches the pager', async () => {
+    const h = need(hook, 'webhook receiver');
+    const soon = need(pki, 'pki').soon;
+    const presentedAt = Date.now();
+    need(certServer, 'certificate server').present(soon);
+    const firing = await h.waitFor(deliveryOf('VitalsCertificateExpiring', CERT_CHECK, 'firing', presentedAt), 25_000);
+    expect(firing.path).toBe('/pager');
+    const alert = firing.body.alerts.find((x) => x.labels.check === CERT_CHECK);
+    expect(alert?.labels).toEqual({
+      alertname: 'VitalsCertificateExpiring',
+      severity: 'critical',
+      check: CERT_CHECK,
+      kind: 'tls',
+      critical: 'true',
+      job: 'vitals',
+      instance,
+    });
+    expect(alert?.annotations.description).toMatch(
+      new RegExp(`^A certificate in the chain presented to check ${CERT_CHECK} \\(tls\\) on .* expires in 1d `),
+    );
+    expect(alert?.annotations.runbook_url).toMatch(/docs\/runbook\.md#vitalscertificateexpiring$/);
+    // The mysql checks' 40-day certificate raises nothing.
+    expect(
+      h.received.filter((d) =>
+        d.body.alerts.some(
+          (x) => (x.labels.alertname ?? '').startsWith('VitalsCertificate') && x.labels.check !== CERT_CHECK,
+        ),
+      ),
+    ).toEqual([]);
+  });
+
   describe('every dashboard query returns data from Prometheus', () => {
     const queries = panelQueries(dashboard.panels);
     const variables = () => Object.fromEntries(queryVariables.map((v) => [v.name, v]));
@@ -477,7 +548,14 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       const kinds = await p.query(
         substitute(queries.find((q) => q.title === 'Checks by kind')?.expr ?? 'vector(0)', values),
       );
-      expect(kinds.map((s) => [s.metric.kind, s.value[1]])).toEqual([['mysql', all ? '2' : '1']]);
+      expect(kinds.map((s) => [s.metric.kind, s.value[1]]).sort()).toEqual(
+        all
+          ? [
+              ['mysql', '2'],
+              ['tls', '1'],
+            ]
+          : [['mysql', '1']],
+      );
     });
 
     it('variable queries return the expected values', async () => {
@@ -486,7 +564,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, 'monitoring end to end'))('monitori
       const expected: Record<string, string[]> = {
         job: ['vitals'],
         instance: [instance],
-        check: [CRITICAL, NON_CRITICAL].sort(),
+        check: [CRITICAL, NON_CRITICAL, CERT_CHECK].sort(),
       };
       for (const v of queryVariables) {
         const text = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');

@@ -28,6 +28,7 @@ const SPEC_METRICS = [
   'vitals_check_runs_total',
   'vitals_check_failures_total',
   'vitals_check_info',
+  'vitals_check_tls_cert_expiry_timestamp_seconds',
   'vitals_ready',
   'vitals_draining',
   'vitals_build_info',
@@ -347,6 +348,8 @@ describe.skipIf(skipUnlessBinaries(['promtool'], 'dashboard PromQL (promtool)'))
         { series: `vitals_check_failures_total${l('a', ',reason="timeout"')}`, values: '0+2x20' },
         { series: `vitals_check_failures_total${l('a', ',reason="refused"')}`, values: '0+1x20' },
         { series: `vitals_check_failures_total${l('a', ',reason="auth"')}`, values: '0x20' },
+        // expires 2 days after the epoch; time() is 120 at 2m
+        { series: `vitals_check_tls_cert_expiry_timestamp_seconds${l('a')}`, values: '172800x20' },
       ];
       const tests = {
         rule_files: [],
@@ -368,6 +371,11 @@ describe.skipIf(skipUnlessBinaries(['promtool'], 'dashboard PromQL (promtool)'))
                 expr: exprOf('Time since last success'),
                 eval_time: '2m',
                 exp_samples: [{ labels: l('a'), value: 90 }],
+              },
+              {
+                expr: exprOf('Days until certificate expiry'),
+                eval_time: '2m',
+                exp_samples: [{ labels: l('a'), value: (172800 - 120) / 86400 }],
               },
               { expr: exprOf('Failure ratio'), eval_time: '4m', exp_samples: [{ labels: l('a'), value: 0.5 }] },
               {

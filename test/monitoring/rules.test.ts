@@ -27,6 +27,8 @@ const CONTRACT_ALERTS = [
   'VitalsDown',
   'VitalsAbsent',
   'VitalsConfigReloadFailed',
+  'VitalsCertificateExpiringSoon',
+  'VitalsCertificateExpiring',
 ];
 
 interface Rule {
@@ -150,7 +152,7 @@ describe.skipIf(skipUnlessBinaries(['promtool', 'amtool'], 'monitoring kit (prom
       const r = promtool(['check', 'config', 'prometheus.yml'], { cwd: root });
       expect(r.code, r.output).toBe(0);
       expect(r.output).toContain('SUCCESS: 1 rule files found');
-      expect(r.output).toMatch(/SUCCESS: 9 rules found/);
+      expect(r.output).toMatch(/SUCCESS: 11 rules found/);
     });
 
     it('promtool check rules --lint=all finds no problem', () => {

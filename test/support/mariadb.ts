@@ -65,6 +65,8 @@ export interface StartMariaDbOptions {
    * SHOW SLAVE/REPLICA STATUS; add 'SLAVE MONITOR' for that.
    */
   probeGrants?: string;
+  /** Also offer TLS with this certificate (clients may still connect in plain text). */
+  tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -371,7 +373,8 @@ export async function startMariaDb(opts: StartMariaDbOptions = {}): Promise<Mari
   for (const name of ['mariadbd', 'mariadb', 'mariadb-admin']) resolveBinary(name); // fail before mkdtemp
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vitals-mariadb-'));
   tempDirs.add(dir);
-  const server = new MariaDbServer(dir, await freePort(), opts.extraArgs ?? []);
+  const tlsArgs = opts.tls === undefined ? [] : [`--ssl-cert=${opts.tls.certFile}`, `--ssl-key=${opts.tls.keyFile}`];
+  const server = new MariaDbServer(dir, await freePort(), [...tlsArgs, ...(opts.extraArgs ?? [])]);
   try {
     await initialiseDatadir(installDb, server.datadir);
     await server.start(true);

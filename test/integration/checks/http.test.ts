@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
+import { makeTestPki, startCertServer, type CertServer, type TestPki } from '../../support/certificates.js';
 import {
   configProblems,
   expectConfigProblems,
@@ -508,3 +509,79 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'http TLS'))('the http check kin
     expect(bad.result).toMatchObject({ status: 'fail', reason: 'protocol' });
   });
 });
+
+describe.skipIf(skipUnlessBinaries(['openssl'], 'http certificate expiry'))(
+  'the http check kind: certificate expiry',
+  () => {
+    let dir: string;
+    let pki: TestPki;
+    let server: CertServer;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'vitals-http-expiry-'));
+      pki = makeTestPki(dir);
+      server = await startCertServer(pki);
+    });
+
+    afterAll(async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const check = (serverName: string, extra: Record<string, unknown> = {}) =>
+      runCheck('http', {
+        url: `https://127.0.0.1:${String(server.port)}/`,
+        tls: { caFile: pki.ca.certFile, serverName },
+        warnCertExpiry: '14d',
+        ...extra,
+      });
+
+    it('passes a certificate that expires after warnCertExpiry, recording its notAfter', async () => {
+      const { result } = await check('later.test');
+      expect(result).toMatchObject({
+        status: 'pass',
+        certificate: { notAfter: pki.later.notAfter, commonName: 'later.test' },
+      });
+    });
+
+    it('warns on one that expires sooner, and on an intermediate that expires before the leaf', async () => {
+      expect((await check('soon.test')).result).toMatchObject({
+        status: 'warn',
+        output: 'certificate expires in 1d (CN=soon.test)',
+        certificate: { notAfter: pki.soon.notAfter },
+      });
+      expect((await check('chained.test')).result).toMatchObject({
+        status: 'warn',
+        output: 'certificate expires in 0d (CN=intermediate.test)',
+        certificate: { notAfter: pki.intermediate.notAfter },
+      });
+    });
+
+    it('fails an expired certificate with reason protocol', async () => {
+      const { result } = await check('expired.test');
+      expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
+      expect(result.output).toMatch(/expired/);
+    });
+
+    it('records the certificate when the answer then fails the run', async () => {
+      const { result } = await check('later.test', { expectStatus: [204] });
+      expect(result).toMatchObject({
+        status: 'fail',
+        reason: 'assertion',
+        certificate: { notAfter: pki.later.notAfter },
+      });
+    });
+
+    it('records nothing over plain http, where warnCertExpiry is allowed (a redirect may lead to https)', async () => {
+      const plain = http.createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (plain.address() as net.AddressInfo).port;
+        const { result } = await runCheck('http', { url: `http://127.0.0.1:${String(port)}/`, warnCertExpiry: '14d' });
+        expect(result).toMatchObject({ status: 'pass', certificate: undefined });
+      } finally {
+        await new Promise((resolve) => plain.close(resolve));
+      }
+    });
+  },
+);

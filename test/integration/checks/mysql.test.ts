@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { expectConfigProblems, runCheck, runCheckKindContract } from '../../support/contract.js';
 import { startMariaDb, type MariaDb } from '../../support/mariadb.js';
-import { startSilentServer, type SilentServer } from '../../support/servers.js';
+import { makeSelfSignedCert, startSilentServer, type SelfSigned, type SilentServer } from '../../support/servers.js';
+import { notAfterOf } from '../../support/certificates.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { closedPort } from '../../support/ports.js';
 import { waitFor, waitUntil } from '../../support/wait.js';
 
@@ -31,11 +35,15 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
     let replica: MariaDb;
     let silent: SilentServer;
     let closed: number;
+    let certDir: string;
+    let cert: SelfSigned;
 
     beforeAll(async () => {
       const probeGrants = 'SELECT, PROCESS, REPLICATION CLIENT, SLAVE MONITOR';
+      certDir = mkdtempSync(path.join(os.tmpdir(), 'vitals-mysql-tls-'));
+      cert = makeSelfSignedCert(certDir);
       [primary, replica, silent, closed] = await Promise.all([
-        startMariaDb({ extraArgs: ['--log-bin', '--server-id=1'], probeGrants }),
+        startMariaDb({ extraArgs: ['--log-bin', '--server-id=1'], probeGrants, tls: cert }),
         startMariaDb({ extraArgs: ['--server-id=2'], probeGrants }),
         startSilentServer(),
         closedPort(),
@@ -59,8 +67,26 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb',
       await silent?.close();
       await replica?.close();
       await primary?.close();
+      rmSync(certDir, { recursive: true, force: true });
     });
     /* eslint-enable @typescript-eslint/no-unnecessary-condition */
+
+    it('records the peer certificate over TLS, warns within warnCertExpiry, and records it when the password is wrong', async () => {
+      const notAfter = notAfterOf(cert.certFile);
+      const tls = { caFile: cert.certFile, serverName: 'vitals.test' };
+      const { result } = await runCheck('mysql', { url: primary.url(), tls, warnCertExpiry: '14d' });
+      expect(result).toMatchObject({
+        status: 'warn',
+        output: 'certificate expires in 0d (CN=vitals-test)',
+        certificate: { notAfter, commonName: 'vitals-test' },
+      });
+      const wrong = await runCheck('mysql', { url: primary.url({ password: WRONG_PASSWORD }), tls });
+      expect(wrong.result).toMatchObject({ status: 'fail', reason: 'auth', certificate: { notAfter } });
+      const untrusted = await runCheck('mysql', { url: primary.url(), tls: {} });
+      expect(untrusted.result).toMatchObject({ status: 'fail', reason: 'protocol', certificate: undefined });
+      const plain = await runCheck('mysql', { url: primary.url(), warnCertExpiry: '14d' });
+      expect(plain.result).toMatchObject({ status: 'pass', certificate: undefined });
+    });
 
     describe('contract', () => {
       runCheckKindContract({

@@ -12,6 +12,7 @@ import {
 } from '../../support/contract.js';
 import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
 import { tlsServerFixture } from '../../support/servers.js';
+import { notAfterOf } from '../../support/certificates.js';
 import { waitUntil } from '../../support/wait.js';
 
 describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres check kind'))(
@@ -50,6 +51,21 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
     it('fails with reason auth when no password is given at all', async () => {
       const { result } = await runCheck('postgres', { url: fx.server.url({ password: '' }) });
       expect(result, result.output).toMatchObject({ status: 'fail', reason: 'auth' });
+    });
+
+    it('records the peer certificate over TLS, warns within warnCertExpiry, and records it when the password is wrong', async () => {
+      const notAfter = notAfterOf(fx.cert.certFile);
+      const tls = { caFile: fx.cert.certFile, serverName: 'vitals.test' };
+      const { result } = await runCheck('postgres', { url: fx.server.url(), tls, warnCertExpiry: '14d' });
+      expect(result).toMatchObject({
+        status: 'warn',
+        output: 'certificate expires in 0d (CN=vitals-test)',
+        certificate: { notAfter, commonName: 'vitals-test' },
+      });
+      const wrong = await runCheck('postgres', { url: fx.server.url({ password: 'nope' }), tls });
+      expect(wrong.result).toMatchObject({ status: 'fail', reason: 'auth', certificate: { notAfter } });
+      const plain = await runCheck('postgres', { url: fx.server.url(), warnCertExpiry: '14d' });
+      expect(plain.result).toMatchObject({ status: 'pass', certificate: undefined });
     });
 
     it('speaks TLS when tls is set, verifying the certificate unless insecureSkipVerify', async () => {

@@ -6,6 +6,7 @@ import { skipUnlessBinaries } from '../../support/binaries.js';
 import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startRedis } from '../../support/redis.js';
 import { tlsServerFixture } from '../../support/servers.js';
+import { notAfterOf } from '../../support/certificates.js';
 
 describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))(
   'the redis check kind against a real Redis',
@@ -34,6 +35,23 @@ describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kin
         output: expect.stringMatching(/^NOAUTH/) as string,
       });
       expect(await fx.server.connections()).toBe(before);
+    });
+
+    it('records the peer certificate over TLS and warns within warnCertExpiry', async () => {
+      const url = `rediss://127.0.0.1:${String(fx.server.tlsPort)}`;
+      const { result } = await runCheck('redis', {
+        url,
+        password: fx.server.password,
+        tls: { caFile: fx.cert.certFile, serverName: 'vitals.test' },
+        warnCertExpiry: '14d',
+      });
+      expect(result).toMatchObject({
+        status: 'warn',
+        output: 'certificate expires in 0d (CN=vitals-test)',
+        certificate: { notAfter: notAfterOf(fx.cert.certFile), commonName: 'vitals-test' },
+      });
+      const plain = await runCheck('redis', { url: fx.server.url(), warnCertExpiry: '14d' });
+      expect(plain.result).toMatchObject({ status: 'pass', certificate: undefined });
     });
 
     it('speaks TLS with a rediss:// URL, verifying the certificate unless insecureSkipVerify', async () => {

@@ -108,6 +108,12 @@ describe('addCheck validates the common fields like a config check', () => {
     expect(problems).toHaveLength(4);
   });
 
+  it('refuses warnCertExpiry: a custom check makes no TLS handshake of ours', async () => {
+    expect(await addCheckProblems({ warnCertExpiry: '14d' })).toEqual([
+      'addCheck("queue").warnCertExpiry: unknown key',
+    ]);
+  });
+
   it('refuses the name of a config check or of another custom check', async () => {
     expect(await addCheckProblems({}, { checks: [{ name: 'queue', kind: 'tcp', host: 'h', port: 1 }] })).toEqual([
       'addCheck("queue").name: already a check in the config',

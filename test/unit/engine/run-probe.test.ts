@@ -186,3 +186,60 @@ describe('runProbe: whatever a custom check does is a result, never a crash', ()
     expect(result).toMatchObject({ status: 'fail', output: 'login failed for ***' });
   });
 });
+
+describe('certificate expiry', () => {
+  const DAY_MS = 86_400_000;
+  const recording =
+    (notAfter: number, commonName: string | undefined, result?: Awaited<ReturnType<Probe>>): Probe =>
+    async (_signal, recorder) => {
+      recorder.certificate({ notAfter, commonName });
+      return Promise.resolve(result);
+    };
+  const run = (probe: Probe, warnCertExpiryMs: number | undefined, warnLatencyMs?: number) =>
+    runProbe(probe, common({ warnCertExpiryMs, warnLatencyMs }), { redact: (t) => t }).result;
+
+  it('warns below warnCertExpiry in whole days rounded down, names the CN, and keeps the earliest of several handshakes', async () => {
+    const now = Date.now();
+    expect(await run(recording(now + 9.9 * DAY_MS, 'db.internal'), 14 * DAY_MS)).toMatchObject({
+      status: 'warn',
+      output: 'certificate expires in 9d (CN=db.internal)',
+    });
+    expect(await run(recording(now + 20 * DAY_MS, 'db.internal'), 14 * DAY_MS)).toMatchObject({ status: 'pass' });
+    expect(await run(recording(now + 2 * DAY_MS, 'x'), undefined)).toMatchObject({
+      status: 'pass',
+      certificate: { notAfter: now + 2 * DAY_MS },
+    });
+    expect(await run(recording(now + 3.5 * DAY_MS, undefined), 14 * DAY_MS)).toMatchObject({
+      output: 'certificate expires in 3d',
+    });
+    const twoHops: Probe = async (_signal, recorder) => {
+      recorder.certificate({ notAfter: now + 30 * DAY_MS, commonName: 'first' });
+      recorder.certificate({ notAfter: now + 5.5 * DAY_MS, commonName: 'second' });
+      recorder.certificate({ notAfter: now + 40 * DAY_MS, commonName: 'third' });
+      return Promise.resolve();
+    };
+    expect(await run(twoHops, 14 * DAY_MS)).toMatchObject({
+      output: 'certificate expires in 5d (CN=second)',
+      certificate: { commonName: 'second' },
+    });
+  });
+
+  it("a probe's own warning comes first, the certificate before slowness; a failed run keeps the certificate and fails", async () => {
+    const now = Date.now();
+    expect(
+      await run(recording(now + DAY_MS * 1.5, 'a', { warn: 'replication lag 9s above 5s' }), 14 * DAY_MS),
+    ).toMatchObject({
+      output: 'replication lag 9s above 5s',
+    });
+    const slow: Probe = async (_signal, recorder) => {
+      recorder.certificate({ notAfter: now + DAY_MS * 1.5, commonName: 'a' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    expect(await run(slow, 14 * DAY_MS, 1)).toMatchObject({ output: 'certificate expires in 1d (CN=a)' });
+    const failing: Probe = async (_signal, recorder) => {
+      recorder.certificate({ notAfter: now + DAY_MS, commonName: 'a' });
+      return Promise.reject(Object.assign(new Error('Access denied'), { code: 'ER_ACCESS_DENIED_ERROR' }));
+    };
+    expect(await run(failing, 14 * DAY_MS)).toMatchObject({ status: 'fail', certificate: { notAfter: now + DAY_MS } });
+  });
+});

@@ -24,6 +24,7 @@ const FIXTURES: Record<string, { fields: (password: string) => Record<string, un
     target: `http://${HOST}:8080`,
   },
   tcp: { fields: () => ({ host: HOST, port: 5432 }), target: `${HOST}:5432` },
+  tls: { fields: () => ({ host: HOST, port: 465 }), target: `${HOST}:465` },
   dns: { fields: () => ({ host: HOST }), target: HOST },
   disk: { fields: () => ({ path: `/${HOST}`, minFreeRatio: 0.1 }), target: `/${HOST}` },
 };
