@@ -28,6 +28,11 @@ LABEL org.opencontainers.image.title="vitals" \
       org.opencontainers.image.licenses="MIT"
 WORKDIR /app
 ENV NODE_ENV=production
+# V8 grows the young generation to 16 MB semi-spaces while the modules load and keeps them
+# committed; a sidecar pays that in every pod. 1 MB semi-spaces measured -13 MB idle RSS with
+# the default config and -51 MB with 1,000 checks (README, Performance), for about +0.6 % of a
+# core with 1,000 checks. Set NODE_OPTIONS to something else to trade back.
+ENV NODE_OPTIONS=--max-semi-space-size=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # dist/version.js reads the version from ../package.json
