@@ -556,4 +556,16 @@ describe('Dockerfile', () => {
     expect(runtime.image).toBe('gcr.io/distroless/nodejs24-debian12:nonroot');
     expect(pkg.engines.node).toMatch(/\b24\b/);
   });
+
+  it("sets NODE_OPTIONS that node accepts: a typo there would stop the container before vitals' first line", () => {
+    const env = runtime.instructions.filter((i) => i.op === 'ENV').map((i) => i.args);
+    const nodeOptions = env.map((args) => /^NODE_OPTIONS=(\S+)$/.exec(args)?.[1]).find((v) => v !== undefined);
+    expect(nodeOptions).toBe('--max-semi-space-size=1');
+    const run = spawnSync(process.execPath, ['-e', '0'], {
+      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
 });
