@@ -1,6 +1,5 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { RESPONSE_TIME, type CheckKind, type FailureReason, type RunRecorder, type UrlSpec } from '../types.js';
 import { CheckFailure, errorCode } from './classify.js';
@@ -12,7 +11,7 @@ import {
   resolvePointer,
   type JsonExpectation,
 } from './support/expectations.js';
-import { re2Problem } from './support/re2.js';
+import { compileRe2, re2Problem } from './support/re2.js';
 import { nodeTlsOptions, recordPeerCertificates, tlsSchema, type TlsOptions } from './support/tls.js';
 import { endpoint, parseUrl, urlString, type Endpoint } from './support/url.js';
 
@@ -268,7 +267,7 @@ export const httpCheck: CheckKind<HttpOptions> = {
   secrets,
   classify,
   create: (o) => {
-    const regex = o.bodyRegex !== undefined ? RE2JS.compile(o.bodyRegex) : undefined;
+    const regex = o.bodyRegex !== undefined ? compileRe2(o.bodyRegex) : undefined;
     const json = o.expectJson === undefined ? undefined : compileMatches(o.expectJson);
     return async (signal, recorder) => {
       const first = parsed(o.url);

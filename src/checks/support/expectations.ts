@@ -5,9 +5,8 @@
  * that `lt: "abc"` cannot be compared).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { RE2JS } from 're2js';
 import { z } from 'zod';
-import { re2Problem } from './re2.js';
+import { compileRe2, re2Problem, type RE2JS } from './re2.js';
 
 const ORDERING = ['lt', 'lte', 'gt', 'gte'] as const;
 const OPERATORS = ['equals', 'notEquals', 'oneOf', ...ORDERING, 'matches', 'exists'] as const;
@@ -170,7 +169,7 @@ export function unmet(entry: Expectation, value: unknown, subject: string, optio
       : `${shown}, expected one of ${describeList(entry.oneOf)}`;
   if (entry.matches !== undefined) {
     const text = textOf(value);
-    const regex = options.compiled ?? RE2JS.compile(entry.matches);
+    const regex = options.compiled ?? compileRe2(entry.matches);
     if (text !== undefined && regex.test(text)) return undefined;
     return `${shown}, expected to match /${shortPattern(entry.matches)}/`;
   }
@@ -213,7 +212,7 @@ function expectedText(entry: Expectation): string {
 /** Compiles every `matches` once, at check creation. */
 export function compileMatches<E extends Expectation>(entries: readonly E[]): (E & { compiled?: RE2JS })[] {
   return entries.map((entry) =>
-    entry.matches === undefined ? entry : { ...entry, compiled: RE2JS.compile(entry.matches) },
+    entry.matches === undefined ? entry : { ...entry, compiled: compileRe2(entry.matches) },
   );
 }
 

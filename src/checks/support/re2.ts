@@ -1,4 +1,25 @@
-import { RE2JS, RE2JSSyntaxException } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+type Re2Module = typeof import('re2js');
+let re2: Re2Module | undefined;
+
+/**
+ * re2js, loaded on first use: only a config with `bodyRegex` or `matches` needs it, and start-up
+ * is mostly module loading. Its CommonJS build is loaded so that config validation, which is
+ * synchronous, can compile patterns.
+ */
+function re2js(): Re2Module {
+  re2 ??= createRequire(import.meta.url)('re2js') as Re2Module;
+  return re2;
+}
+
+export type { RE2JS };
+
+/** A compiled RE2 pattern; the caller has validated `source` with re2Problem. */
+export function compileRe2(source: string): RE2JS {
+  return re2js().RE2JS.compile(source);
+}
 
 /**
  * Why `source` is not a usable pattern for `field`, or undefined. RE2 (re2js) matches in time
@@ -8,6 +29,7 @@ import { RE2JS, RE2JSSyntaxException } from 're2js';
  * lookaround) is refused at load rather than at the first run.
  */
 export function re2Problem(source: string, field: string): string | undefined {
+  const { RE2JS, RE2JSSyntaxException } = re2js();
   try {
     RE2JS.compile(source);
     return undefined;
