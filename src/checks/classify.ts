@@ -22,20 +22,23 @@ export class CheckTimeoutError extends CheckFailure {
   }
 }
 
-const SYSTEM_CODES: Record<string, FailureReason> = {
-  ECONNREFUSED: 'refused',
-  EHOSTUNREACH: 'refused',
-  ENETUNREACH: 'refused',
-  EADDRNOTAVAIL: 'refused',
-  ETIMEDOUT: 'timeout',
-  ESOCKETTIMEDOUT: 'timeout',
-  ECONNRESET: 'protocol',
-  EPIPE: 'protocol',
-  ECONNABORTED: 'protocol',
-  EPROTO: 'protocol',
-  // OpenSSL's verification code for a leaf no trusted CA signed: the CERT test below misses it.
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'protocol',
-};
+// A Map, not an object literal: a thrown `code` may be any string, `toString` included.
+const SYSTEM_CODES = new Map<string, FailureReason>(
+  Object.entries({
+    ECONNREFUSED: 'refused',
+    EHOSTUNREACH: 'refused',
+    ENETUNREACH: 'refused',
+    EADDRNOTAVAIL: 'refused',
+    ETIMEDOUT: 'timeout',
+    ESOCKETTIMEDOUT: 'timeout',
+    ECONNRESET: 'protocol',
+    EPIPE: 'protocol',
+    ECONNABORTED: 'protocol',
+    EPROTO: 'protocol',
+    // OpenSSL's verification code for a leaf no trusted CA signed: the CERT test below misses it.
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'protocol',
+  } satisfies Record<string, FailureReason>),
+);
 
 /**
  * Reads one property of a thrown value. A custom check may throw anything, including an object
@@ -68,7 +71,7 @@ export function classifyCommon(error: unknown): FailureReason {
   }
   const code = errorCode(error);
   if (code !== undefined) {
-    const reason = SYSTEM_CODES[code];
+    const reason = SYSTEM_CODES.get(code);
     if (reason !== undefined) return reason;
     if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return 'protocol';
   }

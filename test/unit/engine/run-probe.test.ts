@@ -162,6 +162,17 @@ describe('runProbe: whatever a custom check does is a result, never a crash', ()
     }
   });
 
+  it('an error code that names an Object.prototype member (toString, constructor, __proto__) is reason error', async () => {
+    // fast-check found `code: "toString"` reported as a function in the closed reason label set.
+    for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const error = new Error('odd code');
+      Object.defineProperty(error, 'code', { value: code });
+      const result = await runOnce(() => Promise.reject(error));
+      expectAResult(result);
+      expect(result.reason, code).toBe('error');
+    }
+  });
+
   it('the reported cases: { warn: 503 } with a secret configured, an Error whose message is not a string, null', async () => {
     const warned = await runOnce(async () => ({ warn: 503 }) as never);
     expectAResult(warned);
