@@ -53,6 +53,10 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
   const watchMs = options.watchConfigMs ?? config.server.watchConfigMs;
   const service = await createVitalsService(config, { logger });
   const { vitals } = service;
+  // The checks start before the port answers, on purpose: their first runs load the kinds'
+  // client libraries (mysql2: ~80 modules) inside their deadline, and requests arriving at the
+  // same time (a load balancer, the chaos test's load) made that first run time out.
+  await vitals.start();
   let server: RunningServer;
   try {
     server = await listen(service, host, port, {
@@ -67,10 +71,6 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
     const ports = probePort === undefined ? String(port) : `${String(port)} (probes: ${String(probePort)})`;
     fail(`cannot listen on ${host}:${ports}: ${(error as Error).message}`);
   }
-  // The checks start once the port answers: the first runs load their kinds' client libraries
-  // (mysql2 alone is ~80 modules), which /health, /ready (503, unknown) and /startup (503) do not
-  // need. A port that cannot be bound is then refused before any check has touched a dependency.
-  await vitals.start();
 
   const stopWatching =
     watchMs !== undefined && options.config !== undefined
