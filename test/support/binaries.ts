@@ -25,6 +25,10 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   psql: 'postgresql-client',
   mosquitto: 'mosquitto',
   'nats-server': 'nats-server',
+  'rabbitmq-server': 'rabbitmq-server',
+  rabbitmqctl: 'rabbitmq-server',
+  mosquitto_passwd: 'mosquitto',
+  memcached: 'memcached',
 };
 
 function searchDirs(): string[] {
