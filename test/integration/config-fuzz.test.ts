@@ -59,6 +59,11 @@ checks:
   - name: cache
     kind: redis
     url: redis://cache:6379/0
+  - name: sessions
+    kind: memcached
+    host: sessions-cache
+    port: 11211
+    tls: { serverName: sessions.example.com }
   - name: api
     kind: http
     url: https://api.example.com/healthz
@@ -236,7 +241,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(8);
+    expect(config?.checks).toHaveLength(9);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
