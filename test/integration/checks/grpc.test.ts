@@ -189,8 +189,9 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'grpc check kind'))(
       });
 
       it('fails with reason protocol against an HTTP/1 server, an HTTP/2 server that is not gRPC, and a TCP server sending garbage', async () => {
+        const notHttp2 = 'not a gRPC server: it does not speak HTTP/2 (Protocol error)';
         const one = await runCheck('grpc', at((http1.address() as net.AddressInfo).port));
-        expect(one.result).toMatchObject({ status: 'fail', reason: 'protocol' });
+        expect(one.result).toMatchObject({ status: 'fail', reason: 'protocol', output: notHttp2 });
         const two = await runCheck('grpc', at((h2.address() as net.AddressInfo).port));
         expect(two.result).toMatchObject({
           status: 'fail',
@@ -198,7 +199,7 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'grpc check kind'))(
           output: 'not a gRPC server (HTTP 404, content-type text/html)',
         });
         const junk = await runCheck('grpc', at(garbage.port));
-        expect(junk.result).toMatchObject({ status: 'fail', reason: 'protocol' });
+        expect(junk.result).toMatchObject({ status: 'fail', reason: 'protocol', output: notHttp2 });
         expect(one.result.durationMs + two.result.durationMs + junk.result.durationMs).toBeLessThan(2500);
       });
     });
