@@ -77,6 +77,12 @@ checks:
     port: 465
     serverName: mail.example.com
     warnCertExpiry: 14d
+  - name: payments-grpc
+    kind: grpc
+    target: payments:50051
+    service: payments.v1.Payments
+    authority: payments.internal
+    tls: { caFile: /etc/ssl/payments-ca.pem, certFile: /etc/ssl/vitals.pem, keyFile: /etc/ssl/vitals-key.pem }
   - name: data
     kind: disk
     path: /
@@ -236,7 +242,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(8);
+    expect(config?.checks).toHaveLength(9);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
