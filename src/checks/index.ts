@@ -1,6 +1,7 @@
 import type { CheckKind } from '../types.js';
 import { diskCheck } from './disk.js';
 import { dnsCheck } from './dns.js';
+import { grpcCheck } from './grpc.js';
 import { httpCheck } from './http.js';
 import { memcachedCheck } from './memcached.js';
 import { mysqlCheck } from './mysql.js';
@@ -9,9 +10,19 @@ import { redisCheck } from './redis.js';
 import { tcpCheck } from './tcp.js';
 import { tlsCheck } from './tls.js';
 
-/** Every kind a config may name. Adding a kind: one file beside this one, one line here. */
-export const checkKinds: ReadonlyMap<string, CheckKind> = new Map(
-  [mysqlCheck, postgresCheck, redisCheck, memcachedCheck, httpCheck, tcpCheck, dnsCheck, diskCheck, tlsCheck].map(
-    (kind) => [kind.kind, kind as CheckKind],
-  ),
-);
+// One kind a line, so that branches that each add one merge without a conflict.
+const kinds: readonly CheckKind[] = [
+  mysqlCheck,
+  postgresCheck,
+  redisCheck,
+  memcachedCheck,
+  httpCheck,
+  grpcCheck,
+  tcpCheck,
+  dnsCheck,
+  diskCheck,
+  tlsCheck,
+] as CheckKind[];
+
+/** Every kind a config may name. Adding a kind: one file beside this one, one line in `kinds`. */
+export const checkKinds: ReadonlyMap<string, CheckKind> = new Map(kinds.map((kind) => [kind.kind, kind]));

@@ -82,6 +82,12 @@ checks:
     port: 465
     serverName: mail.example.com
     warnCertExpiry: 14d
+  - name: payments-grpc
+    kind: grpc
+    target: payments:50051
+    service: payments.v1.Payments
+    authority: payments.internal
+    tls: { caFile: /etc/ssl/payments-ca.pem, certFile: /etc/ssl/vitals.pem, keyFile: /etc/ssl/vitals-key.pem }
   - name: data
     kind: disk
     path: /
@@ -241,7 +247,10 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(9);
+    // Every check of the literal, whatever kinds it lists: none was dropped on the way.
+    const listed = (parseYaml(VALID) as { checks: unknown[] }).checks.length;
+    expect(listed).toBeGreaterThanOrEqual(10);
+    expect(config?.checks).toHaveLength(listed);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
