@@ -7,6 +7,9 @@ export type Status = 'unknown' | 'pass' | 'warn' | 'fail';
 export const FAILURE_REASONS = ['timeout', 'refused', 'auth', 'protocol', 'assertion', 'error'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/** Bounds of vitals_check_run_duration_seconds unless `metrics.durationBuckets` says otherwise (seconds). */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** IETF health-check draft component types. */
 export type ComponentType = 'datastore' | 'component' | 'system';
 
@@ -53,6 +56,12 @@ export interface CertificateExpiry {
 export interface RunRecorder {
   /** A TLS handshake's chain; of several in one run (redirects), the earliest expiry counts. */
   certificate(expiry: CertificateExpiry): void;
+  /**
+   * Phase `name` (one of the kind's `phases`) ended now: it lasted since the previous phase
+   * ended, or since the run began. A phase reached twice (a redirect's second connection)
+   * adds up.
+   */
+  phase(name: string): void;
 }
 
 /**
@@ -104,6 +113,11 @@ export interface CheckKind<Options = unknown> {
   readonly secretFiles?: Readonly<Record<string, string>>;
   /** It may speak TLS, and so take warnCertExpiry. */
   readonly speaksTls?: boolean;
+  /**
+   * The phases its probe reports through `recorder.phase`, in order: each is a series of
+   * `vitals_check_phase_duration_seconds{phase}`, 0 when the last run did not reach it.
+   */
+  readonly phases?: readonly string[];
   /** Strict schema of the kind's own fields (the common fields are removed before parsing). */
   readonly options: z.ZodType<Options>;
   /** The `target` label of `vitals_check_info`; never carries a credential. */
@@ -127,6 +141,8 @@ export interface RunResult {
   readonly reason: FailureReason | undefined;
   /** The peer certificate the run saw, when it made a TLS handshake. */
   readonly certificate?: CertificateExpiry | undefined;
+  /** ms spent in each phase the run reached, by name. */
+  readonly phases?: Readonly<Record<string, number>> | undefined;
 }
 
 /** A check as the routes, the metrics and an embedder see it. */
@@ -134,6 +150,8 @@ export interface CheckView {
   readonly definition: CheckCommon;
   readonly componentType: CheckKind['componentType'];
   readonly observed: CheckKind['observed'];
+  /** The kind's phases; empty for kinds (and custom checks) that report none. */
+  readonly phases: readonly string[];
   readonly target: string;
   readonly status: Status;
   readonly last: RunResult | undefined;

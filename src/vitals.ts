@@ -102,7 +102,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const redactor = createRedactor();
   redactor.add(config.secrets);
   const redact = (text: string) => redactor.redact(text);
-  const metrics = createVitalsMetrics(VERSION);
+  const metrics = createVitalsMetrics(VERSION, config.metrics);
   const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
   let authorizer = createAuthorizer(config.security, config.server.allowedHosts);
   /** As given to addCheck: re-resolved against the defaults of every reloaded config. */
@@ -124,8 +124,14 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     const restartNeeded = (['host', 'port', 'probePort'] as const).filter(
       (key) => next.server[key] !== config.server[key],
     );
-    if (restartNeeded.length > 0) {
-      const problems = restartNeeded.map((key) => `server.${key}: changed; restart required`);
+    // The series' shape is fixed at start: a histogram whose buckets changed under a running
+    // rate() would mix two layouts in one range.
+    const metricsChanged = JSON.stringify(next.metrics) !== JSON.stringify(config.metrics);
+    if (restartNeeded.length > 0 || metricsChanged) {
+      const problems = [
+        ...restartNeeded.map((key) => `server.${key}: changed; restart required`),
+        ...(metricsChanged ? ['metrics: changed; restart required'] : []),
+      ];
       metrics.setReload(false);
       logger.error({ problems }, 'config reload rejected; the running config stays');
       return { applied: false, problems };

@@ -167,7 +167,11 @@ function exchange(
     ...tls,
   });
   request.once('socket', (socket) => {
+    socket.once('connect', () => {
+      recorder.phase('connect');
+    });
     socket.once('secureConnect', () => {
+      recorder.phase('tls');
       recordPeerCertificates(socket, recorder);
     });
   });
@@ -182,11 +186,17 @@ function exchange(
   const exchanged = new Promise<Exchange>((resolve, reject) => {
     request.on('error', reject);
     request.on('response', (res) => {
+      recorder.phase('first_byte');
       response = res;
       res.on('error', reject);
       const chunks: Buffer[] = [];
       let size = 0;
+      let finished = false;
+      // Called again by 'end' after the size limit has already ended the body.
       const done = () => {
+        if (finished) return;
+        finished = true;
+        recorder.phase('body');
         resolve({
           status: res.statusCode ?? 0,
           location: res.headers.location,
@@ -259,6 +269,8 @@ export const httpCheck: CheckKind<HttpOptions> = {
   observed: RESPONSE_TIME,
   url: URL_SPEC,
   speaksTls: true,
+  // Blackbox's connect, tls, processing and transfer, named for what they time.
+  phases: ['connect', 'tls', 'first_byte', 'body'],
   options,
   target: (o) => {
     const e = parsed(o.url);

@@ -123,6 +123,7 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
   kind: 'mysql',
   ...urlDatastoreKind(URL_SPEC),
   speaksTls: true,
+  phases: ['connect', 'query'],
   options,
   classify,
   create: (o, check) => {
@@ -137,6 +138,10 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
       // Errors also reach the pending command's callback; this listener only keeps an
       // 'error' event after the run from crashing the process.
       connection.on('error', () => undefined);
+      // After the handshake, TLS and authentication: the query waits in mysql2's queue till then.
+      connection.once('connect', () => {
+        recorder.phase('connect');
+      });
       // mysql2's destroy() is its close(): it only half-closes the socket (end()). A stopped server
       // never answers that FIN, so the socket stays in FIN-WAIT-2, an fd of ours, for as long as the
       // server stays stopped; a connect still pending stays SYN-SENT. The socket itself must go. TLS
@@ -167,6 +172,7 @@ export const mysqlCheck: CheckKind<MysqlOptions> = {
       let healthy = false;
       try {
         const rows = await abort.race(queryRows(o.query ?? 'SELECT 1'));
+        recorder.phase('query');
         const unexpected = rowsProblem(expected, rows);
         if (unexpected !== undefined) {
           healthy = true;

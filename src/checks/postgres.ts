@@ -98,6 +98,7 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
   kind: 'postgres',
   ...urlDatastoreKind(URL_SPEC),
   speaksTls: true,
+  phases: ['connect', 'query'],
   options,
   classify,
   create: (o, check) => {
@@ -135,10 +136,12 @@ export const postgresCheck: CheckKind<PostgresOptions> = {
       let healthy = false;
       try {
         await abort.race(client.connect());
+        recorder.phase('connect');
         // Arrays, so that "the first column" is the first column whatever it is named.
         const results = (await abort.race(
           client.query({ text: sql, rowMode: 'array' }),
         )) as unknown as QueryArrayResult[];
+        recorder.phase('query');
         healthy = true;
         const unexpected = rowsProblem(expected, results[2]?.rows ?? []);
         if (unexpected !== undefined) throw new CheckFailure(unexpected, 'assertion');

@@ -68,6 +68,7 @@ export const redisCheck: CheckKind<RedisOptions> = {
   kind: 'redis',
   ...urlDatastoreKind(URL_SPEC),
   speaksTls: true,
+  phases: ['connect', 'query'],
   options,
   classify,
   create: (o, check) => async (signal, recorder) => {
@@ -116,7 +117,9 @@ export const redisCheck: CheckKind<RedisOptions> = {
     const abort = abortable(signal, destroy);
     try {
       await abort.race(client.connect());
+      recorder.phase('connect');
       const reply = await abort.race(client.ping());
+      recorder.phase('query');
       if (reply !== 'PONG') throw new CheckFailure('unexpected PING reply', 'protocol');
       return undefined;
     } finally {

@@ -29,9 +29,10 @@ export const tcpCheck: CheckKind<TcpOptions> = {
   kind: 'tcp',
   componentType: 'component',
   observed: RESPONSE_TIME,
+  phases: ['connect'],
   options,
   target: (o) => hostPort(o.host, o.port),
-  create: (o) => async (signal) => {
+  create: (o) => async (signal, recorder) => {
     signal.throwIfAborted();
     const socket = net.connect({ host: o.host, port: o.port });
     const abort = abortable(signal, () => socket.destroy());
@@ -42,6 +43,7 @@ export const tcpCheck: CheckKind<TcpOptions> = {
           socket.once('error', reject);
         }),
       );
+      recorder.phase('connect');
       return undefined;
     } finally {
       abort.dispose();

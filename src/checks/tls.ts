@@ -28,6 +28,7 @@ export const tlsCheck: CheckKind<TlsCheckOptions> = {
   componentType: 'component',
   observed: RESPONSE_TIME,
   speaksTls: true,
+  phases: ['connect', 'tls'],
   options,
   target: (o) => hostPort(o.host, o.port),
   create: (o) => async (signal, recorder) => {
@@ -40,6 +41,9 @@ export const tlsCheck: CheckKind<TlsCheckOptions> = {
       // SNI takes host names only; Node warns about (and RFC 6066 forbids) an IP address there.
       ...(serverName !== undefined ? { servername: serverName } : {}),
     });
+    socket.once('connect', () => {
+      recorder.phase('connect');
+    });
     const abort = abortable(signal, () => socket.destroy());
     try {
       await abort.race(
@@ -48,6 +52,7 @@ export const tlsCheck: CheckKind<TlsCheckOptions> = {
           socket.once('error', reject);
         }),
       );
+      recorder.phase('tls');
       recordPeerCertificates(socket, recorder);
       return undefined;
     } finally {

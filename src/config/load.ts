@@ -2,7 +2,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { cidrProblem } from '../security/cidr.js';
-import type { CheckDefinition, SecurityConfig } from '../types.js';
+import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } from '../types.js';
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { ConfigError, joinPath, zodProblems } from './problems.js';
@@ -54,6 +54,21 @@ const securitySchema = z
     message: 'set either token or tokenFile, not both',
   });
 
+const MAX_BUCKETS = 30;
+
+const metricsSchema = z.strictObject({
+  histogram: z.boolean().default(true),
+  durationBuckets: z
+    .array(z.number().positive(), { error: 'must be a list of upper bounds in seconds' })
+    .min(1, 'at least one upper bound')
+    .max(MAX_BUCKETS, `at most ${String(MAX_BUCKETS)} buckets: each is a series for every check`)
+    .refine((bounds) => bounds.every((bound, i) => i === 0 || bound > (bounds[i - 1] ?? 0)), {
+      message: 'upper bounds must be strictly increasing, such as [0.01, 0.1, 1]',
+    })
+    .default([...DEFAULT_DURATION_BUCKETS]),
+});
+export type MetricsConfig = z.infer<typeof metricsSchema>;
+
 const threshold = z.int().min(1).max(1000);
 const defaultsSchema = z.strictObject({
   interval: duration({ min: 100 }).default(10_000),
@@ -68,6 +83,7 @@ const rootSections = {
   server: serverSchema.default(serverSchema.parse({})),
   security: securitySchema.default(securitySchema.parse({})),
   defaults: defaultsSchema.default(defaultsSchema.parse({})),
+  metrics: metricsSchema.default(metricsSchema.parse({})),
   checks: z.array(z.unknown()).default([]),
 };
 
@@ -111,6 +127,8 @@ export interface Config {
   readonly defaults: CheckDefaults;
   readonly server: ServerConfig;
   readonly security: SecurityConfig;
+  /** How the per-check series are shaped; fixed for the life of the process. */
+  readonly metrics: MetricsConfig;
   readonly checks: readonly CheckDefinition[];
   /** Valid but risky settings, printed by `validate` and logged at start. */
   readonly warnings: readonly string[];
@@ -334,6 +352,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   }
   const server = section(rootSections.server, root.server, 'server', problems);
   const security = section(rootSections.security, root.security, 'security', problems);
+  const metrics = section(rootSections.metrics, root.metrics, 'metrics', problems);
   const defaults = parseDefaults(root.defaults, problems);
   const rawChecks = section(rootSections.checks, root.checks, 'checks', problems) ?? [];
   if (defaults.timeout !== undefined && defaults.interval !== undefined && defaults.timeout >= defaults.interval) {
@@ -350,7 +369,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   };
   const checks = rawChecks.flatMap((raw, index) => parseCheck(raw, index, context) ?? []);
 
-  if (server === undefined || security === undefined) throw new ConfigError(source, problems);
+  if (server === undefined || security === undefined || metrics === undefined) throw new ConfigError(source, problems);
   const token = resolveToken(security, baseDir, problems, context.files);
   const { interval, timeout, failureThreshold, successThreshold } = defaults;
   if (
@@ -374,6 +393,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
       watchConfigMs: watchConfig,
     },
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
+    metrics,
     checks,
     warnings: configWarnings(server, security),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],

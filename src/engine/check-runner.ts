@@ -22,7 +22,8 @@ export interface CheckRunner extends CheckView {
 }
 
 /** What the runner shows as it is given, plus how it runs and reports. */
-export interface RunnerOptions extends Pick<CheckView, 'definition' | 'componentType' | 'observed' | 'target'> {
+export interface RunnerOptions
+  extends Pick<CheckView, 'definition' | 'componentType' | 'observed' | 'target'>, Partial<Pick<CheckView, 'phases'>> {
   readonly probe: Probe;
   readonly classify?: (error: unknown) => FailureReason | undefined;
   readonly redact: (text: string) => string;
@@ -111,6 +112,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
     definition,
     componentType: options.componentType,
     observed: options.observed,
+    phases: options.phases ?? [],
     target: options.target,
     get status() {
       return thresholds.reported;

@@ -129,7 +129,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
 
   function createRunner(
     definition: CheckCommon,
-    kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify'>,
+    kind: Pick<CheckKind, 'componentType' | 'observed' | 'classify' | 'phases'>,
     target: string,
     probe: Probe,
   ) {
@@ -137,6 +137,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       definition,
       componentType: kind.componentType,
       observed: kind.observed,
+      phases: kind.phases,
       target,
       probe,
       classify: kind.classify?.bind(kind),

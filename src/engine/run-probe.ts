@@ -5,6 +5,7 @@ import {
   type CheckCommon,
   type FailureReason,
   type Probe,
+  type RunRecorder,
   type RunResult,
 } from '../types.js';
 
@@ -113,9 +114,20 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
     }, check.timeoutMs);
   });
   let certificate: CertificateExpiry | undefined;
-  const recorder = {
+  let phases: Record<string, number> | undefined;
+  let phaseStart = started;
+  // A probe still running after its deadline must not rewrite the phases of a decided run.
+  let decided = false;
+  const recorder: RunRecorder = {
     certificate(expiry: CertificateExpiry) {
       if (certificate === undefined || expiry.notAfter < certificate.notAfter) certificate = expiry;
+    },
+    phase(name: string) {
+      if (decided) return;
+      const now = performance.now();
+      phases ??= {};
+      phases[name] = (phases[name] ?? 0) + (now - phaseStart);
+      phaseStart = now;
     },
   };
   const attempt = (async () => probe(controller.signal, recorder))();
@@ -124,6 +136,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
     () => undefined,
   );
   const failed = (error: unknown): RunResult => {
+    decided = true;
     const durationMs = performance.now() - started;
     const timedOut = error instanceof CheckTimeoutError;
     return {
@@ -134,10 +147,12 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       output: shortOutput(options.redact(errorMessage(error))),
       reason: timedOut ? 'timeout' : reasonOf(error, options.classify),
       certificate,
+      phases,
     };
   };
   const result = Promise.race([attempt, deadline])
     .then((success): RunResult => {
+      decided = true;
       const durationMs = performance.now() - started;
       const reported = readSuccess(success);
       if (typeof reported === 'string') return { ...failed(new Error(reported)), reason: 'error' };
@@ -154,6 +169,7 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
         output: warn === undefined ? undefined : shortOutput(options.redact(warn)),
         reason: undefined,
         certificate,
+        phases,
       };
     }, failed)
     // The last line of defence: a result, whatever went wrong above, never a rejection that

@@ -1,6 +1,12 @@
 import { collectDefaultMetrics, Gauge, Registry, type MetricValue } from 'prom-client';
 import type { CheckView } from '../engine/check-runner.js';
-import { FAILURE_REASONS, type FailureReason, type RunResult, type Status } from '../types.js';
+import {
+  DEFAULT_DURATION_BUCKETS,
+  FAILURE_REASONS,
+  type FailureReason,
+  type RunResult,
+  type Status,
+} from '../types.js';
 import { OPENMETRICS_EOF, translateToOpenMetrics } from './openmetrics.js';
 
 const STATUSES: readonly Status[] = ['unknown', 'pass', 'warn', 'fail'];
@@ -26,12 +32,29 @@ export interface VitalsMetrics {
   exposition(openMetrics: boolean): Promise<Buffer>;
 }
 
+/** How the per-check series are shaped: the config's `metrics` section. */
+export interface MetricsOptions {
+  /** Whether vitals_check_run_duration_seconds is exported. */
+  readonly histogram: boolean;
+  /** Its upper bounds in seconds, increasing; +Inf is added. */
+  readonly durationBuckets: readonly number[];
+}
+
+export const DEFAULT_METRICS_OPTIONS: MetricsOptions = {
+  histogram: true,
+  durationBuckets: DEFAULT_DURATION_BUCKETS,
+};
+
 /** One check's counters and its rendered sample lines, one string per family. */
 interface CheckSeries {
   readonly view: CheckView;
   readonly labels: string;
   runs: number;
   readonly failures: Record<FailureReason, number>;
+  /** Runs per histogram bucket, not cumulative; the last one is +Inf. */
+  readonly durationCounts: number[];
+  /** Seconds, the histogram's _sum. */
+  durationSum: number;
   /** Seconds; undefined until a run has made a TLS handshake, and then its series exists. */
   certificateExpiry: number | undefined;
   /** Every family's lines, one after the other, in UTF-8. */
@@ -45,7 +68,7 @@ interface CheckSeries {
 interface Family {
   readonly name: string;
   readonly help: string;
-  readonly type: 'gauge' | 'counter';
+  readonly type: 'gauge' | 'counter' | 'histogram';
   readonly render: (series: CheckSeries) => string;
   readonly values: (series: CheckSeries) => MetricValue<string>[];
 }
@@ -72,12 +95,66 @@ function simple(name: string, help: string, type: Family['type'], value: (s: Che
   };
 }
 
+const RUN_DURATION = 'vitals_check_run_duration_seconds';
+
+/** Every run's duration. `_count` is runs_total again; an SLO on latency needs the buckets. */
+function runDurationHistogram(bounds: readonly number[]): Family {
+  const les = [...bounds.map((bound) => String(bound)), '+Inf'];
+  const cumulative = (s: CheckSeries) => {
+    let total = 0;
+    return s.durationCounts.map((count) => (total += count));
+  };
+  return {
+    name: RUN_DURATION,
+    help: 'How long the runs of the check took.',
+    type: 'histogram',
+    render: (s) => {
+      const counts = cumulative(s);
+      const buckets = les.map((le, i) => `${RUN_DURATION}_bucket{${s.labels},le="${le}"} ${String(counts[i] ?? 0)}\n`);
+      const count = String(counts.at(-1) ?? 0);
+      return `${buckets.join('')}${RUN_DURATION}_sum{${s.labels}} ${String(s.durationSum)}\n${RUN_DURATION}_count{${s.labels}} ${count}\n`;
+    },
+    values: (s) => {
+      const labels = labelObject(s.view);
+      const counts = cumulative(s);
+      return [
+        ...les.map((le, i) => ({
+          metricName: `${RUN_DURATION}_bucket`,
+          labels: { ...labels, le },
+          value: counts[i] ?? 0,
+        })),
+        { metricName: `${RUN_DURATION}_sum`, labels, value: s.durationSum },
+        { metricName: `${RUN_DURATION}_count`, labels, value: counts.at(-1) ?? 0 },
+      ];
+    },
+  };
+}
+
+/** The last run's time in each phase of the kind; a phase the run did not reach is 0. */
+const PHASE_DURATION: Family = {
+  name: 'vitals_check_phase_duration_seconds',
+  help: 'How long each phase of the last run of the check took (0 = not reached).',
+  type: 'gauge',
+  render: (s) =>
+    s.view.phases
+      .map(
+        (phase) =>
+          `vitals_check_phase_duration_seconds{${s.labels},phase="${phase}"} ${String((s.view.last?.phases?.[phase] ?? 0) / 1000)}\n`,
+      )
+      .join(''),
+  values: (s) =>
+    s.view.phases.map((phase) => ({
+      labels: { ...labelObject(s.view), phase },
+      value: (s.view.last?.phases?.[phase] ?? 0) / 1000,
+    })),
+};
+
 /**
  * The per-check families, rendered by hand: each run re-renders only its own check's lines,
  * and a scrape concatenates them. prom-client would format every one of a thousand checks'
  * sixteen series on every scrape, which is what made a large /metrics slow.
  */
-const FAMILIES: readonly Family[] = [
+const FIXED_FAMILIES: readonly Family[] = [
   simple('vitals_check_up', 'Whether the check is reported passing (pass or warn).', 'gauge', (s) =>
     isUp(s.view.status) ? 1 : 0,
   ),
@@ -156,7 +233,22 @@ const header = (family: Family, openMetrics: boolean) => {
   return `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n`;
 };
 
-export function createVitalsMetrics(version: string): VitalsMetrics {
+function familiesFor(options: MetricsOptions): readonly Family[] {
+  const [up, status, duration, ...rest] = FIXED_FAMILIES;
+  if (up === undefined || status === undefined || duration === undefined) throw new Error('unreachable');
+  return [
+    up,
+    status,
+    duration,
+    ...(options.histogram ? [runDurationHistogram(options.durationBuckets)] : []),
+    PHASE_DURATION,
+    ...rest,
+  ];
+}
+
+export function createVitalsMetrics(version: string, options: MetricsOptions = DEFAULT_METRICS_OPTIONS): VitalsMetrics {
+  const families = familiesFor(options);
+  const bucketBounds = options.histogram ? options.durationBuckets : [];
   // Default process metrics and the few global gauges stay with prom-client.
   const base = new Registry();
   collectDefaultMetrics({ register: base });
@@ -199,7 +291,7 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   // The same families as prom-client metric objects, computed from the same state on demand,
   // so `vitals.registry.metrics()` in an embedding app shows them too.
   const checksRegistry = new Registry();
-  for (const family of FAMILIES) {
+  for (const family of families) {
     checksRegistry.registerMetric({
       name: family.name,
       help: family.help,
@@ -217,7 +309,7 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
   const registry = Registry.merge([base, checksRegistry]);
 
   function encode(series: CheckSeries): void {
-    const lines = FAMILIES.map((family) => family.render(series));
+    const lines = families.map((family) => family.render(series));
     series.encoded = Buffer.from(lines.join(''));
     let at = 0;
     series.offsets = [0];
@@ -243,13 +335,13 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     const cached = rendered[key];
     if (cached !== undefined) return cached;
     const all = [...checks.values()];
-    const headers = FAMILIES.map((family) => Buffer.from(header(family, openMetrics)));
+    const headers = families.map((family) => Buffer.from(header(family, openMetrics)));
     let size = 0;
     for (const head of headers) size += head.length;
     for (const series of all) size += series.encoded.length;
     const body = Buffer.allocUnsafe(size);
     let at = 0;
-    FAMILIES.forEach((_, index) => {
+    families.forEach((_, index) => {
       at += (headers[index] ?? Buffer.alloc(0)).copy(body, at);
       for (const { encoded, offsets } of all) {
         at += encoded.copy(body, at, offsets[index] ?? 0, offsets[index + 1] ?? 0);
@@ -264,6 +356,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
     labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
     runs: 0,
     failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
+    durationCounts: new Array<number>(bucketBounds.length + 1).fill(0),
+    durationSum: 0,
     certificateExpiry: undefined,
     encoded: Buffer.alloc(0),
     offsets: [],
@@ -283,6 +377,8 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
       if (old?.view === previous) {
         series.runs = old.runs;
         Object.assign(series.failures, old.failures);
+        old.durationCounts.forEach((count, i) => (series.durationCounts[i] = count));
+        series.durationSum = old.durationSum;
       }
       // Same key, so the check keeps its place; a changed kind or critical flag takes its
       // label set with it, and the old one leaves the exposition in the same scrape.
@@ -298,6 +394,13 @@ export function createVitalsMetrics(version: string): VitalsMetrics {
       if (series?.view !== view) return;
       series.runs += 1;
       if (run.reason !== undefined) series.failures[run.reason] += 1;
+      if (options.histogram) {
+        const seconds = run.durationMs / 1000;
+        const bucket = bucketBounds.findIndex((bound) => seconds <= bound);
+        const index = bucket === -1 ? bucketBounds.length : bucket;
+        series.durationCounts[index] = (series.durationCounts[index] ?? 0) + 1;
+        series.durationSum += seconds;
+      }
       // A run that failed before its handshake says nothing new about the certificate.
       if (run.certificate !== undefined) series.certificateExpiry = run.certificate.notAfter / 1000;
       render(series);

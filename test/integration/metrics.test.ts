@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckFailure } from '../../src/checks/classify.js';
 import { EXPECTED_REASONS } from '../support/contract.js';
@@ -12,6 +13,7 @@ import { resolveBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { waitFor, waitUntil } from '../support/wait.js';
 import { controlled, fast, settle, startVitals, type ControlledProbe, type RunningVitals } from '../support/vitals.js';
 import { json, type Reply } from '../support/http.js';
+import { closedPort } from '../support/ports.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -19,12 +21,16 @@ const VERSION = (
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 const STATUSES = ['fail', 'pass', 'unknown', 'warn'];
+/** The documented default buckets of vitals_check_run_duration_seconds, written out. */
+const DEFAULT_LES = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
 
 /** Every own family and its type, as the metrics contract lists them. */
-const FAMILIES: Record<string, 'gauge' | 'counter'> = {
+const FAMILIES: Record<string, 'gauge' | 'counter' | 'histogram'> = {
   vitals_check_up: 'gauge',
   vitals_check_status: 'gauge',
   vitals_check_duration_seconds: 'gauge',
+  vitals_check_run_duration_seconds: 'histogram',
+  vitals_check_phase_duration_seconds: 'gauge',
   vitals_check_timeout_seconds: 'gauge',
   vitals_check_last_success_timestamp_seconds: 'gauge',
   vitals_check_last_run_timestamp_seconds: 'gauge',
@@ -189,6 +195,15 @@ describe('/metrics: own metrics', () => {
       ).toStrictEqual(EXPECTED_REASONS);
       expect(value(m, 'vitals_check_info', { ...labels, target: '' })).toBe(1);
       expect(series(m, 'vitals_check_info', { check })).toHaveLength(1);
+      expect(series(m, 'vitals_check_run_duration_seconds_bucket', { check }).map((x) => x.labels.le)).toStrictEqual(
+        DEFAULT_LES,
+      );
+      for (const le of DEFAULT_LES)
+        expect(value(m, 'vitals_check_run_duration_seconds_bucket', { ...labels, le }), le).toBe(0);
+      expect(value(m, 'vitals_check_run_duration_seconds_sum', labels)).toBe(0);
+      expect(value(m, 'vitals_check_run_duration_seconds_count', labels)).toBe(0);
+      // A custom check has no phases to report.
+      expect(series(m, 'vitals_check_phase_duration_seconds', { check })).toHaveLength(0);
     }
 
     expect(value(m, 'vitals_ready')).toBe(0);
@@ -256,6 +271,94 @@ describe('/metrics: own metrics', () => {
     expect(value(m, 'vitals_check_timeout_seconds', labels)).toBe(0.1);
     expect(value(m, 'vitals_ready')).toBe(1);
     expect((await s.get('/ready')).status).toBe(200);
+  });
+
+  it('the run duration histogram counts every run in its bucket, with metrics.durationBuckets as the bounds', async () => {
+    const slow = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    };
+    const s = await start({ checks: [], metrics: { durationBuckets: [0.03, 2] } }, [
+      { name: 'slow', interval: 200, timeout: 150, run: slow },
+      { name: 'quick', interval: 200, timeout: 150, run: async () => undefined },
+    ]);
+    const m = await afterRuns(s, 'slow', 3);
+    const slowLabels = checkLabels('slow');
+    const count = value(m, 'vitals_check_run_duration_seconds_count', slowLabels);
+    expect(count).toBe(value(m, 'vitals_check_runs_total', slowLabels));
+    // 60 ms sleeps: above the 30 ms bound, within the 2 s one, however loaded the machine.
+    expect(value(m, 'vitals_check_run_duration_seconds_bucket', { ...slowLabels, le: '0.03' })).toBe(0);
+    expect(value(m, 'vitals_check_run_duration_seconds_bucket', { ...slowLabels, le: '2' })).toBe(count);
+    expect(value(m, 'vitals_check_run_duration_seconds_bucket', { ...slowLabels, le: '+Inf' })).toBe(count);
+    const sum = value(m, 'vitals_check_run_duration_seconds_sum', slowLabels);
+    expect(sum).toBeGreaterThanOrEqual(0.059 * count);
+    expect(sum).toBeLessThan(2 * count);
+    const quick = await afterRuns(s, 'quick', 3);
+    const quickCount = value(quick, 'vitals_check_run_duration_seconds_count', checkLabels('quick'));
+    expect(value(quick, 'vitals_check_run_duration_seconds_bucket', { ...checkLabels('quick'), le: '0.03' })).toBe(
+      quickCount,
+    );
+    // The embedding application's registry shows the same histogram.
+    const registry = await s.vitals.registry.getSingleMetricAsString('vitals_check_run_duration_seconds');
+    expect(registry).toContain('# TYPE vitals_check_run_duration_seconds histogram');
+    expect(registry).toMatch(
+      /vitals_check_run_duration_seconds_bucket\{check="quick",kind="custom",critical="true",le="\+Inf"\} [1-9]/,
+    );
+  });
+
+  it('the phase gauge: one series per phase of the kind, from the last run, 0 for a phase it did not reach', async () => {
+    const listener = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    try {
+      const s = await start({
+        checks: [
+          { name: 'open', kind: 'tls', host: '127.0.0.1', port, interval: '200ms', timeout: '150ms' },
+          {
+            name: 'closed',
+            kind: 'tcp',
+            host: '127.0.0.1',
+            port: await closedPort(),
+            interval: '200ms',
+            timeout: '150ms',
+          },
+        ],
+      });
+      const labels = { check: 'open', kind: 'tls', critical: 'true' };
+      let m = await scrape(s);
+      await waitFor(
+        async () => (m = await scrape(s)),
+        (latest) => value(latest, 'vitals_check_runs_total', labels) >= 1,
+        5000,
+        { what: 'a run of the tls check' },
+      );
+      expect(
+        series(m, 'vitals_check_phase_duration_seconds', { check: 'open' }).map((x) => x.labels.phase),
+      ).toStrictEqual(['connect', 'tls']);
+      // The listener hangs up before the handshake: connected, never through TLS.
+      expect(value(m, 'vitals_check_phase_duration_seconds', { ...labels, phase: 'connect' })).toBeGreaterThan(0);
+      expect(value(m, 'vitals_check_phase_duration_seconds', { ...labels, phase: 'tls' })).toBe(0);
+      expect(
+        value(m, 'vitals_check_phase_duration_seconds', {
+          check: 'closed',
+          kind: 'tcp',
+          critical: 'true',
+          phase: 'connect',
+        }),
+      ).toBe(0);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+
+  it('metrics.histogram: false leaves the histogram out, and nothing else', async () => {
+    const s = await start({ checks: [], metrics: { histogram: false } }, [fast('plain', controlled('pass'))]);
+    const m = await afterRuns(s, 'plain', 1);
+    expect([...m.types.keys()].filter((name) => name.startsWith('vitals_')).sort()).toStrictEqual(
+      Object.keys(FAMILIES)
+        .filter((name) => name !== 'vitals_check_run_duration_seconds')
+        .sort(),
+    );
+    expect(m.samples.filter((x) => x.name.startsWith('vitals_check_run_duration_seconds'))).toHaveLength(0);
   });
 
   it('each failure is counted under its reason; a hang is a timeout at the configured deadline', async () => {

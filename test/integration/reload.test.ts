@@ -360,6 +360,30 @@ describe('config reload through the CLI', () => {
     expect(text).not.toContain('check="second"');
   });
 
+  it('a change to metrics is rejected with "restart required": a histogram keeps its buckets for the life of the process', async () => {
+    const config = join(dir, 'metrics.yml');
+    await writeFile(config, `metrics: { durationBuckets: [0.1, 1] }\nchecks:\n${tcpCheck('steady', a.port)}`);
+    const vitals = await serve(config);
+    await writeFile(
+      config,
+      `metrics: { durationBuckets: [0.5, 1] }\nchecks:\n${tcpCheck('steady', a.port)}${tcpCheck('second', b.port)}`,
+    );
+    const refused = await reload(vitals.base);
+    expect(refused.status).toBe(400);
+    expect(refused.body.problems).toEqual(['metrics: changed; restart required']);
+    const text = await metrics(vitals.base);
+    expect(text).not.toContain('check="second"');
+    expect(text).toContain(
+      'vitals_check_run_duration_seconds_bucket{check="steady",kind="tcp",critical="true",le="0.1"}',
+    );
+    // Written the same way, the same buckets are no change.
+    await writeFile(
+      config,
+      `metrics:\n  histogram: true\n  durationBuckets: [0.1, 1.0]\nchecks:\n${tcpCheck('steady', a.port)}`,
+    );
+    expect((await reload(vitals.base)).status).toBe(200);
+  });
+
   it('--watch-config 200ms picks up a changed file without a signal', async () => {
     const config = join(dir, 'watch.yml');
     await writeFile(config, `checks:\n${tcpCheck('steady', a.port)}`);

@@ -276,6 +276,17 @@ export function runCheckKindContract(f: ContractFixtures): void {
     await settle(before, 'after a pass');
   });
 
+  it('reports every phase it declares on a healthy run, in order (tls only where it spoke TLS), and nothing else', async () => {
+    const declared = checkKinds.get(f.kind)?.phases ?? [];
+    const { result } = await run(f.healthy());
+    const reported = Object.keys(result.phases ?? {});
+    const usedTls = result.certificate !== undefined;
+    expect(reported).toStrictEqual(declared.filter((phase) => usedTls || phase !== 'tls'));
+    for (const phase of reported) expect(result.phases?.[phase], phase).toBeGreaterThanOrEqual(0);
+    const total = reported.reduce((sum, phase) => sum + (result.phases?.[phase] ?? 0), 0);
+    expect(total).toBeLessThanOrEqual(result.durationMs);
+  });
+
   if (f.refused !== undefined) {
     const refused = f.refused;
     it('fails with reason refused when nothing listens, without waiting for the deadline', async () => {

@@ -51,6 +51,10 @@ describe('a valid config', () => {
       token: '',
       trustProxy: [],
     });
+    expect(config.metrics).toEqual({
+      histogram: true,
+      durationBuckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
     expect(config.checks).toEqual([
       {
         name: 'db',
@@ -197,6 +201,28 @@ describe('an invalid config', () => {
   it.each<[string, string, string[]]>([
     ['an unknown root key', 'bogus: 1\n', ['bogus: unknown key']],
     ['an unknown server key', 'server:\n  prot: 80\n', ['server.prot: unknown key']],
+    ['an unknown metrics key', 'metrics:\n  histograms: false\n', ['metrics.histograms: unknown key']],
+    [
+      'duration buckets out of order',
+      'metrics:\n  durationBuckets: [0.1, 0.05, 1]\n',
+      ['metrics.durationBuckets: upper bounds must be strictly increasing, such as [0.01, 0.1, 1]'],
+    ],
+    [
+      'a duration bucket that is not a positive number',
+      'metrics:\n  durationBuckets: [0, 1]\n',
+      ['metrics.durationBuckets[0]: Too small: expected number to be >0'],
+    ],
+    ['no duration buckets', 'metrics:\n  durationBuckets: []\n', ['metrics.durationBuckets: at least one upper bound']],
+    [
+      'duration buckets that are not a list',
+      'metrics:\n  durationBuckets: 0.5\n',
+      ['metrics.durationBuckets: must be a list of upper bounds in seconds'],
+    ],
+    [
+      'too many duration buckets',
+      `metrics:\n  durationBuckets: [${Array.from({ length: 31 }, (_, i) => String(i + 1)).join(', ')}]\n`,
+      ['metrics.durationBuckets: at most 30 buckets: each is a series for every check'],
+    ],
     [
       'an unknown check key',
       `checks:\n  - name: db\n    ${MYSQL}\n    passwrd: x\n`,

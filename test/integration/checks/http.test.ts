@@ -185,6 +185,30 @@ describe('the http check kind', () => {
     });
   });
 
+  it('reports its phases: connect, first_byte (headers), body; no tls phase over plain http', async () => {
+    const slow = http.createServer((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200);
+        res.write('part');
+        setTimeout(() => res.end('rest'), 80);
+      }, 50);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (slow.address() as net.AddressInfo).port;
+      const { result } = await runCheck('http', { url: `http://127.0.0.1:${String(port)}/` });
+      expect(result.status, result.output).toBe('pass');
+      expect(Object.keys(result.phases ?? {})).toStrictEqual(['connect', 'first_byte', 'body']);
+      const { connect = NaN, first_byte: firstByte = NaN, body = NaN } = result.phases ?? {};
+      expect(connect).toBeLessThan(45);
+      expect(firstByte).toBeGreaterThanOrEqual(45);
+      expect(body).toBeGreaterThanOrEqual(75);
+      expect(connect + firstByte + body).toBeLessThanOrEqual(result.durationMs);
+    } finally {
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  });
+
   it('fails with reason assertion and a short output on an unexpected status', async () => {
     const { result } = await runCheck('http', { url: `${server.base}/status/500` });
     expect(result).toMatchObject({
@@ -477,6 +501,16 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'http TLS'))('the http check kin
     expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
     expect(result.output).toMatch(/self.signed/i);
     expect(target).toBe(`https://127.0.0.1:${String(port)}`);
+  });
+
+  it('times the TLS handshake as a phase of its own, between connect and first_byte', async () => {
+    const { result } = await runCheck('http', {
+      url: `https://127.0.0.1:${String(port)}/`,
+      tls: { insecureSkipVerify: true },
+    });
+    expect(result.status, result.output).toBe('pass');
+    expect(Object.keys(result.phases ?? {})).toStrictEqual(['connect', 'tls', 'first_byte', 'body']);
+    expect(result.phases?.tls).toBeGreaterThan(0);
   });
 
   it('passes with the CA given (caFile or ca), or with insecureSkipVerify', async () => {

@@ -254,3 +254,46 @@ describe('certificate expiry', () => {
     expect(await run(failing, 14 * DAY_MS)).toMatchObject({ status: 'fail', certificate: { notAfter: now + DAY_MS } });
   });
 });
+
+describe('phases', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const run = (probe: Probe, timeoutMs = 1000) =>
+    runProbe(probe, common({ timeoutMs, intervalMs: 2000 }), { redact: (t) => t }).result;
+
+  it('each phase lasts from the end of the one before; one reached twice adds up; a run without phases has none', async () => {
+    const result = await run(async (_signal, recorder) => {
+      await sleep(30);
+      recorder.phase('connect');
+      await sleep(60);
+      recorder.phase('query');
+      await sleep(30);
+      recorder.phase('connect');
+    });
+    expect(Object.keys(result.phases ?? {})).toStrictEqual(['connect', 'query']);
+    const { connect = 0, query = 0 } = result.phases ?? {};
+    expect(connect).toBeGreaterThanOrEqual(58);
+    expect(query).toBeGreaterThanOrEqual(59);
+    expect(query).toBeLessThan(result.durationMs - 50);
+    expect(connect + query).toBeLessThanOrEqual(result.durationMs);
+    expect((await run(async () => undefined)).phases).toBeUndefined();
+  });
+
+  it('a failed run keeps the phases it reached; a probe past its deadline changes nothing', async () => {
+    const failed = await run(async (_signal, recorder) => {
+      recorder.phase('connect');
+      throw new Error('Access denied');
+    });
+    expect(failed).toMatchObject({ status: 'fail', phases: { connect: expect.any(Number) as number } });
+    let late: (() => void) | undefined;
+    const timedOut = await run(async (_signal, recorder) => {
+      recorder.phase('connect');
+      late = () => {
+        recorder.phase('query');
+      };
+      await sleep(200);
+    }, 50);
+    late?.();
+    expect(timedOut.reason).toBe('timeout');
+    expect(Object.keys(timedOut.phases ?? {})).toStrictEqual(['connect']);
+  });
+});
