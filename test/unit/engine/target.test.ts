@@ -26,6 +26,8 @@ const FIXTURES: Record<string, { fields: (password: string) => Record<string, un
   tcp: { fields: () => ({ host: HOST, port: 5432 }), target: `${HOST}:5432` },
   tls: { fields: () => ({ host: HOST, port: 465 }), target: `${HOST}:465` },
   dns: { fields: () => ({ host: HOST }), target: HOST },
+  memcached: { fields: () => ({ host: HOST }), target: `${HOST}:11211` },
+  grpc: { fields: () => ({ target: `${HOST}:50051`, service: 'payments' }), target: `${HOST}:50051` },
   disk: { fields: () => ({ path: `/${HOST}`, minFreeRatio: 0.1 }), target: `/${HOST}` },
 };
 
