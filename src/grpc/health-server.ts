@@ -23,6 +23,8 @@ import { servingStatuses, type ServingStatus } from './services.js';
  */
 const SERVICE_UNKNOWN = 'SERVICE_UNKNOWN' as OfficialStatus;
 
+const IDLE_CONNECTION_MS = 60_000;
+
 export interface GrpcHealthServer {
   readonly port: number;
   /** Ends every Watch stream (status OK), then shuts down, cutting what remains after `graceMs`. */
@@ -122,7 +124,12 @@ export async function serveGrpcHealth(
     setImmediate(sync);
   });
 
-  const server = new Server();
+  const server = new Server({
+    // Nothing here reads channelz, and it keeps a record of every call.
+    'grpc.enable_channelz': 0,
+    // The kubelet dials per probe; a client that connects and then idles gives its socket back.
+    'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
+  });
   const watches = new Set<Watch>();
   health.addToServer({
     addService(service, implementation) {

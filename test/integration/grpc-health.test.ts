@@ -341,6 +341,56 @@ describe('without server.grpcPort, the built package', () => {
     expect(seen.listening).toBe(2);
   });
 
+  it('serve with grpcPort, SIGTERM: readiness NOT_SERVING at once, Watch ends OK at the listener close, exit 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vitals-grpc-serve-'));
+    const [port, grpcPort] = [await freePort(), await freePort()];
+    const file = join(dir, 'vitals.yml');
+    await writeFile(
+      file,
+      `server: { grpcPort: ${String(grpcPort)}, shutdownDelay: 500ms, shutdownTimeout: 2s }\n` +
+        'checks:\n  - { name: root, kind: disk, path: /, minFreeRatio: 0, interval: 200ms, timeout: 100ms }\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--config', file, '--host', '127.0.0.1', '--port', String(port)],
+      {
+        env: { ...process.env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const grpc = client(grpcPort);
+    try {
+      await waitUntil(() => out.includes('"msg":"listening"'), 10_000, 'vitals to listen');
+      expect(out).toContain(`"grpcPort":${String(grpcPort)}`);
+      await checkBecomes(grpc, 'readiness', 'SERVING');
+      const readiness = watch(grpc, 'readiness');
+      await waitUntil(() => readiness.seen.length > 0, 3000, 'the first Watch answer');
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      await waitUntil(() => readiness.seen.length >= 2, 1000, 'Watch to see draining');
+      const drainMs = performance.now() - signalled;
+      expect(readiness.seen).toEqual(['SERVING', 'NOT_SERVING']);
+      expect(readiness.outcome.code).toBeUndefined(); // open until the listeners close
+      await waitUntil(() => readiness.outcome.code !== undefined, 3000, 'the Watch to end');
+      const endMs = performance.now() - signalled;
+      expect(readiness.outcome).toEqual({ code: OK, ended: true });
+      expect(await exited).toBe(0);
+      const exitMs = performance.now() - signalled;
+      expect(endMs).toBeGreaterThanOrEqual(450); // not before shutdownDelay
+      expect(exitMs).toBeLessThan(2500); // the Watch did not hold the shutdown to its timeout
+      console.log(
+        `serve SIGTERM: NOT_SERVING after ${drainMs.toFixed(0)} ms, Watch ended OK after ${endMs.toFixed(0)} ms, exit 0 after ${exitMs.toFixed(0)} ms`,
+      );
+    } finally {
+      grpc.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('serve refuses a grpcPort that is the main port or the probe port (exit 2)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vitals-grpc-cli-'));
     try {
