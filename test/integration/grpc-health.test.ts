@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -391,7 +392,7 @@ describe('without server.grpcPort, the built package', () => {
     }
   });
 
-  it('serve refuses a grpcPort that is the main port or the probe port (exit 2)', async () => {
+  it('serve refuses a grpcPort that is the main port, the probe port or taken (exit 2)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vitals-grpc-cli-'));
     try {
       const port = await freePort();
@@ -413,6 +414,26 @@ describe('without server.grpcPort, the built package', () => {
         });
         expect(r.status, r.stderr).toBe(2);
         expect(r.stderr).toContain(message);
+      }
+      // A gRPC port someone else holds: the same start-up error as any listener.
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      const held = (holder.address() as AddressInfo).port;
+      try {
+        await writeFile(join(dir, 'vitals.yml'), `server: { grpcPort: ${String(held)} }\nchecks: []\n`);
+        const r = spawnSync(
+          process.execPath,
+          [CLI, 'serve', '--config', join(dir, 'vitals.yml'), '--host', '127.0.0.1', '--port', '0'],
+          {
+            encoding: 'utf8',
+            timeout: 15_000,
+          },
+        );
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`(gRPC health: ${String(held)})`);
+        expect(r.stderr).toContain('EADDRINUSE');
+      } finally {
+        holder.close();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
