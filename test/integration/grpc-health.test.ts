@@ -20,6 +20,7 @@ import { listen, type RunningServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { createVitalsService, type VitalsService } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { openFds } from '../support/fds.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { controlled, fast, settle, startVitals, type RunningVitals } from '../support/vitals.js';
@@ -226,6 +227,25 @@ describe('gRPC health: start-up, draining, shutdown', () => {
     expect(await check(grpc, 'liveness')).toBe('SERVING');
     expect((await served.get('/ready')).status).toBe(503);
     readiness.cancel();
+  });
+
+  it('200 probes, each on a connection of its own as the kubelet dials, leave no descriptor behind', async () => {
+    const { grpc } = await start();
+    expect(await check(grpc, 'readiness')).toBe('SERVING'); // the server side warmed up
+    const port = Number(grpc.getChannel().getTarget().split(':').pop());
+    const before = openFds();
+    for (let i = 0; i < 200; i += 1) {
+      const probe = new Client(`127.0.0.1:${String(port)}`, credentials.createInsecure());
+      expect(await check(probe, 'readiness')).toBe('SERVING');
+      probe.close();
+    }
+    const { value: after } = await waitFor(
+      () => openFds(),
+      (fds) => fds <= before + 2,
+      5000,
+      { what: 'the probe connections to close' },
+    );
+    console.log(`gRPC: open fds ${String(before)} before 200 fresh-connection probes, ${String(after)} after`);
   });
 
   it('close ends every Watch stream cleanly (status OK) and shuts the port, well within the grace', async () => {
