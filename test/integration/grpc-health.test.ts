@@ -235,7 +235,10 @@ describe('gRPC health: start-up, draining, shutdown', () => {
     const port = Number(grpc.getChannel().getTarget().split(':').pop());
     const before = openFds();
     for (let i = 0; i < 200; i += 1) {
-      const probe = new Client(`127.0.0.1:${String(port)}`, credentials.createInsecure());
+      // A subchannel pool of its own: otherwise grpc-js shares one connection between clients.
+      const probe = new Client(`127.0.0.1:${String(port)}`, credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      });
       expect(await check(probe, 'readiness')).toBe('SERVING');
       probe.close();
     }
