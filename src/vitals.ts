@@ -121,7 +121,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       logger.error({ problems: problems.map(redact) }, 'config reload rejected; the running config stays');
       return { applied: false, problems: problems.map(redact) };
     }
-    const restartNeeded = (['host', 'port', 'probePort'] as const).filter(
+    const restartNeeded = (['host', 'port', 'probePort', 'grpcPort'] as const).filter(
       (key) => next.server[key] !== config.server[key],
     );
     // The series' shape is fixed at start: a histogram whose buckets changed under a running

@@ -80,13 +80,25 @@ if (TERMINATION_GRACE_S <= SHUTDOWN_DELAY_S + SHUTDOWN_TIMEOUT_S) {
 
 // ------------------------------------------------------------------------------ vitals.yml
 
-const VITALS_YML = `# vitals config (docs/reference/config.md), mounted at ${CONFIG_DIR}/${CONFIG_FILE}.
+/** The grpc-probes overlay's gRPC health port (plaintext: the kubelet's gRPC probe has no TLS). */
+const GRPC_PORT = 9090;
+
+/** The config; with `grpcPort`, also serving grpc.health.v1 there (the grpc-probes overlay). */
+function vitalsYml(grpcPort?: number): string {
+  const grpc =
+    grpcPort === undefined
+      ? ''
+      : `  # grpc.health.v1 Check and Watch for the kubelet's grpc probes (services liveness, readiness,
+  # startup, and each check's name); plaintext, like the probes
+  grpcPort: ${grpcPort}
+`;
+  return `# vitals config (docs/reference/config.md), mounted at ${CONFIG_DIR}/${CONFIG_FILE}.
 # Edit the checks for your dependencies. vitals polls this file (watchConfig) and applies a
 # valid change without a restart; an invalid one is rejected, the running config is kept and
-# VitalsConfigReloadFailed fires. Changing server.port needs a restart.
+# VitalsConfigReloadFailed fires. Changing server.port${grpcPort === undefined ? '' : ' or server.grpcPort'} needs a restart.
 server:
   port: ${PORT}
-  # after SIGTERM /ready answers 503 for shutdownDelay, then in-flight requests get
+${grpc}  # after SIGTERM /ready answers 503 for shutdownDelay, then in-flight requests get
   # shutdownTimeout: ${SHUTDOWN_DELAY_S + SHUTDOWN_TIMEOUT_S} s in all, below terminationGracePeriodSeconds (${TERMINATION_GRACE_S} s)
   shutdownDelay: ${SHUTDOWN_DELAY_S}s
   shutdownTimeout: ${SHUTDOWN_TIMEOUT_S}s
@@ -109,12 +121,18 @@ checks:
     password: \${MYSQL_PASSWORD}
     critical: true
 `;
+}
 
 // ------------------------------------------------------------------------------ probes
 
 /** Probes answer from memory: no request waits on a dependency. */
 function httpProbe(routePath: string, port: string, timing: Omit<IProbe, 'httpGet'>): IProbe {
   return { httpGet: { path: routePath, port, scheme: 'HTTP' }, ...timing };
+}
+
+/** The same questions over grpc.health.v1: the service names what the HTTP route would. */
+function grpcProbe(service: 'startup' | 'liveness' | 'readiness', timing: Omit<IProbe, 'grpc'>): IProbe {
+  return { grpc: { port: GRPC_PORT, service }, ...timing };
 }
 
 /**
@@ -245,7 +263,7 @@ function service(): Service {
 function configMap(): ConfigMap {
   return new ConfigMap({
     metadata: { name: 'vitals-config', labels: LABELS },
-    data: { [CONFIG_FILE]: VITALS_YML },
+    data: { [CONFIG_FILE]: vitalsYml() },
   });
 }
 
@@ -342,6 +360,37 @@ function appService(): Service {
   });
 }
 
+// ------------------------------------------------------------------------------ grpc-probes overlay
+
+const VITALS_CONTAINER = '/spec/template/spec/containers/0';
+
+/** JSON patch: the standalone Deployment probes itself over gRPC instead of HTTP. */
+function grpcProbePatch(): unknown[] {
+  return [
+    {
+      op: 'add',
+      path: `${VITALS_CONTAINER}/ports/-`,
+      value: { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+    },
+    { op: 'replace', path: `${VITALS_CONTAINER}/startupProbe`, value: grpcProbe('startup', startupTiming) },
+    { op: 'replace', path: `${VITALS_CONTAINER}/livenessProbe`, value: grpcProbe('liveness', livenessTiming) },
+    // Standalone, as in the base: readiness asks `liveness` (= /health), never `readiness` (=
+    // /ready), or a down dependency would take vitals out of service and stall its rollouts.
+    {
+      op: 'replace',
+      path: `${VITALS_CONTAINER}/readinessProbe`,
+      value: grpcProbe('liveness', standaloneReadinessTiming),
+    },
+  ];
+}
+
+function grpcConfigMap(): ConfigMap {
+  return new ConfigMap({
+    metadata: { name: 'vitals-config' },
+    data: { [CONFIG_FILE]: vitalsYml(GRPC_PORT) },
+  });
+}
+
 // ------------------------------------------------------------------------------ rendering
 
 interface Kustomization {
@@ -407,6 +456,18 @@ export function renderManifests(): Record<string, string> {
     patches: [
       { path: 'delete-standalone-vitals.yaml' },
       { path: 'vitals-service-selects-my-app.yaml', target: { version: 'v1', kind: 'Service', name: NAME } },
+    ],
+  };
+  const grpcProbes: Kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: ['../../base'],
+    patches: [
+      { path: 'vitals-config-grpc-port.yaml' },
+      {
+        path: 'deployment-grpc-probes.yaml',
+        target: { group: 'apps', version: 'v1', kind: 'Deployment', name: NAME },
+      },
     ],
   };
   const deleteStandalone = { $patch: 'delete', apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: NAME } };
@@ -507,6 +568,22 @@ export function renderManifests(): Record<string, string> {
     'overlays/sidecar/my-app-service.yaml': model(
       appService(),
       'The Service a pod leaves while vitals says not ready.',
+    ),
+    'overlays/grpc-probes/kustomization.yaml': toYaml(
+      grpcProbes,
+      `The base, probed over gRPC (grpc.health.v1, Kubernetes >= 1.27) instead of HTTP: vitals also\n` +
+        `serves gRPC health on server.grpcPort ${GRPC_PORT} (plaintext). startupProbe asks service startup\n` +
+        '(= /startup); livenessProbe and readinessProbe ask liveness (= /health): a standalone vitals\n' +
+        "stays in service while a dependency fails, as in the base. A sidecar's readinessProbe asks\n" +
+        "service readiness (= /ready), or a check's name (= /ready/NAME).",
+    ),
+    'overlays/grpc-probes/vitals-config-grpc-port.yaml': model(
+      grpcConfigMap(),
+      `The base's vitals.yml with server.grpcPort: ${GRPC_PORT}.`,
+    ),
+    'overlays/grpc-probes/deployment-grpc-probes.yaml': toYaml(
+      grpcProbePatch(),
+      `JSON patch: the container port grpc (${GRPC_PORT}) and the three probes as grpc probes, same timings.`,
     ),
   };
 }

@@ -50,6 +50,11 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
   if (probePort !== undefined && probePort !== 0 && probePort === port) {
     fail(`server.probePort: ${String(probePort)} is the main listener's port too; pick another`);
   }
+  const grpcPort = config.server.grpcPort;
+  if (grpcPort !== undefined && grpcPort !== 0) {
+    if (grpcPort === port) fail(`server.grpcPort: ${String(grpcPort)} is the main listener's port too; pick another`);
+    if (grpcPort === probePort) fail(`server.grpcPort: ${String(grpcPort)} is server.probePort too; pick another`);
+  }
   const watchMs = options.watchConfigMs ?? config.server.watchConfigMs;
   const service = await createVitalsService(config, { logger });
   const { vitals } = service;
@@ -65,10 +70,15 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
       webConfigFile: () => options.webConfigFile ?? webConfigFileOf(vitals.config()),
       webConfigPollMs: Math.min(watchMs ?? WEB_CONFIG_POLL_MS, WEB_CONFIG_POLL_MS),
       probePort,
+      grpcPort,
     });
   } catch (error) {
     await vitals.stop();
-    const ports = probePort === undefined ? String(port) : `${String(port)} (probes: ${String(probePort)})`;
+    const extra = [
+      probePort === undefined ? undefined : `probes: ${String(probePort)}`,
+      grpcPort === undefined ? undefined : `gRPC health: ${String(grpcPort)}`,
+    ].filter((part) => part !== undefined);
+    const ports = extra.length === 0 ? String(port) : `${String(port)} (${extra.join(', ')})`;
     fail(`cannot listen on ${host}:${ports}: ${(error as Error).message}`);
   }
 
@@ -129,6 +139,7 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
       host,
       port: server.port,
       probePort: server.probePort ?? null,
+      grpcPort: server.grpcPort ?? null,
       tls: server.tls,
       basicAuth: (webConfig?.users.size ?? 0) > 0,
       config: config.source,

@@ -1,6 +1,7 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
+import { RESERVED_SERVICES } from '../grpc/services.js';
 import { cidrProblem } from '../security/cidr.js';
 import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } from '../types.js';
 import { formatDuration } from './duration.js';
@@ -25,6 +26,7 @@ const serverSchema = z.strictObject({
   host: z.string().min(1).optional(),
   port: port.optional(),
   probePort: port.optional(),
+  grpcPort: port.optional(),
   shutdownDelay: duration({ max: 10 * MINUTE_MS }).default(5000),
   shutdownTimeout: duration({ max: 10 * MINUTE_MS }).default(10_000),
   webConfigFile: z.string().min(1).optional(),
@@ -320,7 +322,11 @@ function resolveToken(
 }
 
 /** Valid but risky settings, printed by `validate` and logged at start. */
-function configWarnings(server: z.infer<typeof serverSchema>, security: z.infer<typeof securitySchema>): string[] {
+function configWarnings(
+  server: z.infer<typeof serverSchema>,
+  security: z.infer<typeof securitySchema>,
+  checks: readonly CheckDefinition[],
+): string[] {
   const warnings: string[] = [];
   if (server.shutdownDelay + server.shutdownTimeout > GRACE_WARNING_MS) {
     warnings.push(
@@ -330,6 +336,16 @@ function configWarnings(server: z.infer<typeof serverSchema>, security: z.infer<
   }
   if (security.details === 'always') {
     warnings.push('security.details: "always" shows every check\'s target and error to any caller');
+  }
+  if (server.grpcPort !== undefined) {
+    const reserved: readonly string[] = RESERVED_SERVICES;
+    checks.forEach((check, index) => {
+      if (reserved.includes(check.name))
+        warnings.push(
+          `checks[${String(index)}].name: "${check.name}" is also a gRPC health service of vitals itself; ` +
+            `gRPC answers that one, and the check is reachable on /ready/${check.name} only`,
+        );
+    });
   }
   return warnings;
 }
@@ -395,7 +411,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     metrics,
     checks,
-    warnings: configWarnings(server, security),
+    warnings: configWarnings(server, security, checks),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
     files: context.files,
   };

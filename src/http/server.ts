@@ -1,10 +1,12 @@
 /**
- * vitals' own listeners: the main one (TLS, basic auth and headers from the web config) and,
- * with probePort, a plain one for the probe routes. Each job has a module of its own so that
+ * vitals' own listeners: the main one (TLS, basic auth and headers from the web config), with
+ * probePort a plain one for the probe routes, and with grpcPort the gRPC health service. Each job has a module of its own so that
  * one can change (a TLS mode, a reload rule) without reading the others.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Monitor } from '../engine/monitor.js';
+import type { GrpcHealthServer } from '../grpc/health-server.js';
 import type { Logger } from '../log.js';
 import { createGate, guardOf } from './basic-auth-gate.js';
 import type { VitalsRequestHandler } from './handler.js';
@@ -29,6 +31,8 @@ export interface ListenOptions {
   readonly webConfigPollMs?: number;
   /** A second, plain-HTTP listener on the same host serving only the probe routes. */
   readonly probePort?: number;
+  /** grpc.health.v1 over plaintext HTTP/2 on the same host (loads @grpc/grpc-js only when set). */
+  readonly grpcPort?: number;
 }
 
 /** What a listener serves: vitals' routes, and the two settings of the config it reads. */
@@ -37,6 +41,8 @@ export interface ListenInputs {
   readonly logger: Logger;
   /** Asked per request: probe routes answer without basic auth (a reload may change it). */
   readonly probesWithoutAuth: () => boolean;
+  /** The checks and their state, which the gRPC health service reads. */
+  readonly monitor: Monitor;
 }
 
 export interface RunningServer {
@@ -44,6 +50,8 @@ export interface RunningServer {
   readonly port: number;
   /** The probe listener's port, when server.probePort is set. */
   readonly probePort: number | undefined;
+  /** The gRPC health service's port, when server.grpcPort is set. */
+  readonly grpcPort: number | undefined;
   /** Whether the main listener serves TLS (fixed for the life of the process). */
   readonly tls: boolean;
   /** The web config in force. */
@@ -53,7 +61,10 @@ export interface RunningServer {
    * last good one then stays, and the problems are logged once), else an empty list.
    */
   reloadWebConfig(): readonly string[];
-  /** Closes the listeners, lets in-flight requests finish within `graceMs`, then cuts the rest. */
+  /**
+   * Closes the listeners, lets in-flight requests finish within `graceMs`, then cuts the rest;
+   * gRPC Watch streams end with status OK.
+   */
   close(graceMs: number): Promise<void>;
 }
 
@@ -82,13 +93,16 @@ export async function listen(
 
   const boundPort = await bind(main.server, port, host);
   let probes: ProbeListener | undefined;
-  if (options.probePort !== undefined) {
-    try {
-      probes = await listenForProbes(handle, host, options.probePort);
-    } catch (error) {
-      await closeServer(main.server, 0);
-      throw error;
+  let grpc: GrpcHealthServer | undefined;
+  try {
+    if (options.probePort !== undefined) probes = await listenForProbes(handle, host, options.probePort);
+    if (options.grpcPort !== undefined) {
+      const { serveGrpcHealth } = await import('../grpc/health-server.js');
+      grpc = await serveGrpcHealth(inputs.monitor, host, options.grpcPort, logger);
     }
+  } catch (error) {
+    await Promise.all([closeServer(main.server, 0), probes === undefined ? undefined : closeServer(probes.server, 0)]);
+    throw error;
   }
 
   const reloader = createWebConfigReloader({
@@ -111,6 +125,7 @@ export async function listen(
     server: main.server,
     port: boundPort,
     probePort: probes?.port,
+    grpcPort: grpc?.port,
     tls: main.tls,
     webConfig: () => guard?.config,
     reloadWebConfig: () => reloader.reload(),
@@ -119,6 +134,7 @@ export async function listen(
       await Promise.all([
         closeServer(main.server, graceMs),
         probes === undefined ? undefined : closeServer(probes.server, graceMs),
+        grpc?.close(graceMs),
       ]);
     },
   };

@@ -30,6 +30,7 @@ const VALID = `# a valid config with every kind
 server:
   port: 9469
   probePort: 9470
+  grpcPort: 9471
   shutdownDelay: 1s
   shutdownTimeout: 5s
   watchConfig: 10s

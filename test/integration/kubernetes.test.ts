@@ -109,7 +109,7 @@ function quantity(q: string | number | undefined): number {
 }
 
 interface VitalsYml {
-  server: { port?: number; shutdownDelay: string; shutdownTimeout: string };
+  server: { port?: number; grpcPort?: number; shutdownDelay: string; shutdownTimeout: string };
   defaults: { interval: string; timeout: string };
   checks: { name: string; kind: string; password?: string }[];
 }
@@ -229,7 +229,11 @@ describe('deploy/kubernetes is what generate.ts renders', () => {
     );
     expect(secret.metadata.name).toBe('vitals-db');
     expect(Object.keys(secret.stringData)).toEqual(['password']);
-    for (const k of ['base/kustomization.yaml', 'overlays/sidecar/kustomization.yaml']) {
+    for (const k of [
+      'base/kustomization.yaml',
+      'overlays/sidecar/kustomization.yaml',
+      'overlays/grpc-probes/kustomization.yaml',
+    ]) {
       expect(JSON.stringify(committed(k))).not.toContain('secret');
     }
   });
@@ -363,6 +367,70 @@ describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/overlays/sidecar
     const svc = find<IService>(objects, 'Service', 'vitals');
     expectMetricsService(svc, find<IDeployment>(objects, 'Deployment', 'my-app'));
     expect(svc.spec?.publishNotReadyAddresses).toBe(true);
+  });
+});
+
+describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/overlays/grpc-probes', () => {
+  let objects: K8sObject[];
+  let base: K8sObject[];
+  beforeAll(() => {
+    objects = kustomize('overlays/grpc-probes');
+    base = kustomize('base');
+  });
+
+  const vitalsOf = (from: K8sObject[]) => container(find<IDeployment>(from, 'Deployment', 'vitals'), 'vitals');
+
+  it('renders the same objects as the base', () => {
+    const names = (from: K8sObject[]) => from.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(names(objects)).toEqual(names(base));
+  });
+
+  it('the config serves gRPC health on a port the container declares, and nothing else changes', () => {
+    const { config, text } = vitalsYml(find<IConfigMap>(objects, 'ConfigMap', 'vitals-config'));
+    const grpcPort = config.server.grpcPort;
+    expect(grpcPort).toBe(9090);
+    const c = vitalsOf(objects);
+    expect(c.ports?.map((p) => [p.name, p.containerPort])).toEqual([
+      ['http', PORT],
+      ['grpc', grpcPort],
+    ]);
+    const { config: baseConfig } = vitalsYml(find<IConfigMap>(base, 'ConfigMap', 'vitals-config'));
+    expect({ ...config, server: { ...config.server, grpcPort: undefined } }).toEqual({
+      ...baseConfig,
+      server: { ...baseConfig.server, grpcPort: undefined },
+    });
+    // The real CLI accepts it, in the environment the Deployment gives it.
+    const file = path.join(tmp, 'grpc-vitals.yml');
+    writeFileSync(file, text);
+    if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: npm run build');
+    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', file], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MYSQL_PASSWORD: 'from-a-secret' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stderr).not.toContain('warning');
+  });
+
+  it('every probe is a grpc probe of that port: startup asks startup, liveness and readiness ask liveness', () => {
+    const c = vitalsOf(objects);
+    const grpcPort = c.ports?.find((p) => p.name === 'grpc')?.containerPort;
+    const probes = { startupProbe: c.startupProbe, livenessProbe: c.livenessProbe, readinessProbe: c.readinessProbe };
+    for (const [name, probe] of Object.entries(probes)) {
+      expect(probe?.httpGet, name).toBeUndefined();
+      expect(probe?.grpc?.port, name).toBe(grpcPort);
+    }
+    // Standalone, as in the base (/health for readiness): a down dependency must not take vitals
+    // out of service. `readiness` (= /ready) is for a sidecar.
+    expect(Object.values(probes).map((p) => p?.grpc?.service)).toEqual(['startup', 'liveness', 'liveness']);
+  });
+
+  it('keeps the timings of the base probes', () => {
+    const timing = (p: IProbe | undefined) => ({ ...p, grpc: undefined, httpGet: undefined });
+    const [mine, theirs] = [vitalsOf(objects), vitalsOf(base)];
+    expect(timing(mine.startupProbe)).toEqual(timing(theirs.startupProbe));
+    expect(timing(mine.livenessProbe)).toEqual(timing(theirs.livenessProbe));
+    expect(timing(mine.readinessProbe)).toEqual(timing(theirs.readinessProbe));
   });
 });
 

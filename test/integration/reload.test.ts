@@ -384,6 +384,20 @@ describe('config reload through the CLI', () => {
     expect((await reload(vitals.base)).status).toBe(200);
   });
 
+  it('a change to server.grpcPort is rejected with "restart required", like the other ports', async () => {
+    const config = join(dir, 'grpc-port.yml');
+    const grpcPort = await freePort();
+    await writeFile(config, `server: { grpcPort: ${String(grpcPort)} }\nchecks:\n${tcpCheck('steady', a.port)}`);
+    const vitals = await serve(config);
+    await writeFile(config, `checks:\n${tcpCheck('steady', a.port)}${tcpCheck('second', b.port)}`);
+    const refused = await reload(vitals.base);
+    expect(refused.status).toBe(400);
+    expect(refused.body.problems).toEqual(['server.grpcPort: changed; restart required']);
+    const text = await metrics(vitals.base);
+    expect(sample(text, 'vitals_config_last_reload_successful')).toBe(0);
+    expect(text).not.toContain('check="second"');
+  });
+
   it('--watch-config 200ms picks up a changed file without a signal', async () => {
     const config = join(dir, 'watch.yml');
     await writeFile(config, `checks:\n${tcpCheck('steady', a.port)}`);

@@ -75,7 +75,7 @@ describe('a valid config', () => {
   it('lets a check override the defaults, and defaults override the built-in ones', () => {
     const config = yaml(
       [
-        'server: {port: 8080, probePort: 8081, shutdownDelay: 1s, shutdownTimeout: 2s, watchConfig: 500ms}',
+        'server: {port: 8080, probePort: 8081, grpcPort: 9090, shutdownDelay: 1s, shutdownTimeout: 2s, watchConfig: 500ms}',
         'defaults: {interval: 30s, timeout: 5s, failureThreshold: 3, successThreshold: 2}',
         'checks:',
         `  - name: inherits`,
@@ -94,6 +94,7 @@ describe('a valid config', () => {
     expect(config.server).toEqual({
       port: 8080,
       probePort: 8081,
+      grpcPort: 9090,
       shutdownDelayMs: 1000,
       shutdownTimeoutMs: 2000,
       watchConfigMs: 500,
@@ -191,6 +192,14 @@ describe('a valid config', () => {
     ]);
   });
 
+  it('warns when grpcPort is set and a check takes the name of a gRPC health service of vitals', () => {
+    const checks = `checks:\n  - name: startup\n    ${MYSQL}\n  - name: db\n    ${MYSQL}\n`;
+    expect(yaml(`server:\n  grpcPort: 9090\n${checks}`).warnings).toEqual([
+      'checks[0].name: "startup" is also a gRPC health service of vitals itself; gRPC answers that one, and the check is reachable on /ready/startup only',
+    ]);
+    expect(yaml(checks).warnings).toEqual([]);
+  });
+
   it('accepts a config object with the same schema as the file', () => {
     const config = parseConfig({ checks: [{ name: 'db', kind: 'mysql', url: 'mysql://db/' }] }, 'object', { env: {} });
     expect(config.checks.map((c) => c.name)).toEqual(['db']);
@@ -230,6 +239,17 @@ describe('an invalid config', () => {
     ],
     ['a port that is a string', 'server:\n  port: "80"\n', ['server.port: expected a port number (0-65535)']],
     ['a port out of range', 'server:\n  port: 70000\n', ['server.port: expected a port number (0-65535)']],
+    [
+      'a grpcPort that is a string',
+      'server:\n  grpcPort: "9090"\n',
+      ['server.grpcPort: expected a port number (0-65535)'],
+    ],
+    ['a grpcPort out of range', 'server:\n  grpcPort: -1\n', ['server.grpcPort: expected a port number (0-65535)']],
+    [
+      'a grpcPort that is not an integer',
+      'server:\n  grpcPort: 90.5\n',
+      ['server.grpcPort: expected a port number (0-65535)'],
+    ],
     [
       'a boolean that is a string',
       `checks:\n  - name: db\n    ${MYSQL}\n    critical: "yes"\n`,
