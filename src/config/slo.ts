@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatDays } from './duration.js';
 import { duration } from './fields.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -16,7 +17,7 @@ export const sloSchema = z.strictObject({
     .gt(0, { error: 'must be above 0 and below 100 (a percentage such as 99.9)' })
     .lt(100, { error: 'must be above 0 and below 100 (a percentage such as 99.9)' })
     .optional(),
-  window: duration({ min: DAY_MS, max: 90 * DAY_MS }).optional(),
+  window: duration({ min: DAY_MS, max: 90 * DAY_MS, format: formatDays }).optional(),
 });
 export type SloFields = z.infer<typeof sloSchema>;
 

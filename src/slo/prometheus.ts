@@ -41,7 +41,7 @@ function burnAlert(check: SloCheck, alert: (typeof BURN_ALERTS)[number]): Rule {
   return {
     alert: ALERT_NAME,
     expr: `(${ratio(alert.long)} > ${threshold})\nand\n(${ratio(alert.short)} > ${threshold})`,
-    labels: { severity: alert.severity, long: alert.long, short: alert.short },
+    labels: { severity: alert.severity, long: alert.long, short: alert.short, check: check.name },
     annotations: {
       summary: 'A check is spending its error budget too fast.',
       description:
@@ -58,7 +58,13 @@ function group(check: SloCheck): { name: string; rules: Rule[] } {
   return {
     name: `vitals-slo-${check.name}`,
     rules: [
-      ...RATIO_WINDOWS.map((window) => ({ record: `${RATIO_RECORD}:rate${window}`, expr: ratioExpr(check, window) })),
+      // The series have the label already; the rule says it too, or promtool's lint would take
+      // the rules of two checks for duplicates (it compares names and labels, not expressions).
+      ...RATIO_WINDOWS.map((window) => ({
+        record: `${RATIO_RECORD}:rate${window}`,
+        expr: ratioExpr(check, window),
+        labels: { check: check.name },
+      })),
       ...BURN_ALERTS.map((alert) => burnAlert(check, alert)),
     ],
   };

@@ -1,5 +1,5 @@
 import type { CheckDefinition } from '../types.js';
-import { formatDuration } from '../config/duration.js';
+import { formatDays } from '../config/duration.js';
 import type { SloObjective } from '../config/slo.js';
 
 const HOUR_MS = 3600 * 1000;
@@ -32,10 +32,7 @@ export const BURN_ALERTS = [
 /** Every window an error ratio is recorded over: the union of the alerts' windows. */
 export const RATIO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
 
-/** `28d` rather than `4w`: a window reads as the number of days people plan in. */
-export function formatWindow(ms: number): string {
-  return ms % DAY_MS === 0 ? `${String(ms / DAY_MS)}d` : formatDuration(ms);
-}
+export const formatWindow = formatDays;
 
 /** The error budget as a ratio, free of binary-float noise: 99.9 → 0.001, not 0.0010000000000000009. */
 export function errorBudget(objective: number): number {
