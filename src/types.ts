@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SloObjective } from './config/slo.js';
 
 /** The status of one run, or of a check as reported after thresholds. */
 export type Status = 'unknown' | 'pass' | 'warn' | 'fail';
@@ -84,6 +85,8 @@ export interface CheckCommon {
   readonly warnLatencyMs: number | undefined;
   /** A pass whose peer certificate expires sooner than this is reported `warn`. */
   readonly warnCertExpiryMs?: number | undefined;
+  /** Its service level objective, for `vitals slo`; undefined when neither it nor `defaults.slo` sets one. */
+  readonly slo?: SloObjective | undefined;
 }
 
 /** A check as the config describes it: common fields plus the kind's own, validated options. */

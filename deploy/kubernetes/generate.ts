@@ -9,7 +9,8 @@
  * and renders them with `kubectl kustomize`.
  *
  * One source for everything shared with the rest of the repo: the PrometheusRule's groups are
- * read from rules/vitals-alerts.yml, the dashboard ConfigMap holds grafana/dashboards/vitals.json
+ * read from rules/vitals-alerts.yml plus the SLO rules of vitals.yml below (which this script
+ * also writes to rules/vitals-slo.yml, exactly as `vitals slo --format prometheus` would), the dashboard ConfigMap holds grafana/dashboards/vitals.json
  * byte for byte, and the image tag is package.json's version (the Dockerfile builds that image).
  *
  * Resources were measured, not guessed (Node 20, `node dist/cli.js serve`, /proc/PID/status
@@ -45,6 +46,8 @@ import {
   type IPrometheusRule,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Document, isMap, isScalar, parse } from 'yaml';
+import { parseConfigText } from '../../src/config/load.js';
+import { renderSlo } from '../../src/slo/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the generated files go; the keys of renderManifests() are relative to it. */
@@ -113,6 +116,9 @@ defaults:
   timeout: ${CHECK_TIMEOUT_S}s
   failureThreshold: 1
   successThreshold: 1
+  # the window of every check's objective, unless it sets its own
+  slo:
+    window: 28d
 checks:
   - name: primary-db
     kind: mysql
@@ -120,6 +126,10 @@ checks:
     # from the Secret ${SECRET_NAME} (key ${SECRET_KEY}) through the container's environment
     password: \${MYSQL_PASSWORD}
     critical: true
+    # 99.5 % of runs succeed over 28 days: rules/vitals-slo.yml is generated from this
+    # (vitals slo --format prometheus) and is part of the PrometheusRule
+    slo:
+      objective: 99.5
 `;
 }
 
@@ -281,6 +291,18 @@ function serviceMonitor(): ServiceMonitor {
 
 type RuleGroups = NonNullable<IPrometheusRule['spec']['groups']>;
 
+/** Where the SLO rules of vitals.yml are shipped, relative to the repository's root. */
+export const SLO_RULES_FILE = path.join('rules', 'vitals-slo.yml');
+
+/** The SLO rule file of vitals.yml: what `vitals slo --config vitals.yml --format prometheus` prints. */
+export function renderSloRules(): string {
+  // Only the checks' objectives matter here; the password is never read.
+  const config = parseConfigText(VITALS_YML, 'vitals.yml', { env: { MYSQL_PASSWORD: 'unused' } });
+  const rendered = renderSlo(config, 'prometheus');
+  if (rendered === undefined) throw new Error('vitals.yml: no check has an slo objective');
+  return rendered.text;
+}
+
 /** The groups of rules/vitals-alerts.yml, the single source of the alert rules. */
 export function ruleGroups(): RuleGroups {
   const file = parse(readFileSync(path.join(root, 'rules', 'vitals-alerts.yml'), 'utf8')) as { groups?: unknown };
@@ -291,7 +313,7 @@ export function ruleGroups(): RuleGroups {
 function prometheusRule(): PrometheusRule {
   return new PrometheusRule({
     metadata: { name: NAME, labels: LABELS },
-    spec: { groups: ruleGroups() },
+    spec: { groups: [...ruleGroups(), ...(parse(renderSloRules()) as { groups: RuleGroups }).groups] },
   });
 }
 
@@ -523,7 +545,7 @@ export function renderManifests(): Record<string, string> {
     'base/servicemonitor.yaml': model(serviceMonitor(), 'Prometheus Operator: scrape vitals every 15 s.'),
     'base/prometheusrule.yaml': model(
       prometheusRule(),
-      'spec.groups is rules/vitals-alerts.yml (the single source; prometheus.yml loads the same file).',
+      'spec.groups are rules/vitals-alerts.yml and rules/vitals-slo.yml (prometheus.yml loads the same files).',
     ),
     'base/grafana-dashboard-configmap.yaml': model(
       dashboardConfigMap(),
@@ -588,7 +610,7 @@ export function renderManifests(): Record<string, string> {
   };
 }
 
-/** Writes renderManifests() under deploy/kubernetes/. */
+/** Writes renderManifests() under deploy/kubernetes/, and renderSloRules() to rules/vitals-slo.yml. */
 export function writeManifests(): string[] {
   const files = renderManifests();
   for (const [name, content] of Object.entries(files)) {
@@ -596,10 +618,11 @@ export function writeManifests(): string[] {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, content);
   }
-  return Object.keys(files);
+  writeFileSync(path.join(root, SLO_RULES_FILE), renderSloRules());
+  return [...Object.keys(files).map((name) => path.join('deploy', 'kubernetes', name)), SLO_RULES_FILE];
 }
 
 const invokedAs = process.argv[1];
 if (invokedAs !== undefined && import.meta.url === pathToFileURL(path.resolve(invokedAs)).href) {
-  for (const name of writeManifests()) process.stdout.write(`wrote deploy/kubernetes/${name}\n`);
+  for (const name of writeManifests()) process.stdout.write(`wrote ${name}\n`);
 }

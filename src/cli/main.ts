@@ -8,6 +8,7 @@ import { createVitalsService } from '../vitals.js';
 import { VERSION } from '../version.js';
 import { load, webConfigFileOf } from './config-files.js';
 import { serve, type ServeOptions } from './serve.js';
+import { slo } from './slo.js';
 import { EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, fail, USAGE, UsageError } from './usage.js';
 
 function parsePort(text: string, where: string): number {
@@ -16,8 +17,12 @@ function parsePort(text: string, where: string): number {
   return Number(text);
 }
 
+const COMMANDS = ['serve', 'validate', 'check', 'slo'] as const;
+
 interface Args extends ServeOptions {
-  readonly command: 'serve' | 'validate' | 'check';
+  readonly command: (typeof COMMANDS)[number];
+  readonly format: string | undefined;
+  readonly out: string | undefined;
 }
 
 // The same bounds as server.watchConfig: above a day a Node timer overflows and fires every 1 ms.
@@ -45,6 +50,8 @@ function parse(argv: string[]): Args | 'help' | 'version' {
         port: { type: 'string', short: 'p' },
         'watch-config': { type: 'string' },
         'web.config.file': { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -56,8 +63,12 @@ function parse(argv: string[]): Args | 'help' | 'version' {
   if (values.help === true) return 'help';
   if (values.version === true) return 'version';
   if (positionals.length > 1) fail(`unexpected argument "${positionals[1] ?? ''}"`);
-  const command = positionals[0] ?? 'serve';
-  if (command !== 'serve' && command !== 'validate' && command !== 'check') fail(`unknown command "${command}"`);
+  const name = positionals[0] ?? 'serve';
+  const command = COMMANDS.find((c) => c === name);
+  if (command === undefined) fail(`unknown command "${name}"`);
+  for (const flag of ['format', 'out'] as const) {
+    if (command !== 'slo' && values[flag] !== undefined) fail(`--${flag}: only for the slo command`);
+  }
   const env = process.env;
   const config = values.config ?? (env.VITALS_CONFIG === '' ? undefined : env.VITALS_CONFIG);
   if (values.config === '') fail('--config: empty path');
@@ -77,6 +88,8 @@ function parse(argv: string[]): Args | 'help' | 'version' {
     webConfigFile: values['web.config.file'],
     // Parsed here, not in serve, so a bad value is a usage error before anything listens.
     watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined,
+    format: values.format,
+    out: values.out,
   };
 }
 
@@ -180,6 +193,8 @@ export async function main(argv: string[], startup: Startup): Promise<number | u
         return validate(args);
       case 'check':
         return await check(args);
+      case 'slo':
+        return slo(args);
       case 'serve':
         await serve(args, {
           exit: exitWhenFlushed,

@@ -7,10 +7,13 @@ export const USAGE = `usage: vitals [serve] [--config FILE] [--host ADDR] [--por
                       [--web.config.file FILE]
        vitals validate --config FILE [--web.config.file FILE]
        vitals check --config FILE
+       vitals slo --config FILE --format prometheus|sloth|pyrra [--out DIR]
        vitals --version
 
 Config from --config, else VITALS_CONFIG, else the built-in default (one mysql check on MYSQL_URL).
 --web.config.file (or server.webConfigFile): TLS, basic auth and headers, exporter-toolkit format.
+slo: the burn-rate rules (prometheus) or the Sloth or Pyrra specs of the checks with an slo
+objective, on stdout, or written to DIR (vitals-slo.yml, vitals-sloth.yml, vitals-pyrra.yml).
 Port from --port, else PORT, else server.port, else ${String(DEFAULT_PORT)}. Exit codes: 0 ok, 1 not ready (check), 2 usage or config error.`;
 
 /** A mistake in how vitals was invoked: printed with the usage, exit 2. */

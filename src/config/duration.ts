@@ -30,6 +30,12 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(total) ? total : Number.POSITIVE_INFINITY;
 }
 
+/** `28d` rather than formatDuration's `4w`, for spans people count in days (SLO windows). */
+export function formatDays(ms: number): string {
+  const day = UNIT_MS.d ?? 1;
+  return ms % day === 0 ? `${String(ms / day)}d` : formatDuration(ms);
+}
+
 /** Formats milliseconds back into the shortest Prometheus-style duration. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';

@@ -7,6 +7,7 @@ import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } f
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { ConfigError, joinPath, zodProblems } from './problems.js';
+import { resolveSlo, sloSchema, type SloFields } from './slo.js';
 import { readErrorCode, readRegularFile } from './read-file.js';
 import { substituteEnv, type UnsetVariable } from './substitute.js';
 import { parseYaml } from './yaml.js';
@@ -77,6 +78,7 @@ const defaultsSchema = z.strictObject({
   timeout: duration({ min: 10 }).default(2000),
   failureThreshold: threshold.default(1),
   successThreshold: threshold.default(1),
+  slo: sloSchema.optional(),
 });
 
 // Each section is validated on its own (see `section`), so that a mistake in `server` does not
@@ -104,6 +106,7 @@ export const commonSchema = z.strictObject({
   warnLatency: duration().optional(),
   // Not a timer delay, so not bound by duration()'s one-day limit: certificates live for months.
   warnCertExpiry: duration({ max: 365 * 24 * 3600 * 1000 }).optional(),
+  slo: sloSchema.optional(),
 });
 const COMMON_KEYS = new Set(Object.keys(commonSchema.shape));
 
@@ -121,6 +124,8 @@ export interface CheckDefaults {
   readonly timeoutMs: number;
   readonly failureThreshold: number;
   readonly successThreshold: number;
+  /** `defaults.slo`: what a check's own `slo` falls back on, field by field. */
+  readonly slo?: SloFields | undefined;
 }
 
 export interface Config {
@@ -181,13 +186,14 @@ function parseDefaults(raw: unknown, problems: string[]): Defaults {
   const fields = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const field = <K extends keyof Defaults>(key: K): Defaults[K] => {
     const parsed = defaultsSchema.shape[key].safeParse(fields[key]);
-    return parsed.success ? parsed.data : undefined;
+    return (parsed.success ? parsed.data : undefined) as Defaults[K];
   };
   return {
     interval: field('interval'),
     timeout: field('timeout'),
     failureThreshold: field('failureThreshold'),
     successThreshold: field('successThreshold'),
+    slo: field('slo'),
   };
 }
 
@@ -271,6 +277,7 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
   ) {
     problems.push(timeoutProblem(c.timeout !== undefined ? `${at}.timeout` : `${at}.interval`, timeoutMs, intervalMs));
   }
+  const slo = resolveSlo(c.slo, defaults.slo, at, problems);
   const failureThreshold = c.failureThreshold ?? defaults.failureThreshold;
   const successThreshold = c.successThreshold ?? defaults.successThreshold;
   if (
@@ -299,6 +306,7 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
     successThreshold,
     warnLatencyMs: c.warnLatency,
     warnCertExpiryMs: c.warnCertExpiry,
+    slo,
     options: own,
   };
 }
@@ -401,7 +409,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
   const { shutdownDelay, shutdownTimeout, watchConfig, ...serverRest } = server;
   return {
     source,
-    defaults: { intervalMs: interval, timeoutMs: timeout, failureThreshold, successThreshold },
+    defaults: { intervalMs: interval, timeoutMs: timeout, failureThreshold, successThreshold, slo: defaults.slo },
     server: {
       ...serverRest,
       shutdownDelayMs: shutdownDelay,

@@ -39,8 +39,9 @@ function msOrDuration<T extends z.ZodType>(schema: T) {
 }
 
 const { shape } = commonSchema;
-// A custom check has no TLS handshake of ours to record.
-const customSchema = commonSchema.omit({ warnCertExpiry: true }).extend({
+// A custom check has no TLS handshake of ours to record, and `vitals slo` reads the config
+// file, which never sees a check added from code.
+const customSchema = commonSchema.omit({ warnCertExpiry: true, slo: true }).extend({
   interval: msOrDuration(shape.interval),
   timeout: msOrDuration(shape.timeout),
   warnLatency: msOrDuration(shape.warnLatency),

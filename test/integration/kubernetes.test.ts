@@ -14,7 +14,7 @@ import type { IConfigMap, IContainer, IPodSpec, IProbe, IService } from 'kuberne
 import type { IPrometheusRule, IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { HEADER, renderManifests } from '../../deploy/kubernetes/generate.js';
+import { HEADER, renderManifests, renderSloRules, SLO_RULES_FILE } from '../../deploy/kubernetes/generate.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
 import { promtool, runTool } from '../support/prometheus.js';
 
@@ -214,6 +214,12 @@ describe('deploy/kubernetes is what generate.ts renders', () => {
       expect(readFileSync(file, 'utf8'), `${name} differs from the generator: run npm run manifests`).toBe(content);
       expect(content.startsWith(`# ${HEADER}\n`)).toBe(true);
     }
+  });
+
+  it("rules/vitals-slo.yml is the SLO rules of the kit's vitals.yml, as generated now", () => {
+    expect(read(SLO_RULES_FILE), `${SLO_RULES_FILE} differs from the generator: run npm run manifests`).toBe(
+      renderSloRules(),
+    );
   });
 
   it('no stale YAML lies in deploy/kubernetes that the generator does not write', () => {
@@ -451,10 +457,12 @@ describe.skipIf(skipUnlessBinaries(['kubectl', 'promtool'], 'PrometheusRule (kub
       return promtool(['check', 'rules', file]);
     }
 
-    it('has exactly the groups of rules/vitals-alerts.yml (one source)', () => {
-      const source = parse(read('rules/vitals-alerts.yml')) as { groups: Groups };
-      expect(groups.length).toBeGreaterThan(0);
-      expect(groups).toEqual(source.groups);
+    it('has exactly the groups of rules/vitals-alerts.yml and rules/vitals-slo.yml (one source each)', () => {
+      const alerts = parse(read('rules/vitals-alerts.yml')) as { groups: Groups };
+      const slo = parse(read(SLO_RULES_FILE)) as { groups: Groups };
+      expect(alerts.groups.length).toBeGreaterThan(0);
+      expect(slo.groups.length).toBeGreaterThan(0);
+      expect(groups).toEqual([...alerts.groups, ...slo.groups]);
     });
 
     it('passes promtool check rules', () => {
