@@ -297,7 +297,7 @@ export const SLO_RULES_FILE = path.join('rules', 'vitals-slo.yml');
 /** The SLO rule file of vitals.yml: what `vitals slo --config vitals.yml --format prometheus` prints. */
 export function renderSloRules(): string {
   // Only the checks' objectives matter here; the password is never read.
-  const config = parseConfigText(VITALS_YML, 'vitals.yml', { env: { MYSQL_PASSWORD: 'unused' } });
+  const config = parseConfigText(vitalsYml(), 'vitals.yml', { env: { MYSQL_PASSWORD: 'unused' } });
   const rendered = renderSlo(config, 'prometheus');
   if (rendered === undefined) throw new Error('vitals.yml: no check has an slo objective');
   return rendered.text;
