@@ -1,4 +1,5 @@
 import type { CheckKind } from '../types.js';
+import { amqpCheck } from './amqp.js';
 import { diskCheck } from './disk.js';
 import { dnsCheck } from './dns.js';
 import { httpCheck } from './http.js';
@@ -10,7 +11,7 @@ import { tlsCheck } from './tls.js';
 
 /** Every kind a config may name. Adding a kind: one file beside this one, one line here. */
 export const checkKinds: ReadonlyMap<string, CheckKind> = new Map(
-  [mysqlCheck, postgresCheck, redisCheck, httpCheck, tcpCheck, dnsCheck, diskCheck, tlsCheck].map((kind) => [
+  [mysqlCheck, postgresCheck, redisCheck, httpCheck, tcpCheck, dnsCheck, diskCheck, tlsCheck, amqpCheck].map((kind) => [
     kind.kind,
     kind as CheckKind,
   ]),
