@@ -81,6 +81,11 @@ checks:
     kind: disk
     path: /
     minFreeRatio: 0.05
+  - name: broker
+    kind: amqp
+    url: amqp://vitals@rabbitmq:5672/orders
+    queue: orders
+    maxMessages: 10000
 `;
 
 function validTree(): Record<string, unknown> {
@@ -236,7 +241,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(8);
+    expect(config?.checks).toHaveLength(9);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
@@ -290,6 +295,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
       ['mysql', 'mysql://u@h/%zz'],
       ['postgres', 'postgres://u:%@h/'],
       ['redis', 'redis://:%zz@h:6379/0'],
+      ['amqp', 'amqp://u:%zz@h/'],
       ['http', 'http://u:%zz@h/'],
     ] as const) {
       const { problems } = parseOutcome(`checks:\n  - name: x\n    kind: ${kind}\n    url: "${url}"\n`);
