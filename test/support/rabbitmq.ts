@@ -37,6 +37,8 @@ export interface RabbitMq extends LocalServer {
   readonly queues: { readonly empty: string; readonly backlog: string };
   /** The beam.smp process: the listener itself. */
   readonly pid: number;
+  /** The broker's whole output so far (warnings and errors). */
+  log(): string;
   /** From spawn until the first AMQP login succeeded. */
   readonly bootMs: number;
   /** amqp://user:pass@127.0.0.1:port[/vhost], percent-encoded; `password: ''` leaves it out. */
@@ -101,18 +103,19 @@ function serverSockets(port: number): number {
   return n;
 }
 
-function track(child: ChildProcess, name: string): () => string {
+/** Its output so far (the last MB: the broker logs warnings only). */
+function track(child: ChildProcess): () => string {
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
   child.once('error', () => undefined);
   let log = '';
   // Keep draining the output for the process's whole life: a full pipe would block it.
   const onData = (chunk: string) => {
-    log = (log + chunk).slice(-8_000);
+    log = (log + chunk).slice(-1_000_000);
   };
   child.stdout?.setEncoding('utf8').on('data', onData);
   child.stderr?.setEncoding('utf8').on('data', onData);
-  return () => `${name}:\n${log}`;
+  return () => log;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -188,7 +191,7 @@ export async function startRabbitMq(opts: StartRabbitMqOptions = {}): Promise<Ra
   const epmd = spawn(resolveBinary('epmd'), ['-port', String(epmdPort), '-address', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const epmdLog = track(epmd, 'epmd');
+  const epmdLog = track(epmd);
   const started = performance.now();
   const child = spawn(SERVER_SCRIPT, [], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -212,8 +215,8 @@ export async function startRabbitMq(opts: StartRabbitMqOptions = {}): Promise<Ra
       RABBITMQ_PID_FILE: file('rabbitmq.pid'),
     },
   });
-  const serverLog = track(child, 'rabbitmq-server');
-  const logTail = () => `${serverLog()}\n${epmdLog()}`;
+  const serverLog = track(child);
+  const logTail = () => `rabbitmq-server:\n${serverLog().slice(-8_000)}\nepmd:\n${epmdLog().slice(-2_000)}`;
   const url = (o: { password?: string; vhost?: string } = {}) => {
     const secret = o.password ?? password;
     const credentials = secret === '' ? user : `${user}:${encodeURIComponent(secret)}`;
@@ -257,6 +260,7 @@ export async function startRabbitMq(opts: StartRabbitMqOptions = {}): Promise<Ra
       child.kill('SIGCONT');
     },
     logTail,
+    log: serverLog,
     close,
   };
 }

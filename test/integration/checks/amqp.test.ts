@@ -6,6 +6,7 @@ import amqplib from 'amqplib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../../support/binaries.js';
 import { notAfterOf } from '../../support/certificates.js';
+import { ownSocketsTo } from '../../support/fds.js';
 import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startRabbitMq } from '../../support/rabbitmq.js';
 import { tlsServerFixture } from '../../support/servers.js';
@@ -96,6 +97,21 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
       await settled(before);
     });
 
+    it('says goodbye: a run that passed or failed an assertion closes its connection with connection.close', async () => {
+      const unexpectedCloses = () => fx.server.log().match(/client unexpectedly closed TCP connection/g)?.length ?? 0;
+      const before = { connections: await fx.server.connections(), closes: unexpectedCloses() };
+      for (const fields of [
+        { url: fx.server.url() },
+        queue('nope'),
+        queue(fx.server.queues.empty, { minConsumers: 1 }),
+      ])
+        expect((await runCheck('amqp', fields)).result.reason).not.toBe('timeout');
+      await settled(before.connections);
+      // The broker logs a warning for every connection dropped without connection.close.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unexpectedCloses()).toBe(before.closes);
+    });
+
     it('reads passwordFile, which overrides the URL password', async () => {
       const file = path.join(fx.dir, 'pw');
       writeFileSync(file, `${fx.server.password}\n`);
@@ -154,6 +170,15 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
       expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
       const skip = await runCheck('amqp', { url, tls: { insecureSkipVerify: true } });
       expect(skip.result, skip.result.output).toMatchObject({ status: 'pass' });
+    });
+
+    it('destroys a TLS handshake still pending at the deadline', async () => {
+      const url = `amqps://vitals:pw@127.0.0.1:${String(fx.silent.port)}`;
+      const { result, settledMs } = await runCheck('amqp', { url, tls: { insecureSkipVerify: true } }, 500);
+      expect(result).toMatchObject({ status: 'fail', reason: 'timeout', output: 'timeout after 500ms' });
+      expect(settledMs).toBeLessThan(750);
+      expect(ownSocketsTo(fx.silent.port)).toEqual([]);
+      await waitUntil(() => fx.silent.openSockets() === 0, 2000, 'the silent server to see the socket closed');
     });
 
     it('validates its options at config time', () => {
