@@ -77,26 +77,23 @@ const ignore = () => undefined;
 // password is one too).
 const VHOST_REFUSED = /^Expected ConnectionOpenOk; got <ConnectionClose\b/;
 
+// A peer that does not speak AMQP 0-9-1 (garbage where a frame should be, the wrong frame, a
+// hang-up during the handshake), or a broker that closed the connection on us.
+const PROTOCOL_ERROR =
+  /^(Handshake terminated by server|Expected |Frame |Invalid frame|Unknown frame type|Socket closed abruptly|SASL mechanism|Unexpected close|Connection closed|Channel ended)/;
+
 function classify(error: unknown): FailureReason | undefined {
-  // Only amqplib's own errors, which carry no string code; CheckFailure and socket errors
-  // (ECONNREFUSED, TLS) are the generic classifier's.
-  if (
-    !(error instanceof Error) ||
-    error instanceof CheckFailure ||
-    typeof (error as { code?: unknown }).code === 'string'
-  )
-    return undefined;
+  // Only amqplib's own errors, whose code is an AMQP reply code or none; CheckFailure and socket
+  // errors (ECONNREFUSED, TLS: a string code) are the generic classifier's.
+  if (!(error instanceof Error) || error instanceof CheckFailure) return undefined;
+  const { code } = error as { code?: unknown };
+  if (typeof code === 'string') return undefined;
   const { message } = error;
-  if (/^Handshake terminated by server: 403\b/.test(message) || VHOST_REFUSED.test(message)) return 'auth';
-  if (/^connect ETIMEDOUT$/.test(message)) return 'timeout';
-  // A peer that does not speak AMQP 0-9-1: garbage where a frame should be, the wrong frame,
-  // a hang-up during the handshake, or a broker that closed the connection on us.
-  if (
-    /^(Handshake terminated by server|Expected |Frame |Invalid frame|Unknown frame type|Socket closed abruptly|SASL mechanism|Unexpected close|Connection closed|Channel ended)/.test(
-      message,
-    )
-  )
-    return 'protocol';
+  // 403 ACCESS_REFUSED: a bad login, or a queue these credentials may not declare.
+  if (code === 403 || /^Handshake terminated by server: 403\b/.test(message) || VHOST_REFUSED.test(message))
+    return 'auth';
+  if (message === 'connect ETIMEDOUT') return 'timeout';
+  if (PROTOCOL_ERROR.test(message)) return 'protocol';
   return undefined;
 }
 
