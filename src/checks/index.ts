@@ -1,4 +1,5 @@
 import type { CheckKind } from '../types.js';
+import { amqpCheck } from './amqp.js';
 import { diskCheck } from './disk.js';
 import { dnsCheck } from './dns.js';
 import { grpcCheck } from './grpc.js';
@@ -22,6 +23,7 @@ const kinds: readonly CheckKind[] = [
   dnsCheck,
   diskCheck,
   tlsCheck,
+  amqpCheck,
 ] as CheckKind[];
 
 /** Every kind a config may name. Adding a kind: one file beside this one, one line in `kinds`. */

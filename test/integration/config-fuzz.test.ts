@@ -93,6 +93,11 @@ checks:
     kind: disk
     path: /
     minFreeRatio: 0.05
+  - name: broker
+    kind: amqp
+    url: amqp://vitals@rabbitmq:5672/orders
+    queue: orders
+    maxMessages: 10000
 `;
 
 function validTree(): Record<string, unknown> {
@@ -305,6 +310,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
       ['mysql', 'mysql://u@h/%zz'],
       ['postgres', 'postgres://u:%@h/'],
       ['redis', 'redis://:%zz@h:6379/0'],
+      ['amqp', 'amqp://u:%zz@h/'],
       ['http', 'http://u:%zz@h/'],
     ] as const) {
       const { problems } = parseOutcome(`checks:\n  - name: x\n    kind: ${kind}\n    url: "${url}"\n`);

@@ -27,6 +27,10 @@ const FIXTURES: Record<string, { fields: (password: string) => Record<string, un
   tls: { fields: () => ({ host: HOST, port: 465 }), target: `${HOST}:465` },
   dns: { fields: () => ({ host: HOST }), target: HOST },
   memcached: { fields: () => ({ host: HOST }), target: `${HOST}:11211` },
+  amqp: {
+    fields: (p) => ({ url: `amqp://app:${encodeURIComponent(p)}@${HOST}/orders`, password: p }),
+    target: `${HOST}:5672/orders`,
+  },
   grpc: { fields: () => ({ target: `${HOST}:50051`, service: 'payments' }), target: `${HOST}:50051` },
   disk: { fields: () => ({ path: `/${HOST}`, minFreeRatio: 0.1 }), target: `/${HOST}` },
 };
