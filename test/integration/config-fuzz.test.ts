@@ -81,6 +81,11 @@ checks:
     kind: disk
     path: /
     minFreeRatio: 0.05
+  - name: broker
+    kind: mqtt
+    url: mqtts://vitals@broker:8883
+    password: \${DB_PASSWORD}
+    clientId: vitals-probe
 `;
 
 function validTree(): Record<string, unknown> {
@@ -236,7 +241,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(8);
+    expect(config?.checks).toHaveLength(9);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
