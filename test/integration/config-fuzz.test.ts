@@ -86,6 +86,11 @@ checks:
     url: mqtts://vitals@broker:8883
     password: \${DB_PASSWORD}
     clientId: vitals-probe
+  - name: bus
+    kind: nats
+    url: tls://bus:4222
+    token: bus-token
+    jetstream: true
 `;
 
 function validTree(): Record<string, unknown> {
@@ -241,7 +246,7 @@ describe('config fuzzing, in process (parseConfigText)', () => {
   it('the valid base config is valid (control)', () => {
     const { config, problems } = parseOutcome(VALID);
     expect(problems).toBeUndefined();
-    expect(config?.checks).toHaveLength(9);
+    expect(config?.checks).toHaveLength(10);
   });
 
   it('returns a config or throws ConfigError whose every problem is located, on one line', () => {
