@@ -214,9 +214,10 @@ export const natsCheck: CheckKind<NatsOptions> = {
             ...(e.url.protocol === 'tls:' ? { tls: natsTlsOptions(o.tls, e.host) } : {}),
             ...(e.user === '' ? {} : { user: e.user, pass: password }),
             ...(o.token === undefined ? {} : { token: o.token }),
+            // nats.js wants a newline after the seed's END line, one the loader takes off the file.
             ...(o.creds === undefined
               ? {}
-              : { authenticator: lib.credsAuthenticator(new TextEncoder().encode(o.creds)) }),
+              : { authenticator: lib.credsAuthenticator(new TextEncoder().encode(`${o.creds}\n`)) }),
           }),
         ),
       );

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+// Comes with @nats-io/transport-node, whose creds authenticator signs with it.
+import { createUser } from '@nats-io/nkeys';
 import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
 import { freePort } from './ports.js';
@@ -19,6 +21,11 @@ export interface NatsServer extends LocalServer {
   readonly user: string;
   /** The token of a server started with `auth: 'token'`; '' otherwise. */
   readonly token: string;
+  /**
+   * For a server started with `auth: 'user'`: the text of a .creds file for a second user, known
+   * by its nkey. Its JWT is a placeholder: a server without an operator checks the nkey only.
+   */
+  readonly creds: string;
   /** nats://user:pass@127.0.0.1:port (percent-encoded), or nats://127.0.0.1:port for a token server. */
   url(opts?: { password?: string }): string;
 }
@@ -41,10 +48,29 @@ function randomSecret(): string {
   return `${base.slice(0, 4)}#${base.slice(4, 8)}@${base.slice(8)}%x`;
 }
 
-function configText(opts: StartNatsOptions, secret: string): string {
+/** A .creds file for a new nkey user, and that user's public key. */
+export function newCreds(): { creds: string; publicKey: string } {
+  const user = createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  return {
+    publicKey: user.getPublicKey(),
+    creds: [
+      '-----BEGIN NATS USER JWT-----',
+      'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.placeholder',
+      '------END NATS USER JWT------',
+      '',
+      '-----BEGIN USER NKEY SEED-----',
+      seed,
+      '------END USER NKEY SEED------',
+      '',
+    ].join('\n'),
+  };
+}
+
+function configText(opts: StartNatsOptions, secret: string, nkey: string): string {
   const auth =
     opts.auth === 'user'
-      ? `authorization { users: [ { user: ${USER}, password: ${JSON.stringify(secret)} } ] }`
+      ? `authorization { users: [ { user: ${USER}, password: ${JSON.stringify(secret)} }, { nkey: ${nkey} } ] }`
       : `authorization { token: ${JSON.stringify(secret)} }`;
   const tls =
     opts.tls === undefined
@@ -90,8 +116,9 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vitals-nats-'));
   tempDirs.add(dir);
   const secret = randomSecret();
+  const nkeyUser = newCreds();
   const configFile = path.join(dir, 'nats.conf');
-  await writeFile(configFile, configText(opts, secret));
+  await writeFile(configFile, configText(opts, secret, nkeyUser.publicKey));
   let started: { child: ChildProcess; log: () => string } | undefined;
   let port = 0;
   for (let attempt = 1; ; attempt++) {
@@ -117,6 +144,7 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
     user: USER,
     password: opts.auth === 'user' ? secret : '',
     token: opts.auth === 'token' ? secret : '',
+    creds: opts.auth === 'user' ? nkeyUser.creds : '',
     url: (o = {}) => {
       if (opts.auth === 'token') return `nats://127.0.0.1:${String(port)}`;
       const pass = o.password ?? secret;

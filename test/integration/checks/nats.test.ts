@@ -12,7 +12,7 @@ import {
   serverFixtures,
   targetOf,
 } from '../../support/contract.js';
-import { startNats, type NatsServer } from '../../support/nats.js';
+import { newCreds, startNats, type NatsServer } from '../../support/nats.js';
 import { tlsServerFixture } from '../../support/servers.js';
 
 /** A TCP server that greets every connection with `greeting` (or nothing) and hangs up. */
@@ -142,6 +142,19 @@ describe.skipIf(skipUnlessBinaries(['nats-server', 'openssl'], 'nats check kind'
       expect(upgraded.result).toMatchObject({ status: 'fail', reason: 'protocol' });
       const skip = await runCheck('nats', { url: tlsUrl(), token, tls: { insecureSkipVerify: true } });
       expect(skip.result, skip.result.output).toMatchObject({ status: 'pass' });
+    });
+
+    it('authenticates with credsFile (a user nkey), and fails with reason auth for an unknown one', async () => {
+      const file = path.join(fx.dir, 'known.creds');
+      writeFileSync(file, fx.server.creds);
+      const url = `nats://127.0.0.1:${String(fx.server.port)}`;
+      const known = await runCheck('nats', { url, credsFile: file });
+      expect(known.result, known.result.output).toMatchObject({ status: 'pass' });
+      const stranger = newCreds().creds;
+      const unknown = await runCheck('nats', { url, creds: stranger });
+      expect(unknown.result).toMatchObject({ status: 'fail', reason: 'auth' });
+      for (const secret of checkConfig('nats', { url, creds: stranger }).secrets)
+        expect(`${unknown.target} ${unknown.result.output ?? ''}`).not.toContain(secret);
     });
 
     it('fails with reason protocol against a peer that is not a NATS server, or hangs up before INFO', async () => {
