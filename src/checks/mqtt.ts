@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { connect as connectTcp, isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as connectTls } from 'node:tls';
 import { z } from 'zod';
 import type { CheckKind, UrlSpec } from '../types.js';
 import { CheckFailure } from './classify.js';
@@ -48,8 +51,8 @@ let mqtt: typeof import('mqtt') | undefined;
 
 /**
  * Connects with a clean session, expects a CONNACK that accepts it, and disconnects. mqtt.js is
- * told never to reconnect, and its socket (which it keeps on `client.stream`, created as the
- * client is) is destroyed at the deadline.
+ * told never to reconnect, and the socket (made by the probe, kept on `client.stream`) is
+ * destroyed at the deadline.
  */
 export const mqttCheck: CheckKind<MqttOptions> = {
   kind: 'mqtt',
@@ -63,12 +66,19 @@ export const mqttCheck: CheckKind<MqttOptions> = {
     const tls = e.url.protocol === 'mqtts:';
     mqtt ??= await import('mqtt');
     signal.throwIfAborted();
-    const client = mqtt.connect({
-      protocol: tls ? 'mqtts' : 'mqtt',
-      host: e.host,
-      hostname: e.host,
-      port: e.port,
-      ...(tls ? nodeTlsOptions(o.tls) : {}),
+    // The socket is made here rather than by mqtt.connect, which would route it through a
+    // SOCKS proxy named by MQTTJS_SOCKS_PROXY in vitals' environment.
+    const openSocket = (): Duplex =>
+      tls
+        ? connectTls({
+            host: e.host,
+            port: e.port,
+            ...nodeTlsOptions(o.tls),
+            // No SNI for an IP address (RFC 6066), which Node refuses to send.
+            servername: o.tls?.serverName ?? (isIP(e.host) === 0 ? e.host : undefined),
+          })
+        : connectTcp({ host: e.host, port: e.port });
+    const client = new mqtt.MqttClient(openSocket, {
       username: e.user === '' ? undefined : e.user,
       password: password === '' ? undefined : password,
       clientId: o.clientId ?? `vitals-${randomBytes(6).toString('hex')}`,
@@ -76,12 +86,12 @@ export const mqttCheck: CheckKind<MqttOptions> = {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: check.timeoutMs,
-      // The environment's MQTTJS_SOCKS_PROXY is not the check's route to the broker.
-      socksProxy: undefined,
       // Only the probe's own packets: nothing queued for a later connection.
       queueQoSZero: false,
       resubscribe: false,
     });
+    // Errors also reject the pending connect; this only keeps a late one from crashing vitals.
+    client.on('error', () => undefined);
     const destroy = () => {
       client.end(true);
       client.stream.destroy();

@@ -74,6 +74,16 @@ describe.skipIf(skipUnlessBinaries(['mosquitto', 'mosquitto_passwd', 'openssl'],
       expect(result, result.output).toMatchObject({ status: 'pass' });
     });
 
+    it("ignores MQTTJS_SOCKS_PROXY in vitals' environment", async () => {
+      process.env.MQTTJS_SOCKS_PROXY = `socks5://127.0.0.1:${String(fx.closed)}`;
+      try {
+        const { result } = await runCheck('mqtt', { url: fx.server.url() });
+        expect(result, result.output).toMatchObject({ status: 'pass' });
+      } finally {
+        delete process.env.MQTTJS_SOCKS_PROXY;
+      }
+    });
+
     it('connects as vitals-<random> by default, a new id every run, or as clientId', async () => {
       await runCheck('mqtt', { url: fx.server.url() });
       await runCheck('mqtt', { url: fx.server.url() });
@@ -116,6 +126,13 @@ describe.skipIf(skipUnlessBinaries(['mosquitto', 'mosquitto_passwd', 'openssl'],
         certificate: { notAfter: notAfterOf(fx.cert.certFile), commonName: 'vitals-test' },
       });
       expect(verified.target).toBe(`127.0.0.1:${String(fx.server.tlsPort)}`);
+      const wrongName = await runCheck('mqtt', {
+        ...fields,
+        tls: { caFile: fx.cert.certFile, serverName: 'other.test' },
+      });
+      expect(wrongName.result).toMatchObject({ status: 'fail', reason: 'protocol' });
+      const byAddress = await runCheck('mqtt', { ...fields, tls: { caFile: fx.cert.certFile } });
+      expect(byAddress.result, byAddress.result.output).toMatchObject({ status: 'pass' });
       const unknownCa = await runCheck('mqtt', fields);
       expect(unknownCa.result).toMatchObject({
         status: 'fail',
