@@ -38,6 +38,9 @@ const options = z
   .refine((o) => [hasToken(o), hasUser(o), hasCreds(o)].filter(Boolean).length <= 1, {
     message: 'use one way to authenticate: a user and password, a token or a creds file',
   })
+  .refine((o) => !(o.password !== undefined || o.passwordFile !== undefined) || urlUser(o.url) !== '', {
+    message: 'a password needs a user in the URL (nats://user@host)',
+  })
   .refine((o) => !(o.tls !== undefined && o.url.toLowerCase().startsWith('nats:')), {
     message: 'tls options need a tls:// URL',
     path: ['tls'],
@@ -51,6 +54,14 @@ const hasToken = (o: AuthFields) => o.token !== undefined || o.tokenFile !== und
 const hasCreds = (o: AuthFields) => o.creds !== undefined || o.credsFile !== undefined;
 const hasUser = (o: AuthFields) =>
   o.password !== undefined || o.passwordFile !== undefined || /^[a-z]+:\/\/[^/@]+@/i.test(o.url ?? '');
+
+function urlUser(text: string): string {
+  try {
+    return new URL(text).username;
+  } catch {
+    return '';
+  }
+}
 
 /** The JWT and the seed of a `.creds` file: each block's first line. */
 function credsSecrets(text: string): string[] {
@@ -173,14 +184,16 @@ async function checkJetStream(nc: NatsConnection, timeoutMs: number): Promise<vo
  * optionally asks JetStream for the account info, and closes. nats.js never reconnects here, and
  * every socket a run opens is created with its signal.
  */
+const datastore = urlDatastoreKind(URL_SPEC);
+
 export const natsCheck: CheckKind<NatsOptions> = {
   kind: 'nats',
-  ...urlDatastoreKind(URL_SPEC),
+  ...datastore,
   componentType: 'component',
   speaksTls: true,
   secretFiles: { passwordFile: 'password', tokenFile: 'token', credsFile: 'creds' },
   secrets: (o) => [
-    ...urlDatastoreKind(URL_SPEC).secrets(o),
+    ...datastore.secrets(o),
     ...(o.token === undefined ? [] : [o.token]),
     ...(o.creds === undefined ? [] : credsSecrets(o.creds)),
   ],

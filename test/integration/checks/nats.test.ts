@@ -202,6 +202,9 @@ describe.skipIf(skipUnlessBinaries(['nats-server', 'openssl'], 'nats check kind'
       expect(configProblems('nats', { url: 'nats://u:p@x', token: 'a' })).toEqual([
         'checks[0]: use one way to authenticate: a user and password, a token or a creds file',
       ]);
+      expect(configProblems('nats', { url: 'nats://x', password: 'p' })).toEqual([
+        'checks[0]: a password needs a user in the URL (nats://user@host)',
+      ]);
       expect(configProblems('nats', { url: 'nats://x', jetstream: 'yes' })).toEqual([
         'checks[0].jetstream: Invalid input: expected boolean, received string',
       ]);
