@@ -114,7 +114,7 @@ export const mqttCheck: CheckKind<MqttOptions> = {
             // A parse error (not MQTT) or the connack timer; socket and TLS errors carry a code.
             if ('code' in error && typeof error.code === 'string') reject(error);
             else if (error.message === 'connack timeout') reject(new CheckFailure('no CONNACK in time', 'timeout'));
-            else reject(new CheckFailure(`not an MQTT broker: ${error.message}`, 'protocol'));
+            else reject(new CheckFailure(`MQTT protocol error: ${error.message}`, 'protocol'));
           });
           client.once('close', () => {
             reject(new CheckFailure('connection closed before CONNACK', 'protocol'));

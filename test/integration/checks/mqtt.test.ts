@@ -98,7 +98,11 @@ describe.skipIf(skipUnlessBinaries(['mosquitto', 'mosquitto_passwd', 'openssl'],
     it('fails with reason protocol against a peer that is not an MQTT broker, or hangs up before CONNACK', async () => {
       await withPeer('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', async (port, accepted) => {
         const { result } = await runCheck('mqtt', { url: `mqtt://u:pw@127.0.0.1:${String(port)}` });
-        expect(result).toMatchObject({ status: 'fail', reason: 'protocol' });
+        expect(result).toMatchObject({
+          status: 'fail',
+          reason: 'protocol',
+          output: expect.stringMatching(/^MQTT protocol error: /) as string,
+        });
         // reconnectPeriod 0: nothing tries again behind the run's back.
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(accepted()).toBe(1);
