@@ -5,7 +5,9 @@ import { dnsCheck } from './dns.js';
 import { grpcCheck } from './grpc.js';
 import { httpCheck } from './http.js';
 import { memcachedCheck } from './memcached.js';
+import { mqttCheck } from './mqtt.js';
 import { mysqlCheck } from './mysql.js';
+import { natsCheck } from './nats.js';
 import { postgresCheck } from './postgres.js';
 import { redisCheck } from './redis.js';
 import { tcpCheck } from './tcp.js';
@@ -24,6 +26,8 @@ const kinds: readonly CheckKind[] = [
   diskCheck,
   tlsCheck,
   amqpCheck,
+  mqttCheck,
+  natsCheck,
 ] as CheckKind[];
 
 /** Every kind a config may name. Adding a kind: one file beside this one, one line in `kinds`. */

@@ -98,6 +98,16 @@ checks:
     url: amqp://vitals@rabbitmq:5672/orders
     queue: orders
     maxMessages: 10000
+  - name: telemetry
+    kind: mqtt
+    url: mqtts://vitals@broker:8883
+    password: \${DB_PASSWORD}
+    clientId: vitals-probe
+  - name: bus
+    kind: nats
+    url: tls://bus:4222
+    token: bus-token
+    jetstream: true
 `;
 
 function validTree(): Record<string, unknown> {

@@ -31,6 +31,14 @@ const FIXTURES: Record<string, { fields: (password: string) => Record<string, un
     fields: (p) => ({ url: `amqp://app:${encodeURIComponent(p)}@${HOST}/orders`, password: p }),
     target: `${HOST}:5672/orders`,
   },
+  mqtt: {
+    fields: (p) => ({ url: `mqtt://app:${encodeURIComponent(p)}@${HOST}`, password: p }),
+    target: `${HOST}:1883`,
+  },
+  nats: {
+    fields: (p) => ({ url: `nats://app:${encodeURIComponent(p)}@${HOST}`, password: p }),
+    target: `${HOST}:4222`,
+  },
   grpc: { fields: () => ({ target: `${HOST}:50051`, service: 'payments' }), target: `${HOST}:50051` },
   disk: { fields: () => ({ path: `/${HOST}`, minFreeRatio: 0.1 }), target: `/${HOST}` },
 };
