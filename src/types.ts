@@ -85,6 +85,8 @@ export interface CheckCommon {
   readonly warnLatencyMs: number | undefined;
   /** A pass whose peer certificate expires sooner than this is reported `warn`. */
   readonly warnCertExpiryMs?: number | undefined;
+  /** Extra labels on every per-check series (`labels` in the config). */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Its service level objective, for `vitals slo`; undefined when neither it nor `defaults.slo` sets one. */
   readonly slo?: SloObjective | undefined;
 }

@@ -91,6 +91,39 @@ const rootSections = {
   checks: z.array(z.unknown()).default([]),
 };
 
+/**
+ * Label names vitals sets itself on a per-check series, or that Prometheus and its shipped rules
+ * own: an extra label by one of these names would overwrite a fact or be overwritten by one.
+ */
+const RESERVED_LABELS = new Set([
+  'check',
+  'kind',
+  'critical',
+  'status',
+  'reason',
+  'target',
+  'le',
+  'phase',
+  'job',
+  'instance',
+]);
+const MAX_EXTRA_LABELS = 10;
+
+const extraLabels = z
+  .record(
+    z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'a label name must match [a-zA-Z_][a-zA-Z0-9_]*')
+      .refine((name) => !name.startsWith('__'), 'names starting with __ are reserved by Prometheus')
+      .refine((name) => !RESERVED_LABELS.has(name), {
+        message: `reserved: vitals sets ${[...RESERVED_LABELS].join(', ')} itself`,
+      }),
+    z.string().max(128, 'a label value is at most 128 characters'),
+  )
+  .refine((labels) => Object.keys(labels).length <= MAX_EXTRA_LABELS, {
+    message: `at most ${String(MAX_EXTRA_LABELS)} labels: each rides on every series of the check`,
+  });
+
 /** The fields every check has, config or custom (`addCheck`); kinds add their own. */
 export const commonSchema = z.strictObject({
   name: z
@@ -106,6 +139,8 @@ export const commonSchema = z.strictObject({
   warnLatency: duration().optional(),
   // Not a timer delay, so not bound by duration()'s one-day limit: certificates live for months.
   warnCertExpiry: duration({ max: 365 * 24 * 3600 * 1000 }).optional(),
+  /** Added to every series of the check (`team: payments`), for routing and grouping. */
+  labels: extraLabels.optional(),
   slo: sloSchema.optional(),
 });
 const COMMON_KEYS = new Set(Object.keys(commonSchema.shape));
@@ -306,6 +341,7 @@ function parseCheck(raw: unknown, index: number, context: CheckContext): CheckDe
     successThreshold,
     warnLatencyMs: c.warnLatency,
     warnCertExpiryMs: c.warnCertExpiry,
+    ...(c.labels !== undefined ? { labels: c.labels } : {}),
     slo,
     options: own,
   };

@@ -17,6 +17,8 @@ export interface CustomCheck {
   readonly failureThreshold?: number;
   readonly successThreshold?: number;
   readonly warnLatency?: string | number;
+  /** Extra labels on every series of the check, validated like a config check's `labels`. */
+  readonly labels?: Readonly<Record<string, string>>;
   /** Resolves when healthy, throws when not; must stop its I/O when `signal` aborts. */
   readonly run: Probe;
 }
@@ -90,6 +92,7 @@ export function resolveCustomCheck(
       failureThreshold: c.failureThreshold ?? defaults.failureThreshold,
       successThreshold: c.successThreshold ?? defaults.successThreshold,
       warnLatencyMs: c.warnLatency,
+      ...(c.labels !== undefined ? { labels: c.labels } : {}),
     },
     problems: [],
   };

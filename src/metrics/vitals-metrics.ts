@@ -78,8 +78,18 @@ function escapeLabel(value: string): string {
 }
 
 function labelObject(view: CheckView): Record<string, string> {
-  const { name, kind, critical } = view.definition;
-  return { check: name, kind, critical: String(critical) };
+  const { name, kind, critical, labels } = view.definition;
+  return { check: name, kind, critical: String(critical), ...labels };
+}
+
+/** `check="db",kind="mysql",critical="true"`, then the check's extra labels by name. */
+function labelText(view: CheckView): string {
+  const { name, kind, critical, labels = {} } = view.definition;
+  const extra = Object.keys(labels)
+    .sort()
+    .map((label) => `,${label}="${escapeLabel(labels[label] ?? '')}"`)
+    .join('');
+  return `check="${escapeLabel(name)}",kind="${escapeLabel(kind)}",critical="${String(critical)}"${extra}`;
 }
 
 const isUp = (status: Status) => status === 'pass' || status === 'warn';
@@ -353,7 +363,7 @@ export function createVitalsMetrics(version: string, options: MetricsOptions = D
 
   const newSeries = (view: CheckView): CheckSeries => ({
     view,
-    labels: `check="${escapeLabel(view.definition.name)}",kind="${escapeLabel(view.definition.kind)}",critical="${String(view.definition.critical)}"`,
+    labels: labelText(view),
     runs: 0,
     failures: Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, 0])) as Record<FailureReason, number>,
     durationCounts: new Array<number>(bucketBounds.length + 1).fill(0),

@@ -350,6 +350,34 @@ describe('/metrics: own metrics', () => {
     }
   });
 
+  it("a check's extra labels are on every one of its series, after check, kind and critical, by name", async () => {
+    const s = await start({ checks: [] }, [
+      { ...fast('paid', controlled('pass')), labels: { tier: '1', team: 'pay"ments' } },
+      fast('plain', controlled('pass')),
+    ]);
+    let m = await scrape(s);
+    await waitFor(
+      async () => (m = await scrape(s)),
+      (latest) => (series(latest, 'vitals_check_runs_total', { check: 'paid' })[0]?.value ?? 0) >= 1,
+      5000,
+      { what: 'a run of paid' },
+    );
+    const own = m.samples.filter((x) => x.labels.check === 'paid');
+    // 17 series of the other families, 14 of the histogram.
+    expect(own.length).toBe(31);
+    for (const sample of own) {
+      expect(sample.labels, sample.name).toMatchObject({ team: 'pay"ments', tier: '1' });
+    }
+    expect(m.samples.filter((x) => x.labels.check === 'plain' && 'team' in x.labels)).toHaveLength(0);
+    const text = (await s.get('/metrics')).body;
+    expect(text).toContain('vitals_check_up{check="paid",kind="custom",critical="true",team="pay\\"ments",tier="1"} 1');
+    const registry = await s.vitals.registry.getSingleMetricAsString('vitals_check_up');
+    expect(registry).toContain('team="pay\\"ments"');
+    expect(() => {
+      s.vitals.addCheck({ ...fast('bad', controlled('pass')), labels: { check: 'x' } });
+    }).toThrow(/addCheck\("bad"\)\.labels\.check: reserved/);
+  });
+
   it('metrics.histogram: false leaves the histogram out, and nothing else', async () => {
     const s = await start({ checks: [], metrics: { histogram: false } }, [fast('plain', controlled('pass'))]);
     const m = await afterRuns(s, 'plain', 1);

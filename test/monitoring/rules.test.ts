@@ -191,6 +191,28 @@ describe.skipIf(skipUnlessBinaries(['promtool', 'amtool'], 'monitoring kit (prom
       expect(r.output).toMatch(/FAILED[\s\S]*VitalsErrorBudgetBurn, time: 3d5m/);
     });
 
+    it("routes a check's team label to its own pager with the README's routing example", () => {
+      const readme = read('README.md');
+      const example = /<!-- routing-example:[^>]*-->\s*```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+      expect(example, 'README.md has no routing example').toBeDefined();
+      const file = path.join(tmp, 'routing-example.yml');
+      writeFileSync(file, example ?? '');
+      const route = (...labels: string[]) => {
+        const r = amtool(['config', 'routes', 'test', `--config.file=${file}`, ...labels]);
+        expect(r.code, r.output).toBe(0);
+        // amtool also warns, on stderr, that --config.file overrides --alertmanager.url.
+        return r.output
+          .split('\n')
+          .filter((line) => line.trim() !== '' && !line.startsWith('Warning:'))
+          .join('\n');
+      };
+      expect(route('alertname=VitalsCheckFailing', 'severity=critical', 'check=ledger-db', 'team=payments')).toBe(
+        'payments-pager',
+      );
+      expect(route('alertname=VitalsCheckFailing', 'severity=critical', 'check=primary-db')).toBe('pager');
+      expect(route('alertname=VitalsCheckDegraded', 'severity=warning', 'team=payments')).toBe('ticket');
+    });
+
     it('amtool check-config accepts alertmanager.yml', () => {
       const r = amtool(['check-config', 'alertmanager.yml'], { cwd: root });
       expect(r.code, r.output).toBe(0);

@@ -120,6 +120,14 @@ describe('a valid config', () => {
     });
   });
 
+  it("keeps a check's extra labels as given, and leaves them out when there are none", () => {
+    const config = yaml(
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { team: payments, tier: "1" }\n  - name: other\n    ${MYSQL}\n`,
+    );
+    expect(config.checks[0]?.labels).toStrictEqual({ team: 'payments', tier: '1' });
+    expect(config.checks[1]).not.toHaveProperty('labels');
+  });
+
   it('accepts a config with no checks at all', () => {
     expect(yaml('server:\n  port: 9469\n').checks).toEqual([]);
   });
@@ -211,6 +219,33 @@ describe('an invalid config', () => {
     ['an unknown root key', 'bogus: 1\n', ['bogus: unknown key']],
     ['an unknown server key', 'server:\n  prot: 80\n', ['server.prot: unknown key']],
     ['an unknown metrics key', 'metrics:\n  histograms: false\n', ['metrics.histograms: unknown key']],
+    [
+      'an extra label vitals sets itself',
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { team: payments, kind: sql }\n`,
+      [
+        'checks[0].labels.kind: reserved: vitals sets check, kind, critical, status, reason, target, le, phase, job, instance itself',
+      ],
+    ],
+    [
+      'an extra label name Prometheus reserves',
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { __team: payments }\n`,
+      ['checks[0].labels.__team: names starting with __ are reserved by Prometheus'],
+    ],
+    [
+      'an extra label name that is not one',
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { team-name: payments }\n`,
+      ['checks[0].labels.team-name: a label name must match [a-zA-Z_][a-zA-Z0-9_]*'],
+    ],
+    [
+      'an extra label value that is not a string',
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { tier: 1 }\n`,
+      ['checks[0].labels.tier: Invalid input: expected string, received number'],
+    ],
+    [
+      'more than ten extra labels',
+      `checks:\n  - name: db\n    ${MYSQL}\n    labels: { ${Array.from({ length: 11 }, (_, i) => `l${String(i)}: x`).join(', ')} }\n`,
+      ['checks[0].labels: at most 10 labels: each rides on every series of the check'],
+    ],
     [
       'duration buckets out of order',
       'metrics:\n  durationBuckets: [0.1, 0.05, 1]\n',
