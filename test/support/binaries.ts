@@ -29,6 +29,7 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   rabbitmqctl: 'rabbitmq-server',
   mosquitto_passwd: 'mosquitto',
   memcached: 'memcached',
+  chromium: 'chromium',
 };
 
 function searchDirs(): string[] {
