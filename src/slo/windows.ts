@@ -39,6 +39,11 @@ export function errorBudget(objective: number): number {
   return Number(((100 - objective) / 100).toPrecision(12));
 }
 
+/** The objective as a ratio, free of binary-float noise: 99.9 → 0.999. */
+export function objectiveRatio(objective: number): number {
+  return Number((objective / 100).toPrecision(12));
+}
+
 /** How long a burn at `factor` times the sustainable rate takes to spend a whole window's budget. */
 export function exhaustion(windowMs: number, factor: number): string {
   const ms = windowMs / factor;

@@ -116,8 +116,12 @@ describe('vitals slo --format prometheus', () => {
     const file = parse(r.stdout) as { groups: { name: string; rules: { record?: string; expr: string }[] }[] };
     expect(file.groups.map((g) => g.name)).toEqual(['vitals-slo-primary-db', 'vitals-slo-cache']);
     const [db, cache] = file.groups;
-    expect(db?.rules.filter((x) => x.record !== undefined).map((x) => x.record)).toEqual(
-      ['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => `vitals:check_error_ratio:rate${w}`),
+    expect(db?.rules.filter((x) => x.record !== undefined).map((x) => x.record)).toEqual([
+      ...['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => `vitals:check_error_ratio:rate${w}`),
+      'vitals:check_slo_objective:ratio',
+    ]);
+    expect(db?.rules.find((x) => x.record === 'vitals:check_slo_objective:ratio')?.expr).toBe(
+      '0 * vitals_check_up{check="primary-db"} + 0.999',
     );
     expect(db?.rules.at(-4)?.expr).toContain('> (14.4 * 0.001)');
     expect(cache?.rules.at(-4)?.expr).toContain('> (14.4 * 0.01)');
@@ -130,7 +134,7 @@ describe('vitals slo --format prometheus', () => {
       await vitals(['slo', '--config', configFile(THREE_CHECKS), '--format', 'prometheus', '--out', out]);
       const r = promtool(['check', 'rules', '--lint=all', '--lint-fatal', join(out, 'vitals-slo.yml')]);
       expect(r.code, r.output).toBe(0);
-      expect(r.output).toContain('SUCCESS: 22 rules found');
+      expect(r.output).toContain('SUCCESS: 24 rules found');
     });
   });
 });

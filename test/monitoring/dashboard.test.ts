@@ -34,6 +34,10 @@ const SPEC_METRICS = [
   'vitals_build_info',
   'vitals_config_last_reload_successful',
   'vitals_config_last_reload_success_timestamp_seconds',
+  'vitals_check_run_duration_seconds_bucket',
+  // Recorded by rules/vitals-slo.yml (vitals slo --format prometheus).
+  'vitals:check_slo_objective:ratio',
+  'vitals:check_error_ratio:rate1h',
 ];
 
 interface Target {
@@ -203,13 +207,13 @@ describe('grafana dashboard vitals.json', () => {
 
   it("queries only vitals' own metrics, filtered by the job, instance and check variables", () => {
     for (const { where, expr } of expressions().filter((e) => e.where.startsWith('panel'))) {
-      const selectors = [...expr.matchAll(/\b(vitals_[a-z_]+)(\{[^}]*\})?/g)];
+      const selectors = [...expr.matchAll(/\b(vitals[_:][a-z0-9_:]+)(\{[^}]*\})?/g)];
       expect(selectors.length, `${where}: queries a vitals metric`).toBeGreaterThan(0);
       for (const [, metric = '', matchers = ''] of selectors) {
         expect(SPEC_METRICS, `${where}: ${metric}`).toContain(metric);
         expect(matchers, `${where}: ${metric}`).toContain('job=~"$job"');
         expect(matchers, `${where}: ${metric}`).toContain('instance=~"$instance"');
-        if (metric.startsWith('vitals_check_')) expect(matchers, `${where}: ${metric}`).toContain('check=~"$check"');
+        if (/^vitals[_:]check_/.test(metric)) expect(matchers, `${where}: ${metric}`).toContain('check=~"$check"');
       }
     }
   });

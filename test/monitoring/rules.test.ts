@@ -162,7 +162,7 @@ describe.skipIf(skipUnlessBinaries(['promtool', 'amtool'], 'monitoring kit (prom
       const r = promtool(['check', 'config', 'prometheus.yml'], { cwd: root });
       expect(r.code, r.output).toBe(0);
       expect(r.output).toContain('SUCCESS: 2 rule files found');
-      expect(r.output).toContain(`Checking ${SLO_RULES}\n  SUCCESS: 11 rules found`);
+      expect(r.output).toContain(`Checking ${SLO_RULES}\n  SUCCESS: 12 rules found`);
       expect(r.output).toContain(`Checking ${RULES}\n  SUCCESS: 11 rules found`);
     });
 
