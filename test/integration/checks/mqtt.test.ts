@@ -7,6 +7,7 @@ import { notAfterOf } from '../../support/certificates.js';
 import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startMosquitto } from '../../support/mosquitto.js';
 import { tlsServerFixture } from '../../support/servers.js';
+import { waitUntil } from '../../support/wait.js';
 
 /** A TCP server that answers every connection with `reply` (or nothing) and hangs up. */
 async function withPeer<T>(reply: string, body: (port: number, accepted: () => number) => Promise<T>): Promise<T> {
@@ -88,7 +89,12 @@ describe.skipIf(skipUnlessBinaries(['mosquitto', 'mosquitto_passwd', 'openssl'],
       await runCheck('mqtt', { url: fx.server.url() });
       await runCheck('mqtt', { url: fx.server.url() });
       await runCheck('mqtt', { url: fx.server.url(), clientId: 'probe-from-test' });
-      const ids = [...fx.server.logTail().matchAll(/New client connected from \S+ as (\S+)/g)].map((m) => m[1]);
+      const logged = () =>
+        [...fx.server.logTail().matchAll(/New client connected from \S+ as (\S+)/g)].map((m) => m[1]);
+      // The broker logs the connect after its CONNACK, and the line crosses a pipe: the run can be
+      // over before it arrives.
+      await waitUntil(() => logged().includes('probe-from-test'), 5000, 'the broker to log the third connect');
+      const ids = logged();
       const defaults = ids.filter((id) => /^vitals-[0-9a-f]{12}$/.test(id ?? ''));
       expect(new Set(defaults).size).toBe(defaults.length);
       expect(defaults.length).toBeGreaterThanOrEqual(2);
