@@ -138,8 +138,8 @@ export async function runCheck(kindName: string, fields: Fields, timeoutMs = REL
   return { result, target: kind.target(definition.options), config, settledMs: performance.now() - started };
 }
 
-/** How long runs keep hitting a paused server: long enough that a per-run leak is unmistakable. */
-export const PAUSE_WINDOW_MS = 20_000;
+/** How long runs keep hitting a paused server: ~33 runs at the 300 ms deadline, so that a per-run leak is unmistakable. */
+export const PAUSE_WINDOW_MS = 10_000;
 /** The same for the hung servers the contract starts itself: short, as they cost no database. */
 const HUNG_WINDOW_MS = 4000;
 /** Runs against a hung dependency use a short deadline, so that a window holds many of them. */

@@ -119,8 +119,9 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'tls kind'))('the tls check kind
       name,
       kind: 'tls',
       ...fields(serverName),
-      interval: '200ms',
-      timeout: '100ms',
+      // A TLS handshake on a loaded CI machine can take longer than 100 ms.
+      interval: '500ms',
+      timeout: '400ms',
     });
     const config = {
       checks: [
@@ -132,7 +133,13 @@ describe.skipIf(skipUnlessBinaries(['openssl'], 'tls kind'))('the tls check kind
     const vitals = await startVitals(config);
     try {
       const scrape = async () => (await vitals.get('/metrics')).body;
-      await waitFor(scrape, (body) => body.includes(line('mail', pki.soon.notAfter / 1000)), 5000);
+      await waitFor(
+        scrape,
+        (body) =>
+          body.includes(line('mail', pki.soon.notAfter / 1000)) &&
+          body.includes(line('edge', pki.later.notAfter / 1000)),
+        5000,
+      );
       const before = await scrape();
       expect(before).toContain(line('edge', pki.later.notAfter / 1000));
       expect(before).not.toMatch(new RegExp(`${gauge}\\{check="plain"`));
