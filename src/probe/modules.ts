@@ -63,7 +63,9 @@ function urlPlacement(kind: CheckKind, url: unknown, at: string, problems: strin
   }
   const [, scheme = '', user, host = '', rest = ''] = match;
   if (host !== '') {
-    problems.push(`${at}.url: leave the host out (${scheme}${user === undefined ? '' : '…@'}/…): /probe's target goes there`);
+    problems.push(
+      `${at}.url: leave the host out (${scheme}${user === undefined ? '' : '…@'}/…): /probe's target goes there`,
+    );
     return undefined;
   }
   if (user?.includes(':') === true) {
@@ -74,9 +76,13 @@ function urlPlacement(kind: CheckKind, url: unknown, at: string, problems: strin
 }
 
 /** The kind's raw fields with `target` filled in: what its schema parses. */
-export function withTarget(module: Pick<ProbeModule, 'options' | 'placement'>, target: ProbeTarget): Record<string, unknown> {
+export function withTarget(
+  module: Pick<ProbeModule, 'options' | 'placement'>,
+  target: ProbeTarget,
+): Record<string, unknown> {
   const { placement } = module;
-  if (placement === 'hostPort') return { ...module.options, host: target.host, ...(target.port === undefined ? {} : { port: target.port }) };
+  if (placement === 'hostPort')
+    return { ...module.options, host: target.host, ...(target.port === undefined ? {} : { port: target.port }) };
   if (placement === 'target') return { ...module.options, target: target.authority };
   return { ...module.options, url: `${placement.prefix}${target.authority}${placement.rest}` };
 }
@@ -113,7 +119,8 @@ function parseModule(name: string, raw: unknown, context: ModuleContext): ProbeM
   if (kind === undefined || !common.success) return undefined;
   const own = Object.fromEntries(entries.filter(([key]) => !OWN_FIELDS.has(key)));
   let placement: Placement | undefined;
-  const targetFields = kind.url !== undefined ? ['url'] : HOST_PORT_KINDS.has(kind.kind) ? ['host', 'port'] : ['target'];
+  const targetFields =
+    kind.url !== undefined ? ['url'] : HOST_PORT_KINDS.has(kind.kind) ? ['host', 'port'] : ['target'];
   if (kind.url !== undefined) placement = urlPlacement(kind, own.url, at, problems);
   else if (HOST_PORT_KINDS.has(kind.kind) || TARGET_STRING_KINDS.has(kind.kind)) {
     placement = HOST_PORT_KINDS.has(kind.kind) ? 'hostPort' : 'target';

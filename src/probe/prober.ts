@@ -3,7 +3,12 @@
  * exposition of that run only. The background checks behind /ready and /metrics never see it.
  */
 import { runProbe } from '../engine/run-probe.js';
-import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE, toOpenMetrics } from '../metrics/openmetrics.js';
+import {
+  OPENMETRICS_CONTENT_TYPE,
+  prefersOpenMetrics,
+  TEXT_CONTENT_TYPE,
+  toOpenMetrics,
+} from '../metrics/openmetrics.js';
 import type { CheckCommon } from '../types.js';
 import { probeDeadlineMs } from './deadline.js';
 import { probeExposition } from './exposition.js';
@@ -86,7 +91,8 @@ export function createProber(deps: ProberDeps): Prober {
       const target = parseProbeTarget(targetText);
       if (typeof target === 'string') return refuse(400, target);
       if (target.port === undefined && needsPort(module)) return refuse(400, 'target must be HOST:PORT (with a port)');
-      if (!module.allowTargets.allows(target)) return refuse(403, `target is not in allowTargets of module ${module.name}`);
+      if (!module.allowTargets.allows(target))
+        return refuse(403, `target is not in allowTargets of module ${module.name}`);
       const parsed = module.kind.options.safeParse(withTarget(module, target));
       if (!parsed.success) return refuse(400, `target is not usable for kind ${module.kind.kind}`);
       if (running >= deps.maxConcurrentProbes())
