@@ -4,8 +4,12 @@
  * server, a paused one at the scrape timeout, too many probes at once, a target outside the
  * module's allowTargets, a caller that is not authorized.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { tempDirs } from '../support/cleanup.js';
 import { ownSocketsTo, openFds } from '../support/fds.js';
 import { json, type Reply } from '../support/http.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
@@ -17,11 +21,14 @@ const BINARIES = ['mariadbd', 'mariadb-install-db', 'mariadb', 'prometheus'];
 const TOKEN = 'probe-route-token';
 const SHARED_PASSWORD = 'Pr0be#shared@pw%';
 
-/** The series of an exposition, without their values: what "unchanged" compares. */
+/**
+ * The series of an exposition, without their values: what "unchanged" compares. Node's process
+ * series (active handles by type, GC kinds) come and go by themselves, and are left out.
+ */
 function seriesOf(text: string): string[] {
   return text
     .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
+    .filter((line) => line !== '' && !line.startsWith('#') && !/^(nodejs|process)_/.test(line))
     .map((line) => line.slice(0, line.lastIndexOf(' ')))
     .sort();
 }
@@ -35,6 +42,10 @@ describe.skipIf(skipUnlessBinaries(BINARIES, '/probe'))('/probe', () => {
   const dbs: MariaDb[] = [];
   let served: RunningVitals | undefined;
   let prom: PrometheusServer | undefined;
+  const secretDir = mkdtempSync(path.join(os.tmpdir(), 'vitals-probe-secret-'));
+  tempDirs.add(secretDir);
+  const passwordFile = path.join(secretDir, 'password');
+  const WRONG_PASSWORD = 'not-the-Pr0be-password';
 
   const vitals = () => {
     if (served === undefined) throw new Error('vitals did not start');
@@ -58,6 +69,7 @@ describe.skipIf(skipUnlessBinaries(BINARIES, '/probe'))('/probe', () => {
           .map((host) => `ALTER USER '${server.user}'@'${host}' IDENTIFIED BY '${SHARED_PASSWORD}';`)
           .join(' '),
       );
+    writeFileSync(passwordFile, `${WRONG_PASSWORD}\n`);
     served = await startVitals({
       server: { maxConcurrentProbes: 2 },
       security: { allow: ['127.0.0.1/32'], token: TOKEN },
@@ -77,6 +89,12 @@ describe.skipIf(skipUnlessBinaries(BINARIES, '/probe'))('/probe', () => {
           password: SHARED_PASSWORD,
           timeout: '5s',
           allowTargets: ['127.0.0.1/32', '*.db.internal'],
+        },
+        'from-file': {
+          kind: 'mysql',
+          url: `mysql://${db(0).user}@/`,
+          passwordFile,
+          allowTargets: ['127.0.0.1/32'],
         },
       },
     });
@@ -105,6 +123,8 @@ scrape_configs:
     const results = await Promise.allSettled([prom?.close()]);
     results.push(...(await Promise.allSettled([served?.close(), ...dbs.map((d) => d.close())])));
     const failed = results.filter((r) => r.status === 'rejected');
+    rmSync(secretDir, { recursive: true, force: true });
+    tempDirs.delete(secretDir);
     if (failed.length > 0)
       throw new AggregateError(
         failed.map((r) => r.reason as unknown),
@@ -212,8 +232,11 @@ scrape_configs:
       expect(sample(reply.body, 'probe_failure_reason{reason="timeout"}')).toBe(1);
       // The module's timeout is 5 s: the header capped it at 1 s.
       expect(elapsed).toBeGreaterThanOrEqual(950);
-      // Below 1.5 s: the header without its 0.5 s offset would have let the probe run that long.
-      expect(elapsed).toBeLessThan(1450);
+      expect(elapsed).toBeLessThan(2500);
+      // The run itself ended at 1 s: the header without its 0.5 s offset would have given it 1.5 s.
+      const ran = sample(reply.body, 'probe_duration_seconds') ?? 0;
+      expect(ran).toBeGreaterThanOrEqual(0.99);
+      expect(ran).toBeLessThan(1.4);
       await waitUntil(
         () => ownSocketsTo(paused.port).length === 0,
         3000,
@@ -249,6 +272,18 @@ scrape_configs:
     } finally {
       paused.resume();
     }
+  });
+
+  it("re-reads a module's passwordFile on reload, and never shows the password", async () => {
+    const fromFile = () => vitals().get(`/probe?module=from-file&target=127.0.0.1:${String(db(0).port)}`);
+    const denied = await fromFile();
+    expect(sample(denied.body, 'probe_failure_reason{reason="auth"}')).toBe(1);
+    expect(denied.body).not.toContain(WRONG_PASSWORD);
+    writeFileSync(passwordFile, `${SHARED_PASSWORD}\n`);
+    expect((await vitals().vitals.reload()).applied).toBe(true);
+    const allowed = await fromFile();
+    expect(sample(allowed.body, 'probe_success')).toBe(1);
+    expect(vitals().logs.text()).not.toContain(SHARED_PASSWORD);
   });
 
   it('leaves /metrics and /ready as they were', async () => {
