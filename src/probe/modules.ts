@@ -92,6 +92,29 @@ export function needsPort(module: ProbeModule): boolean {
   return module.placement === 'hostPort' ? module.kind.kind !== 'memcached' : module.placement === 'target';
 }
 
+/** The kind's fields that /probe's target fills in: a module must leave them out. */
+function targetFieldsOf(kind: CheckKind): string[] {
+  if (kind.url !== undefined) return ['url'];
+  return HOST_PORT_KINDS.has(kind.kind) ? ['host', 'port'] : ['target'];
+}
+
+function placementOf(
+  kind: CheckKind,
+  own: Record<string, unknown>,
+  at: string,
+  problems: string[],
+): Placement | undefined {
+  if (kind.url !== undefined) return urlPlacement(kind, own.url, at, problems);
+  if (!HOST_PORT_KINDS.has(kind.kind) && !TARGET_STRING_KINDS.has(kind.kind)) {
+    problems.push(`${at}.kind: kind ${kind.kind} has no network target, so it cannot be a /probe module`);
+    return undefined;
+  }
+  const fixed = targetFieldsOf(kind).filter((field) => Object.hasOwn(own, field));
+  for (const field of fixed) problems.push(`${at}.${field}: set by /probe's target parameter, not in the module`);
+  if (fixed.length > 0) return undefined;
+  return HOST_PORT_KINDS.has(kind.kind) ? 'hostPort' : 'target';
+}
+
 export interface ModuleContext {
   readonly defaultTimeoutMs: number | undefined;
   readonly problems: string[];
@@ -118,17 +141,8 @@ function parseModule(name: string, raw: unknown, context: ModuleContext): ProbeM
   }
   if (kind === undefined || !common.success) return undefined;
   const own = Object.fromEntries(entries.filter(([key]) => !OWN_FIELDS.has(key)));
-  let placement: Placement | undefined;
-  const targetFields =
-    kind.url !== undefined ? ['url'] : HOST_PORT_KINDS.has(kind.kind) ? ['host', 'port'] : ['target'];
-  if (kind.url !== undefined) placement = urlPlacement(kind, own.url, at, problems);
-  else if (HOST_PORT_KINDS.has(kind.kind) || TARGET_STRING_KINDS.has(kind.kind)) {
-    placement = HOST_PORT_KINDS.has(kind.kind) ? 'hostPort' : 'target';
-    for (const field of targetFields.filter((f) => Object.hasOwn(own, f)))
-      problems.push(`${at}.${field}: set by /probe's target parameter, not in the module`);
-  } else {
-    problems.push(`${at}.kind: kind ${kind.kind} has no network target, so it cannot be a /probe module`);
-  }
+  const targetFields = targetFieldsOf(kind);
+  const placement = placementOf(kind, own, at, problems);
   if (placement === undefined) return undefined;
   const options = Object.fromEntries(Object.entries(own).filter(([key]) => !targetFields.includes(key)));
   const parsed = kind.options.safeParse(withTarget({ options, placement }, PLACEHOLDER));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText, type Config } from '../../src/config/load.js';
 import { probeDeadlineMs } from '../../src/probe/deadline.js';
+import { probeExposition } from '../../src/probe/exposition.js';
 import { withTarget } from '../../src/probe/modules.js';
 import { createTargetAllowList, parseProbeTarget, type ProbeTarget } from '../../src/probe/target.js';
 
@@ -121,5 +122,37 @@ describe('probe targets', () => {
     expect(probeDeadlineMs(5000, 'soon')).toBe(5000);
     expect(probeDeadlineMs(5000, '')).toBe(5000);
     expect(probeDeadlineMs(5000, '-1')).toBe(5000);
+  });
+});
+
+describe('the probe exposition', () => {
+  it('has every reason and phase, and the certificate only when the run saw one', () => {
+    const failed = probeExposition(
+      {
+        status: 'fail',
+        durationMs: 12.5,
+        observedValue: 12.5,
+        finishedAt: 0,
+        output: 'x',
+        reason: 'auth',
+        phases: { connect: 3 },
+        certificate: { notAfter: 1_900_000_000_000, commonName: 'db' },
+      },
+      ['connect', 'tls', 'query'],
+    );
+    expect(failed).toContain('probe_success 0\n');
+    expect(failed).toContain('probe_duration_seconds 0.0125\n');
+    expect(failed).toContain('probe_failure_reason{reason="auth"} 1\n');
+    expect(failed.match(/^probe_failure_reason\{/gm)).toHaveLength(6);
+    expect(failed).toContain('probe_phase_duration_seconds{phase="connect"} 0.003\n');
+    expect(failed).toContain('probe_phase_duration_seconds{phase="query"} 0\n');
+    expect(failed).toContain('probe_tls_cert_expiry_timestamp_seconds 1900000000\n');
+    const warned = probeExposition(
+      { status: 'warn', durationMs: 1, observedValue: 1, finishedAt: 0, output: 'slow', reason: undefined },
+      [],
+    );
+    expect(warned).toContain('probe_success 1\n');
+    expect(warned).not.toContain('probe_phase_duration_seconds');
+    expect(warned).not.toContain('probe_tls_cert_expiry_timestamp_seconds');
   });
 });
