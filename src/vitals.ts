@@ -17,6 +17,7 @@ import { createProbeResponses } from './http/probe-responses.js';
 import { createVitalsRouter, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
+import { createProber } from './probe/prober.js';
 import { createAuthorizer } from './security/authorizer.js';
 import type { CheckCommon, ReloadOutcome } from './types.js';
 import { VERSION } from './version.js';
@@ -167,7 +168,13 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   }
 
   const responses = createProbeResponses({ monitor, version: VERSION, startedAt, authorizer: () => authorizer });
+  const prober = createProber({
+    modules: () => config.modules,
+    maxConcurrentProbes: () => config.server.maxConcurrentProbes,
+    redact,
+  });
   const deps: RouteDeps = {
+    prober,
     responses,
     monitor,
     exposition: (openMetrics) => metrics.exposition(openMetrics),

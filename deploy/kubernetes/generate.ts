@@ -41,6 +41,7 @@ import {
   type ISecurityContext,
 } from 'kubernetes-models/v1';
 import {
+  Probe,
   PrometheusRule,
   ServiceMonitor,
   type IPrometheusRule,
@@ -86,8 +87,29 @@ if (TERMINATION_GRACE_S <= SHUTDOWN_DELAY_S + SHUTDOWN_TIMEOUT_S) {
 /** The grpc-probes overlay's gRPC health port (plaintext: the kubelet's gRPC probe has no TLS). */
 const GRPC_PORT = 9090;
 
-/** The config; with `grpcPort`, also serving grpc.health.v1 there (the grpc-probes overlay). */
-function vitalsYml(grpcPort?: number): string {
+/** The probe-replicas overlay: how many vitals answer /probe, and the Secret of its bearer token. */
+const PROBE_REPLICAS = 3;
+const PROBE_SECRET = 'vitals-probe';
+const PROBE_SECRET_KEY = 'token';
+const PROBE_SERVICE = 'vitals-probe';
+
+/** The probe-replicas overlay's additions to vitals.yml: a module, and the token Prometheus sends. */
+const PROBE_MODULES = `modules:
+  # /probe?module=mariadb&target=HOST:PORT (README, /probe): the target fills the URL's host in
+  mariadb:
+    kind: mysql
+    url: mysql://vitals@/
+    password: \${MYSQL_PASSWORD}
+    timeout: 5s
+    # no open proxy: only these names may be probed
+    allowTargets: [mysql, "*.db.svc.cluster.local"]
+`;
+
+/**
+ * The config; with `grpcPort`, also serving grpc.health.v1 there (the grpc-probes overlay); with
+ * `probe`, the modules and bearer token of the probe-replicas overlay.
+ */
+function vitalsYml(grpcPort?: number, probe = false): string {
   const grpc =
     grpcPort === undefined
       ? ''
@@ -111,7 +133,7 @@ security:
   details: authorized
   # loopback only: in the sidecar overlay the application's container (same pod) sees details
   allow: [127.0.0.0/8, ::1/128]
-defaults:
+${probe ? `  # Prometheus calls /probe with this token (Secret ${PROBE_SECRET}, key ${PROBE_SECRET_KEY})\n  token: \${PROBE_TOKEN}\n` : ''}defaults:
   interval: ${CHECK_INTERVAL_S}s
   timeout: ${CHECK_TIMEOUT_S}s
   failureThreshold: 1
@@ -130,7 +152,7 @@ checks:
     # (vitals slo --format prometheus) and is part of the PrometheusRule
     slo:
       objective: 99.5
-`;
+${probe ? PROBE_MODULES : ''}`;
 }
 
 // ------------------------------------------------------------------------------ probes
@@ -413,6 +435,55 @@ function grpcConfigMap(): ConfigMap {
   });
 }
 
+// ------------------------------------------------------------------------------ probe-replicas overlay
+
+/** JSON patch: N replicas, each with the token /probe's callers must send. */
+function probeReplicasPatch(): unknown[] {
+  return [
+    { op: 'add', path: '/spec/replicas', value: PROBE_REPLICAS },
+    {
+      op: 'add',
+      path: `${VITALS_CONTAINER}/env/-`,
+      value: { name: 'PROBE_TOKEN', valueFrom: { secretKeyRef: { name: PROBE_SECRET, key: PROBE_SECRET_KEY } } },
+    },
+  ];
+}
+
+function probeConfigMap(): ConfigMap {
+  return new ConfigMap({
+    metadata: { name: 'vitals-config' },
+    data: { [CONFIG_FILE]: vitalsYml(undefined, true) },
+  });
+}
+
+/** Ready replicas only: a /probe answer needs a running vitals, not a healthy dependency. */
+function probeService(): Service {
+  return new Service({
+    metadata: { name: PROBE_SERVICE, labels: LABELS },
+    spec: {
+      type: 'ClusterIP',
+      selector: SELECTOR,
+      ports: [{ name: 'probe', port: PORT, targetPort: 'http', protocol: 'TCP' }],
+    },
+  });
+}
+
+/** Prometheus Operator's Probe: it writes the __param_target / instance relabelling itself. */
+function probeMonitor(): Probe {
+  return new Probe({
+    metadata: { name: PROBE_SERVICE, labels: LABELS },
+    spec: {
+      jobName: PROBE_SERVICE,
+      prober: { url: `${PROBE_SERVICE}:${String(PORT)}`, path: '/probe', scheme: 'http' },
+      module: 'mariadb',
+      interval: '30s',
+      scrapeTimeout: '10s',
+      bearerTokenSecret: { name: PROBE_SECRET, key: PROBE_SECRET_KEY },
+      targets: { staticConfig: { static: ['mysql:3306'] } },
+    },
+  });
+}
+
 // ------------------------------------------------------------------------------ rendering
 
 interface Kustomization {
@@ -488,6 +559,18 @@ export function renderManifests(): Record<string, string> {
       { path: 'vitals-config-grpc-port.yaml' },
       {
         path: 'deployment-grpc-probes.yaml',
+        target: { group: 'apps', version: 'v1', kind: 'Deployment', name: NAME },
+      },
+    ],
+  };
+  const probeReplicas: Kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: ['../../base', 'probe-service.yaml', 'probe.yaml'],
+    patches: [
+      { path: 'vitals-config-modules.yaml' },
+      {
+        path: 'deployment-probe-replicas.yaml',
         target: { group: 'apps', version: 'v1', kind: 'Deployment', name: NAME },
       },
     ],
@@ -606,6 +689,32 @@ export function renderManifests(): Record<string, string> {
     'overlays/grpc-probes/deployment-grpc-probes.yaml': toYaml(
       grpcProbePatch(),
       `JSON patch: the container port grpc (${GRPC_PORT}) and the three probes as grpc probes, same timings.`,
+    ),
+    'overlays/probe-replicas/kustomization.yaml': toYaml(
+      probeReplicas,
+      `The base, plus ${String(PROBE_REPLICAS)} replicas answering Prometheus-driven /probe behind the Service\n` +
+        `${PROBE_SERVICE}: /probe keeps no state, so any replica answers any target, and probing scales with\n` +
+        `the replicas. Create the Secret ${PROBE_SECRET} (key ${PROBE_SECRET_KEY}) first, e.g.\n` +
+        `  kubectl create secret generic ${PROBE_SECRET} --from-literal=${PROBE_SECRET_KEY}="$(openssl rand -hex 32)"\n` +
+        'The Probe needs the Prometheus Operator CRDs; a Prometheus in another namespace needs the\n' +
+        "prober URL's full name (vitals-probe.NAMESPACE.svc:9469). Several Prometheus replicas split the\n" +
+        'targets with hashmod (prometheus.yml, job vitals-probe).',
+    ),
+    'overlays/probe-replicas/vitals-config-modules.yaml': model(
+      probeConfigMap(),
+      "The base's vitals.yml with a /probe module and the bearer token its callers send.",
+    ),
+    'overlays/probe-replicas/deployment-probe-replicas.yaml': toYaml(
+      probeReplicasPatch(),
+      `JSON patch: ${String(PROBE_REPLICAS)} replicas, and PROBE_TOKEN from the Secret ${PROBE_SECRET}.`,
+    ),
+    'overlays/probe-replicas/probe-service.yaml': model(
+      probeService(),
+      'The one Service in front of every replica for /probe (ready ones only).',
+    ),
+    'overlays/probe-replicas/probe.yaml': model(
+      probeMonitor(),
+      'Prometheus Operator: probe mysql:3306 through vitals every 30 s (module mariadb).',
     ),
   };
 }

@@ -2,6 +2,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { checkKinds } from '../checks/index.js';
 import { RESERVED_SERVICES } from '../grpc/services.js';
+import { parseModules, type ProbeModule } from '../probe/modules.js';
 import { cidrProblem } from '../security/cidr.js';
 import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } from '../types.js';
 import { formatDuration } from './duration.js';
@@ -33,6 +34,8 @@ const serverSchema = z.strictObject({
   webConfigFile: z.string().min(1).optional(),
   watchConfig: duration({ min: 100 }).optional(),
   probesWithoutAuth: z.boolean().default(true),
+  /** /probe runs at most this many probes at once; more are answered 429. */
+  maxConcurrentProbes: z.int().min(1).max(10_000).default(32),
   allowedHosts: z
     .array(
       z
@@ -89,6 +92,8 @@ const rootSections = {
   defaults: defaultsSchema.default(defaultsSchema.parse({})),
   metrics: metricsSchema.default(metricsSchema.parse({})),
   checks: z.array(z.unknown()).default([]),
+  // Validated module by module in src/probe/modules.ts, each with its kind's own schema.
+  modules: z.unknown(),
 };
 
 /**
@@ -172,6 +177,8 @@ export interface Config {
   /** How the per-check series are shaped; fixed for the life of the process. */
   readonly metrics: MetricsConfig;
   readonly checks: readonly CheckDefinition[];
+  /** What /probe may run, by module name. */
+  readonly modules: ReadonlyMap<string, ProbeModule>;
   /** Valid but risky settings, printed by `validate` and logged at start. */
   readonly warnings: readonly string[];
   /** Every secret the config holds, to scrub from all output. */
@@ -428,6 +435,12 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     firstIndexOfName: new Map(),
   };
   const checks = rawChecks.flatMap((raw, index) => parseCheck(raw, index, context) ?? []);
+  const modules = parseModules(root.modules, {
+    defaultTimeoutMs: defaults.timeout,
+    problems,
+    secrets: context.secrets,
+    readSecret: (path, at) => readSecretFile(path, at, baseDir, problems, context.files),
+  });
 
   if (server === undefined || security === undefined || metrics === undefined) throw new ConfigError(source, problems);
   const token = resolveToken(security, baseDir, problems, context.files);
@@ -455,6 +468,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     metrics,
     checks,
+    modules,
     warnings: configWarnings(server, security, checks),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
     files: context.files,

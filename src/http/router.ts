@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
+import type { Prober } from '../probe/prober.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { accessOf } from './handler.js';
@@ -22,6 +23,8 @@ export interface RouteDeps {
   readonly reload: () => Promise<ReloadOutcome>;
   readonly redact: (text: string) => string;
   readonly responses: ProbeResponses;
+  /** Runs /probe's one-off probes (the `modules:` of the config). */
+  readonly prober: Prober;
 }
 
 export function callerFacts(ctx: Context): CallerFacts {
@@ -153,6 +156,31 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
     ctx.body = body;
+  });
+
+  router.get('/probe', async (ctx) => {
+    // Gated like /-/reload, not like details: `details: always` shows what vitals already
+    // checks, while an open /probe would let anyone make vitals connect somewhere.
+    const crossOrigin = crossOriginReason(ctx.req.headers);
+    if (crossOrigin !== undefined) {
+      sendError(ctx, 403, `cross-origin request refused: ${crossOrigin}`);
+      return;
+    }
+    if (!accessOf(ctx.state).detailsAllowed || !deps.authorizer().isAuthorized(callerFacts(ctx))) {
+      sendError(ctx, 403, '/probe is allowed for authorized callers only');
+      return;
+    }
+    const answer = await deps.prober.probe({
+      query: new URLSearchParams(ctx.querystring),
+      scrapeTimeout: ctx.get('X-Prometheus-Scrape-Timeout-Seconds') || undefined,
+      accept: ctx.get('Accept') || undefined,
+    });
+    ctx.status = answer.status;
+    ctx.set('Cache-Control', 'no-store');
+    if (answer.retryAfter !== undefined) ctx.set('Retry-After', answer.retryAfter);
+    ctx.body = answer.body;
+    // After the body: assigning a string body would otherwise set text/plain without a version.
+    ctx.set('Content-Type', answer.contentType);
   });
 
   router.get('/', (ctx) => {

@@ -10,6 +10,7 @@ export const ROUTES = [
   { name: 'ready-check', path: '/ready/:name', methods: 'GET, HEAD', probe: true },
   { name: 'startup', path: '/startup', methods: 'GET, HEAD', probe: true },
   { name: 'metrics', path: '/metrics', methods: 'GET, HEAD', probe: false },
+  { name: 'probe', path: '/probe', methods: 'GET, HEAD', probe: false },
   { name: 'landing', path: '/', methods: 'GET, HEAD', probe: false },
   { name: 'reload', path: '/-/reload', methods: 'POST', probe: false },
 ] as const;

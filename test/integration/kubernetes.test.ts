@@ -11,7 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import type { IConfigMap, IContainer, IPodSpec, IProbe, IService } from 'kubernetes-models/v1';
-import type { IPrometheusRule, IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import type {
+  IProbe as IPrometheusProbe,
+  IPrometheusRule,
+  IServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { HEADER, renderManifests, renderSloRules, SLO_RULES_FILE } from '../../deploy/kubernetes/generate.js';
@@ -239,6 +243,7 @@ describe('deploy/kubernetes is what generate.ts renders', () => {
       'base/kustomization.yaml',
       'overlays/sidecar/kustomization.yaml',
       'overlays/grpc-probes/kustomization.yaml',
+      'overlays/probe-replicas/kustomization.yaml',
     ]) {
       expect(JSON.stringify(committed(k))).not.toContain('secret');
     }
@@ -437,6 +442,57 @@ describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/overlays/grpc-pr
     expect(timing(mine.startupProbe)).toEqual(timing(theirs.startupProbe));
     expect(timing(mine.livenessProbe)).toEqual(timing(theirs.livenessProbe));
     expect(timing(mine.readinessProbe)).toEqual(timing(theirs.readinessProbe));
+  });
+});
+
+describe.skipIf(noKubectl)('kubectl kustomize deploy/kubernetes/overlays/probe-replicas', () => {
+  let objects: K8sObject[];
+  beforeAll(() => {
+    objects = kustomize('overlays/probe-replicas');
+  });
+
+  it('runs several replicas behind one Service that the Probe sends /probe to', () => {
+    const d = find<IDeployment>(objects, 'Deployment', 'vitals');
+    expect(d.spec?.replicas).toBeGreaterThan(1);
+    const svc = find<IService>(objects, 'Service', 'vitals-probe');
+    expect(labelsMatch(svc.spec?.selector, d.spec?.template.metadata?.labels)).toBe(true);
+    // Ready replicas only: an unready one may still be booting.
+    expect(svc.spec?.publishNotReadyAddresses).toBeUndefined();
+    const c = container(d, 'vitals');
+    expect(resolvePort(c, svc.spec?.ports?.[0]?.targetPort)).toBe(PORT);
+    const probe = find<IPrometheusProbe>(objects, 'Probe', 'vitals-probe');
+    expect(probe.spec.prober).toEqual({
+      url: `vitals-probe:${String(svc.spec?.ports?.[0]?.port)}`,
+      path: '/probe',
+      scheme: 'http',
+    });
+    expect(probe.spec.bearerTokenSecret).toEqual({ name: 'vitals-probe', key: 'token' });
+    expect(c.env?.find((e) => e.name === 'PROBE_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'vitals-probe',
+      key: 'token',
+    });
+  });
+
+  it("the config's module is the Probe's, and the real CLI accepts the config", () => {
+    const { text } = vitalsYml(find<IConfigMap>(objects, 'ConfigMap', 'vitals-config'));
+    const config = parse(text) as { modules: Record<string, { kind: string }>; security: { token: string } };
+    const probe = find<IPrometheusProbe>(objects, 'Probe', 'vitals-probe');
+    expect(Object.keys(config.modules)).toEqual([probe.spec.module]);
+    expect(config.security.token).toBe('${PROBE_TOKEN}');
+    const file = path.join(tmp, 'probe-vitals.yml');
+    writeFileSync(file, text);
+    if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: npm run build');
+    const r = spawnSync(process.execPath, [CLI, 'validate', '--config', file], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        MYSQL_PASSWORD: 'from-a-secret',
+        PROBE_TOKEN: 'from-a-secret-too',
+      },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stderr).not.toContain('warning');
   });
 });
 

@@ -43,6 +43,7 @@ describe('a valid config', () => {
       shutdownTimeoutMs: 10_000,
       watchConfigMs: undefined,
       probesWithoutAuth: true,
+      maxConcurrentProbes: 32,
       allowedHosts: [],
     });
     expect(config.security).toEqual({
@@ -99,6 +100,7 @@ describe('a valid config', () => {
       shutdownTimeoutMs: 2000,
       watchConfigMs: 500,
       probesWithoutAuth: true,
+      maxConcurrentProbes: 32,
       allowedHosts: [],
     });
     const [inherits, own] = config.checks;
