@@ -10,6 +10,7 @@ import {
   type Config,
 } from './config/load.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
+import { createHistory } from './engine/history.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
@@ -104,6 +105,10 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION, config.metrics);
   const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
+  const history = createHistory();
+  monitor.onRun((event) => {
+    history.record(event);
+  });
   let authorizer = createAuthorizer(config.security, config.server.allowedHosts);
   /** As given to addCheck: re-resolved against the defaults of every reloaded config. */
   const customChecks = new Map<string, CustomCheck>();
@@ -159,6 +164,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     }
     redactor.add(next.secrets);
     const report = monitor.apply(next.checks, customDefinitions);
+    history.forget(report.removed);
     authorizer = createAuthorizer(next.security, next.server.allowedHosts);
     config = next;
     metrics.setReload(true);
@@ -176,6 +182,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     authorizer: () => authorizer,
     reload,
     redact,
+    history,
   };
 
   const vitals: Vitals = {
