@@ -18,7 +18,7 @@ import { findBinary, skipUnlessBinaries } from '../support/binaries.js';
 import { tempDirs } from '../support/cleanup.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
 import { REPO_ROOT } from '../support/repo.js';
-import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
+import { controlled, settle, startVitals, type RunningVitals } from '../support/vitals.js';
 
 const TOKEN = 'status-page-token-5f1c';
 const NAMES = ['primary-db', 'scratch-disk', 'login-api', 'search-index'];
@@ -151,8 +151,9 @@ describe.skipIf(skipUnlessBinaries(['chromium', 'mariadbd', 'mariadb-install-db'
               name: 'primary-db',
               kind: 'mysql',
               url: db.url({ user: db.user, password: db.password }),
-              interval: '500ms',
-              timeout: '400ms',
+              // Generous for a loaded CI machine: a killed server refuses at once whatever the timeout.
+              interval: '1s',
+              timeout: '900ms',
             },
             { name: 'scratch-disk', kind: 'disk', path: scratch, minFreeRatio: 0, interval: '1s', timeout: '500ms' },
           ],
@@ -183,6 +184,7 @@ describe.skipIf(skipUnlessBinaries(['chromium', 'mariadbd', 'mariadb-install-db'
       });
 
     it('answers / with a strict CSP and the JSON route only to authorized callers', async () => {
+      await settle(vitals, 'primary-db', 'pass');
       const page = await vitals.get('/');
       expect(page.status).toBe(200);
       const csp = String(page.headers['content-security-policy']);

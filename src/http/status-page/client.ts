@@ -202,7 +202,7 @@ export function statusPageClient(refreshMs: number, summaryPath: string, checksP
           forgetDetails();
         }
       }
-      byId('updated').textContent = new Date().toLocaleTimeString();
+      byId('updated').textContent = clock(new Date().toISOString());
     } catch {
       notice('vitals did not answer; retrying');
     }
