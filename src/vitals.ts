@@ -49,7 +49,7 @@ export interface Vitals {
   start(): Promise<void>;
   /** Stops every check. */
   stop(): Promise<void>;
-  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, /, /-/reload), to mount in an existing Koa app. */
+  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, / and its /api/v1/summary and /api/v1/checks, /-/reload), to mount in an existing Koa app. */
   router(): Router;
   /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
   reload(): Promise<ReloadOutcome>;
