@@ -10,6 +10,7 @@ import {
   type Config,
 } from './config/load.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
+import { createHistory } from './engine/history.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
@@ -49,7 +50,7 @@ export interface Vitals {
   start(): Promise<void>;
   /** Stops every check. */
   stop(): Promise<void>;
-  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, /, /-/reload), to mount in an existing Koa app. */
+  /** The vitals routes (/health, /ready, /ready/NAME, /startup, /metrics, / and its /api/v1/summary and /api/v1/checks, /-/reload), to mount in an existing Koa app. */
   router(): Router;
   /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
   reload(): Promise<ReloadOutcome>;
@@ -105,6 +106,10 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION, config.metrics);
   const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
+  const history = createHistory();
+  monitor.onRun((event) => {
+    history.record(event);
+  });
   let authorizer = createAuthorizer(config.security, config.server.allowedHosts);
   /** As given to addCheck: re-resolved against the defaults of every reloaded config. */
   const customChecks = new Map<string, CustomCheck>();
@@ -160,6 +165,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     }
     redactor.add(next.secrets);
     const report = monitor.apply(next.checks, customDefinitions);
+    history.forget(report.removed);
     authorizer = createAuthorizer(next.security, next.server.allowedHosts);
     config = next;
     metrics.setReload(true);
@@ -183,6 +189,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     authorizer: () => authorizer,
     reload,
     redact,
+    history,
   };
 
   const vitals: Vitals = {

@@ -7,6 +7,7 @@ import {
   type CheckKind,
   type Probe,
   type RunResult,
+  type Status,
 } from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
 import { readiness } from './verdict.js';
@@ -41,6 +42,15 @@ export interface Monitor {
   setDraining(): void;
   /** Called after anything an answer depends on has changed. */
   onChange(listener: () => void): void;
+  /** Called with every recorded run of a visible check, before onChange (the status page's history). */
+  onRun(listener: (event: RecordedRun) => void): void;
+}
+
+/** One recorded run, with the reported status before it; `check.status` is the one after. */
+export interface RecordedRun {
+  readonly check: CheckView;
+  readonly run: RunResult;
+  readonly from: Status;
 }
 
 export interface MonitorOptions {
@@ -77,6 +87,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Pending runners, to find their entry when their first result arrives. */
   const pendingEntries = new Map<CheckView, Entry>();
   const listeners: (() => void)[] = [];
+  const runListeners: ((event: RecordedRun) => void)[] = [];
   let running = false;
   let started = false;
   let draining = false;
@@ -124,6 +135,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         'check status changed',
       );
     }
+    for (const listener of runListeners) listener({ check, run, from });
     changed();
   }
 
@@ -302,6 +314,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
     onChange(listener) {
       listeners.push(listener);
+    },
+    onRun(listener) {
+      runListeners.push(listener);
     },
   };
   // Read at scrape time: computing the verdict over every check on every run costs O(n) per

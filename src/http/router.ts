@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { History } from '../engine/history.js';
 import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
 import type { Prober } from '../probe/prober.js';
@@ -10,6 +11,8 @@ import { accessOf } from './handler.js';
 import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
 import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
+import { checksHistoryBody, checksSummary } from './status-api.js';
+import { sendStatusPage, setPageHeaders } from './status-page/page.js';
 
 /** What the routes read. Everything is in memory: no route waits on a dependency. */
 export interface RouteDeps {
@@ -25,6 +28,8 @@ export interface RouteDeps {
   readonly responses: ProbeResponses;
   /** Runs /probe's one-off probes (the `modules:` of the config). */
   readonly prober: Prober;
+  /** Each check's recent runs and the recent transitions, for the status page. */
+  readonly history: History;
 }
 
 export function callerFacts(ctx: Context): CallerFacts {
@@ -87,16 +92,6 @@ function methodNotAllowed(allow: string) {
     sendError(ctx, 405, `method ${ctx.method} not allowed; use ${allow}`);
   };
 }
-
-const LANDING_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>vitals</title></head>
-<body><h1>vitals</h1><ul>
-<li><a href="health">health</a>: liveness</li>
-<li><a href="ready">ready</a>: readiness</li>
-<li><a href="startup">startup</a>: startup</li>
-<li><a href="metrics">metrics</a>: Prometheus metrics</li>
-</ul></body></html>
-`;
 
 /** The vitals routes as a @koa/router Router, for the standalone server or an embedding app. */
 export function createVitalsRouter(deps: RouteDeps): Router {
@@ -184,8 +179,26 @@ export function createVitalsRouter(deps: RouteDeps): Router {
   });
 
   router.get('/', (ctx) => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = LANDING_PAGE;
+    sendStatusPage(ctx);
+  });
+
+  router.get('/api/v1/summary', (ctx) => {
+    setPageHeaders(ctx);
+    ctx.status = 200;
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(checksSummary(monitor, version, responses.detailsFor(ctx.req, accessOf(ctx.state))));
+  });
+
+  router.get('/api/v1/checks', (ctx) => {
+    setPageHeaders(ctx);
+    if (!responses.detailsFor(ctx.req, accessOf(ctx.state))) {
+      sendError(ctx, 403, 'per-check details are for authorized callers only');
+      return;
+    }
+    // Not the IETF health format, so plain JSON whatever the Accept header.
+    ctx.status = 200;
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(checksHistoryBody(monitor, deps.history, version));
   });
 
   router.post('/-/reload', async (ctx) => {

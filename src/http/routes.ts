@@ -12,6 +12,8 @@ export const ROUTES = [
   { name: 'metrics', path: '/metrics', methods: 'GET, HEAD', probe: false },
   { name: 'probe', path: '/probe', methods: 'GET, HEAD', probe: false },
   { name: 'landing', path: '/', methods: 'GET, HEAD', probe: false },
+  { name: 'summary-api', path: '/api/v1/summary', methods: 'GET, HEAD', probe: false },
+  { name: 'checks-api', path: '/api/v1/checks', methods: 'GET, HEAD', probe: false },
   { name: 'reload', path: '/-/reload', methods: 'POST', probe: false },
 ] as const;
 

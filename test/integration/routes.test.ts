@@ -754,7 +754,7 @@ describe('methods, unknown paths and odd input', () => {
     expect([200, 503, 431, 'ECONNRESET', 'EPIPE']).toContain(outcome);
   });
 
-  it('GET / is a small HTML page linking the routes', async () => {
+  it('GET / is the status page, linking the routes', async () => {
     const reply = await s.get('/');
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');

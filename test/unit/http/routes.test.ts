@@ -20,6 +20,9 @@ describe('the route table', () => {
     ['/startup', 'startup'],
     ['/metrics', 'metrics'],
     ['/', 'landing'],
+    ['/api/v1/summary', 'summary-api'],
+    ['/api/v1/checks', 'checks-api'],
+    ['/api/v1/checks/', 'checks-api'],
     ['/-/reload', 'reload'],
   ])('%s is the %s route', (path, name) => {
     expect(matchRoute(path)?.route.name).toBe(name);
