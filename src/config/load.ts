@@ -7,6 +7,7 @@ import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } f
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { ConfigError, joinPath, zodProblems } from './problems.js';
+import { maintenanceSectionSchema, parseMaintenance, type MaintenanceSchedule } from './maintenance.js';
 import { resolveSlo, sloSchema, type SloFields } from './slo.js';
 import { readErrorCode, readRegularFile } from './read-file.js';
 import { substituteEnv, type UnsetVariable } from './substitute.js';
@@ -89,6 +90,7 @@ const rootSections = {
   defaults: defaultsSchema.default(defaultsSchema.parse({})),
   metrics: metricsSchema.default(metricsSchema.parse({})),
   checks: z.array(z.unknown()).default([]),
+  maintenance: maintenanceSectionSchema,
 };
 
 /**
@@ -172,6 +174,8 @@ export interface Config {
   /** How the per-check series are shaped; fixed for the life of the process. */
   readonly metrics: MetricsConfig;
   readonly checks: readonly CheckDefinition[];
+  /** The `maintenance:` section: recurring windows in which a failure is reported warn. */
+  readonly maintenance: readonly MaintenanceSchedule[];
   /** Valid but risky settings, printed by `validate` and logged at start. */
   readonly warnings: readonly string[];
   /** Every secret the config holds, to scrub from all output. */
@@ -428,6 +432,10 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     firstIndexOfName: new Map(),
   };
   const checks = rawChecks.flatMap((raw, index) => parseCheck(raw, index, context) ?? []);
+  const rawMaintenance = section(rootSections.maintenance, root.maintenance, 'maintenance', problems) ?? [];
+  // Names from the raw entries, so that a check with another mistake is not also "unknown" here.
+  const checkNames = new Set(context.firstIndexOfName.keys());
+  const maintenance = parseMaintenance(rawMaintenance, checkNames, problems);
 
   if (server === undefined || security === undefined || metrics === undefined) throw new ConfigError(source, problems);
   const token = resolveToken(security, baseDir, problems, context.files);
@@ -455,6 +463,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     security: { details: security.details, allow: security.allow, token, trustProxy: security.trustProxy },
     metrics,
     checks,
+    maintenance,
     warnings: configWarnings(server, security, checks),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
     files: context.files,

@@ -7,8 +7,10 @@ import {
   type CheckKind,
   type Probe,
   type RunResult,
+  type Status,
 } from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
+import type { Maintenance } from './maintenance.js';
 import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
@@ -41,6 +43,17 @@ export interface Monitor {
   setDraining(): void;
   /** Called after anything an answer depends on has changed. */
   onChange(listener: () => void): void;
+  /** Called for each reported change of a check's status: the "check status changed" log line. */
+  onTransition(listener: (transition: CheckTransition) => void): void;
+}
+
+/** A reported change of a check's status (after thresholds and maintenance). */
+export interface CheckTransition {
+  readonly check: CheckView;
+  readonly from: Status;
+  readonly to: Status;
+  /** The run that made the change. */
+  readonly run: RunResult;
 }
 
 export interface MonitorOptions {
@@ -49,6 +62,8 @@ export interface MonitorOptions {
   readonly metrics: VitalsMetrics;
   readonly logger: Logger;
   readonly redact: (text: string) => string;
+  /** Windows in which a failure is reported warn; none when left out. */
+  readonly maintenance?: Maintenance;
 }
 
 function fingerprint(definition: CheckDefinition): string {
@@ -77,6 +92,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Pending runners, to find their entry when their first result arrives. */
   const pendingEntries = new Map<CheckView, Entry>();
   const listeners: (() => void)[] = [];
+  const transitionListeners: ((transition: CheckTransition) => void)[] = [];
   let running = false;
   let started = false;
   let draining = false;
@@ -123,6 +139,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
         },
         'check status changed',
       );
+      const transition: CheckTransition = { check, from, to: check.status, run };
+      for (const listener of transitionListeners) listener(transition);
     }
     changed();
   }
@@ -143,6 +161,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       classify: kind.classify?.bind(kind),
       redact,
       onRun,
+      ...(options.maintenance ? { maintenanceWindow: () => options.maintenance?.windowFor(definition.name) } : {}),
     });
   }
 
@@ -302,6 +321,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
     onChange(listener) {
       listeners.push(listener);
+    },
+    onTransition(listener) {
+      transitionListeners.push(listener);
     },
   };
   // Read at scrape time: computing the verdict over every check on every run costs O(n) per

@@ -12,6 +12,8 @@ export const ROUTES = [
   { name: 'metrics', path: '/metrics', methods: 'GET, HEAD', probe: false },
   { name: 'landing', path: '/', methods: 'GET, HEAD', probe: false },
   { name: 'reload', path: '/-/reload', methods: 'POST', probe: false },
+  { name: 'maintenance', path: '/-/maintenance', methods: 'GET, HEAD, POST', probe: false },
+  { name: 'maintenance-window', path: '/-/maintenance/:id', methods: 'DELETE', probe: false },
 ] as const;
 
 export type RouteName = (typeof ROUTES)[number]['name'];
