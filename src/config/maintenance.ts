@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDays, parseDuration } from './duration.js';
 import { zodProblems } from './problems.js';
 
 /** A window longer than a week is a decommission, not maintenance. */
@@ -64,7 +64,7 @@ export function maintenanceDuration(text: string): number | string {
   const ms = parseDuration(text);
   if (ms === undefined) return `"${text.slice(0, 40)}" is not a duration (like 30m or 1h30m)`;
   if (ms <= 0) return 'must be longer than 0s';
-  if (ms > MAX_MAINTENANCE_MS) return `at most ${formatDuration(MAX_MAINTENANCE_MS)}`;
+  if (ms > MAX_MAINTENANCE_MS) return `at most ${formatDays(MAX_MAINTENANCE_MS)}`;
   return ms;
 }
 
