@@ -20,7 +20,7 @@ function problems(maintenance: unknown): string[] {
   try {
     load(maintenance);
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ConfigError) return [...error.problems];
     throw error;
   }
   return [];
