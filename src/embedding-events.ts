@@ -43,7 +43,10 @@ export interface VitalsEvents {
   has(name: VitalsEventName): boolean;
 }
 
-export function changeEvent({ check, from, to, run }: CheckTransition, redact: (text: string) => string): CheckChangeEvent {
+export function changeEvent(
+  { check, from, to, run }: CheckTransition,
+  redact: (text: string) => string,
+): CheckChangeEvent {
   const { name, kind, critical } = check.definition;
   return {
     check: name,

@@ -1,10 +1,4 @@
-export {
-  createVitals,
-  type CheckSnapshot,
-  type Vitals,
-  type VitalsOptions,
-  type VitalsStatus,
-} from './vitals.js';
+export { createVitals, type CheckSnapshot, type Vitals, type VitalsOptions, type VitalsStatus } from './vitals.js';
 export type {
   CheckChangeEvent,
   ReadinessEvent,

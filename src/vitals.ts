@@ -9,12 +9,7 @@ import {
   parseConfig,
   type Config,
 } from './config/load.js';
-import {
-  changeEvent,
-  createVitalsEvents,
-  type VitalsEventName,
-  type VitalsListener,
-} from './embedding-events.js';
+import { changeEvent, createVitalsEvents, type VitalsEventName, type VitalsListener } from './embedding-events.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
 import { createMaintenance, type Maintenance, type MaintenanceWindow } from './engine/maintenance.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
@@ -161,7 +156,11 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   maintenance.setSchedules(config.maintenance);
   metrics.setMaintenance({
     covers: (name) => maintenance.windowFor(name) !== undefined,
-    key: () => maintenance.active().map((window) => window.id).join(','),
+    key: () =>
+      maintenance
+        .active()
+        .map((window) => window.id)
+        .join(','),
   });
   const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact, maintenance });
   const events = createVitalsEvents(logger, redact);

@@ -42,8 +42,7 @@ export interface Maintenance {
   clear(): void;
 }
 
-const covers = (window: MaintenanceWindow, check: string) =>
-  window.checks === 'all' || window.checks.includes(check);
+const covers = (window: MaintenanceWindow, check: string) => window.checks === 'all' || window.checks.includes(check);
 
 /**
  * The occurrence of a recurring window that covers `now`, if any: the first start after
@@ -77,7 +76,8 @@ export function createMaintenance(): Maintenance {
 
   const maintenance: Maintenance = {
     open(request) {
-      if (onDemand.size >= MAX_ACTIVE_WINDOWS) throw new TooManyWindowsError(`at most ${String(MAX_ACTIVE_WINDOWS)} active windows`);
+      if (onDemand.size >= MAX_ACTIVE_WINDOWS)
+        throw new TooManyWindowsError(`at most ${String(MAX_ACTIVE_WINDOWS)} active windows`);
       const start = Date.now();
       const window: MaintenanceWindow = {
         id: randomUUID(),
@@ -103,7 +103,9 @@ export function createMaintenance(): Maintenance {
       return true;
     },
     active(now = Date.now()) {
-      const scheduled = schedules.flatMap(({ schedule, cron }, index) => scheduledWindowAt(schedule, index, now, cron) ?? []);
+      const scheduled = schedules.flatMap(
+        ({ schedule, cron }, index) => scheduledWindowAt(schedule, index, now, cron) ?? [],
+      );
       return [...[...onDemand.values()].map((held) => held.window).filter((w) => w.end > now), ...scheduled];
     },
     windowFor(check, now = Date.now()) {

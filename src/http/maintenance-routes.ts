@@ -75,7 +75,8 @@ export function parseWindowRequest(text: string, known: (name: string) => boolea
   if (!parsedChecks.success) throw new BadRequest(400, 'checks: a list of check names, or "all"');
   if (parsedChecks.data !== 'all') {
     const missing = parsedChecks.data.find((name) => !known(name));
-    if (missing !== undefined) throw new BadRequest(400, `checks: unknown check ${JSON.stringify(missing.slice(0, 64))}`);
+    if (missing !== undefined)
+      throw new BadRequest(400, `checks: unknown check ${JSON.stringify(missing.slice(0, 64))}`);
   }
   if (typeof duration !== 'string') throw new BadRequest(400, 'duration: a duration like "30m" is required');
   const durationMs = maintenanceDuration(duration);

@@ -21,11 +21,15 @@ describe('change and readiness events, status() and runNow() with custom checks'
 
   beforeAll(async () => {
     // The token is one of the config's secrets: the redactor scrubs it from every output.
-    served = await startVitals({ security: { token: SECRET } }, [
-      fast('flappy', flappy),
-      // Runs only when asked within the test: its interval is longer than the test.
-      { name: 'slow', interval: '10m', timeout: '5s', run: slow.run, critical: false },
-    ], { start: false });
+    served = await startVitals(
+      { security: { token: SECRET } },
+      [
+        fast('flappy', flappy),
+        // Runs only when asked within the test: its interval is longer than the test.
+        { name: 'slow', interval: '10m', timeout: '5s', run: slow.run, critical: false },
+      ],
+      { start: false },
+    );
     served.vitals.on('change', () => {
       throw new Error(`listener bug with ${SECRET}`);
     });

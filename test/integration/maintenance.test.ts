@@ -29,7 +29,9 @@ function post(served: RunningVitals, body: string, headers: Record<string, strin
 }
 
 function gauge(text: string, check: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith('vitals_check_maintenance{') && l.includes(`check="${check}"`));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('vitals_check_maintenance{') && l.includes(`check="${check}"`));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
@@ -71,7 +73,11 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
       expect((await post(served, '{"checks":"all","duration":"1m"}', noAuth)).status).toBe(403);
       expect((await served.get('/-/maintenance')).status).toBe(403);
       expect((await served.get('/-/maintenance/x', { method: 'DELETE' })).status).toBe(403);
-      const bad = await served.get('/-/maintenance', { method: 'POST', body: '{}', headers: { ...AUTH, origin: 'http://evil.example' } });
+      const bad = await served.get('/-/maintenance', {
+        method: 'POST',
+        body: '{}',
+        headers: { ...AUTH, origin: 'http://evil.example' },
+      });
       expect(bad.status).toBe(403);
       expect((await served.get('/-/maintenance', { headers: AUTH })).body).toBe('{"windows":[]}');
     });
