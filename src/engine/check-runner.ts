@@ -104,10 +104,12 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   /** The run in progress, scheduled or asked for: a second caller joins it instead of probing twice. */
   let shared: Promise<RunResult> | undefined;
   function runShared(): Promise<RunResult> {
-    shared ??= runAndRecord().finally(() => {
-      shared = undefined;
+    if (shared !== undefined) return shared;
+    const run = runAndRecord().finally(() => {
+      if (shared === run) shared = undefined;
     });
-    return shared;
+    shared = run;
+    return run;
   }
 
   function scheduleNext(): void {
@@ -173,6 +175,8 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       running = false;
       clearTimeout(timer);
       generation += 1;
+      // A run of the stopped generation is never recorded: nobody may join it any more.
+      shared = undefined;
       // Without this a hung probe keeps its connection (and the process) until its deadline.
       inFlight?.cancel();
       inFlight = undefined;
