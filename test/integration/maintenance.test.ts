@@ -3,11 +3,16 @@
  * the database is down, shows why, and exports vitals_check_maintenance; ending it (or letting
  * it run out) brings the failure back. The routes refuse bad input and unauthorized callers.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVitalsService, type VitalsService } from '../../src/vitals.js';
 import { skipUnlessBinaries } from '../support/binaries.js';
+import { tempDirs } from '../support/cleanup.js';
 import { json, type Reply } from '../support/http.js';
 import { startMariaDb, type MariaDb } from '../support/mariadb.js';
-import { startVitals, type RunningVitals } from '../support/vitals.js';
+import { captureLogs, controlled, fast, startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitUntil } from '../support/wait.js';
 
 const TOKEN = 'maintenance-test-token';
@@ -168,3 +173,61 @@ describe.skipIf(skipUnlessBinaries(['mariadbd', 'mariadb-install-db', 'mariadb']
     }, 60_000);
   },
 );
+
+describe('scheduled windows from the config file, applied by a reload', () => {
+  let dir: string;
+  let service: VitalsService;
+  const down = controlled({ throw: new Error('connection refused') });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vitals-maintenance-'));
+    tempDirs.add(dir);
+    await writeFile(join(dir, 'vitals.yml'), 'checks: []\n');
+    service = await createVitalsService(join(dir, 'vitals.yml'), { logger: captureLogs().logger, env: {} });
+    service.vitals.addCheck(fast('queue', down));
+    await service.vitals.start();
+  });
+
+  afterAll(async () => {
+    await service.vitals.stop();
+    await rm(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  });
+
+  it('softens a failure inside a window of the reloaded schedule, and stops when it is removed', async () => {
+    await waitUntil(() => service.monitor.get('queue')?.status === 'fail', 5000, 'queue to fail');
+    // Every minute, for an hour: a window is open now whatever the time.
+    await writeFile(
+      join(dir, 'vitals.yml'),
+      'maintenance:\n  - { checks: all, every: "* * * * *", duration: 1h, timezone: Asia/Kolkata }\n',
+    );
+    expect((await service.vitals.reload()).applied).toBe(true);
+    await waitUntil(() => service.monitor.get('queue')?.status === 'warn', 5000, 'queue to be softened');
+    expect(service.monitor.get('queue')?.last?.output).toMatch(/^in maintenance until \d\d:\d\dZ: connection refused$/);
+    const status = service.vitals.status();
+    expect(status.ready).toBe(true);
+    expect(status.maintenance).toEqual([expect.objectContaining({ source: 'scheduled', checks: 'all' })]);
+    const metrics = (await service.vitals.registry.metrics()).split('\n');
+    expect(metrics.find((l) => l.startsWith('vitals_check_maintenance{') && l.includes('check="queue"'))).toMatch(
+      / 1$/,
+    );
+
+    await writeFile(join(dir, 'vitals.yml'), 'checks: []\n');
+    expect((await service.vitals.reload()).applied).toBe(true);
+    await waitUntil(() => service.monitor.get('queue')?.status === 'fail', 5000, 'queue to fail again');
+    expect(service.vitals.status().maintenance).toEqual([]);
+  });
+
+  it('rejects a reload whose schedule has a problem, naming its path', async () => {
+    await writeFile(
+      join(dir, 'vitals.yml'),
+      'maintenance:\n  - { checks: [nope], every: "Sun 02:00", duration: 1h, timezone: Europe/Berln }\n',
+    );
+    const outcome = await service.vitals.reload();
+    expect(outcome.applied).toBe(false);
+    expect(outcome.problems).toEqual([
+      'maintenance[0].timezone: unknown time zone "Europe/Berln"',
+      'maintenance[0].checks[0]: unknown check "nope"',
+    ]);
+  });
+});
