@@ -313,9 +313,9 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     },
     status,
     async runNow(name) {
-      const check = monitor.get(name);
-      if (check === undefined) throw new Error(`unknown check ${JSON.stringify(name)}`);
-      return check.runOnce();
+      const run = monitor.runNow(name);
+      if (run === undefined) throw new Error(`unknown check ${JSON.stringify(name)}`);
+      return run;
     },
   };
   return {

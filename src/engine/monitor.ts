@@ -24,6 +24,11 @@ export interface Monitor {
   readonly checks: () => readonly CheckRunner[];
   get(name: string): CheckRunner | undefined;
   /**
+   * One run of a check now, recorded as usual (joined with one in flight); of its newest
+   * definition when a reload has one waiting for its first result. Undefined for an unknown name.
+   */
+  runNow(name: string): Promise<RunResult> | undefined;
+  /**
    * Replaces the config's checks; an unchanged definition keeps its runner (state, counters,
    * schedule). `custom` holds the custom checks' definitions resolved against the new defaults,
    * by name; one that differs restarts like a changed config check.
@@ -244,6 +249,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const monitor: Monitor = {
     checks: all,
     get: (name) => (configured.get(name) ?? custom.get(name))?.visible,
+    runNow(name) {
+      const entry = configured.get(name) ?? custom.get(name);
+      return entry === undefined ? undefined : (entry.pending ?? entry.visible).runOnce();
+    },
     apply(definitions, customDefinitions) {
       const next = new Map<string, Entry>();
       const report = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
