@@ -1,4 +1,13 @@
-export { createVitals, type Vitals, type VitalsOptions } from './vitals.js';
+export { createVitals, type CheckSnapshot, type Vitals, type VitalsOptions, type VitalsStatus } from './vitals.js';
+export type {
+  CheckChangeEvent,
+  ReadinessEvent,
+  VitalsEventMap,
+  VitalsEventName,
+  VitalsListener,
+} from './embedding-events.js';
+export type { MaintenanceWindow } from './engine/maintenance.js';
+export type { MaintenanceSchedule } from './config/maintenance.js';
 export type { CustomCheck } from './engine/custom-check.js';
 export { ConfigError, type Config } from './config/load.js';
 export type {
@@ -6,6 +15,7 @@ export type {
   Probe,
   ProbeSuccess,
   ReloadOutcome,
+  RunResult,
   SecurityConfig,
   Status,
   FailureReason,

@@ -9,18 +9,21 @@ import {
   parseConfig,
   type Config,
 } from './config/load.js';
+import { changeEvent, createVitalsEvents, type VitalsEventName, type VitalsListener } from './embedding-events.js';
 import { resolveCustomCheck, type CustomCheck } from './engine/custom-check.js';
 import { createHistory } from './engine/history.js';
+import { createMaintenance, type Maintenance, type MaintenanceWindow } from './engine/maintenance.js';
 import { createMonitor, type Monitor } from './engine/monitor.js';
+import { checksMember, type HealthBody } from './http/bodies.js';
 import { createApp } from './http/app.js';
 import { createRequestHandler, type VitalsRequestHandler } from './http/handler.js';
-import { createProbeResponses } from './http/probe-responses.js';
+import { createProbeResponses, readyNotes } from './http/probe-responses.js';
 import { createVitalsRouter, type RouteDeps } from './http/router.js';
 import { createLogger, createRedactor, type Logger } from './log.js';
 import { createVitalsMetrics } from './metrics/vitals-metrics.js';
 import { createProber } from './probe/prober.js';
 import { createAuthorizer } from './security/authorizer.js';
-import type { CheckCommon, ReloadOutcome } from './types.js';
+import type { CheckCommon, ReloadOutcome, RunResult, Status } from './types.js';
 import { VERSION } from './version.js';
 
 export interface VitalsOptions {
@@ -54,6 +57,50 @@ export interface Vitals {
   router(): Router;
   /** Re-reads the config file (or re-resolves the config object) and applies it if valid. */
   reload(): Promise<ReloadOutcome>;
+  /**
+   * Listens to `change` (a check's reported status changed) or `readiness` (the verdict of
+   * /ready changed). Returns the function that stops listening. A listener that throws or
+   * rejects is logged, never rethrown.
+   */
+  on<E extends VitalsEventName>(name: E, listener: VitalsListener<E>): () => void;
+  off<E extends VitalsEventName>(name: E, listener: VitalsListener<E>): void;
+  /** The verdict, draining, and every check's status and last result: what /ready shows an authorized caller. */
+  status(): VitalsStatus;
+  /**
+   * Runs a check now, outside its schedule, and records its result like a scheduled run
+   * (thresholds, metrics, events). While a run of it is in flight, resolves with that run's
+   * result instead of probing twice; the schedule keeps its slots. Rejects for an unknown check.
+   */
+  runNow(name: string): Promise<RunResult>;
+}
+
+/** One check in a status snapshot. */
+export interface CheckSnapshot {
+  readonly name: string;
+  readonly kind: string;
+  readonly critical: boolean;
+  /** As reported: after thresholds and maintenance. */
+  readonly status: Status;
+  /** The last run as reported; undefined before the first. */
+  readonly last: RunResult | undefined;
+  /** The window covering the check now, if any. */
+  readonly maintenance: MaintenanceWindow | undefined;
+}
+
+/** What vitals.status() returns. */
+export interface VitalsStatus {
+  /** The verdict /ready answers (200 unless fail). */
+  readonly status: 'pass' | 'warn' | 'fail';
+  readonly ready: boolean;
+  readonly draining: boolean;
+  /** What /startup answers: every check has had a first result. */
+  readonly started: boolean;
+  /** The body /ready shows an authorized caller, as it would send it. */
+  readonly body: HealthBody;
+  /** Every check, config order then custom checks. */
+  readonly checks: readonly CheckSnapshot[];
+  /** Every maintenance window in force. */
+  readonly maintenance: readonly MaintenanceWindow[];
 }
 
 type ConfigInput = string | Record<string, unknown> | Config | undefined;
@@ -81,6 +128,8 @@ export interface VitalsService {
   readonly monitor: Monitor;
   /** SIGTERM's first step: /ready answers 503 from now on. */
   drain(): void;
+  /** The maintenance windows (on demand and scheduled). */
+  readonly maintenance: Maintenance;
 }
 
 /**
@@ -105,7 +154,30 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   redactor.add(config.secrets);
   const redact = (text: string) => redactor.redact(text);
   const metrics = createVitalsMetrics(VERSION, config.metrics);
-  const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact });
+  const maintenance = createMaintenance();
+  maintenance.setSchedules(config.maintenance);
+  metrics.setMaintenance({
+    covers: (name) => maintenance.windowFor(name) !== undefined,
+    key: () =>
+      maintenance
+        .active()
+        .map((window) => window.id)
+        .join(','),
+  });
+  const monitor = createMonitor({ kinds: checkKinds, metrics, logger, redact, maintenance });
+  const events = createVitalsEvents(logger, redact);
+  monitor.onTransition((transition) => {
+    if (events.has('change')) events.emit('change', changeEvent(transition, redact));
+  });
+  let verdict = monitor.readiness();
+  monitor.onChange(() => {
+    if (!events.has('readiness')) return;
+    const next = monitor.readiness();
+    if (next === verdict) return;
+    const from = verdict;
+    verdict = next;
+    events.emit('readiness', { ready: next !== 'fail', from, to: next, at: Date.now() });
+  });
   const history = createHistory();
   monitor.onRun((event) => {
     history.record(event);
@@ -164,6 +236,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
       return { applied: false, problems: problems.map(redact) };
     }
     redactor.add(next.secrets);
+    maintenance.setSchedules(next.maintenance);
     const report = monitor.apply(next.checks, customDefinitions);
     history.forget(report.removed);
     authorizer = createAuthorizer(next.security, next.server.allowedHosts);
@@ -190,7 +263,32 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     reload,
     redact,
     history,
+    maintenance,
   };
+
+  function status(): VitalsStatus {
+    const checks = monitor.checks();
+    const current = monitor.readiness();
+    const body: HealthBody = { status: current, version: VERSION, checks: checksMember(checks) };
+    const notes = readyNotes(monitor);
+    if (notes.length > 0) body.notes = notes;
+    return {
+      status: current,
+      ready: current !== 'fail',
+      draining: monitor.draining(),
+      started: monitor.started(),
+      body,
+      checks: checks.map((check) => ({
+        name: check.definition.name,
+        kind: check.definition.kind,
+        critical: check.definition.critical,
+        status: check.status,
+        last: check.last,
+        maintenance: maintenance.windowFor(check.definition.name),
+      })),
+      maintenance: maintenance.active(),
+    };
+  }
 
   const vitals: Vitals = {
     registry: metrics.registry,
@@ -215,9 +313,24 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     },
     async stop() {
       monitor.stop();
+      maintenance.clear();
     },
     router: () => createVitalsRouter(deps),
     reload,
+    on(name, listener) {
+      // Subscribing starts the tracking from the verdict as it is now.
+      if (name === 'readiness' && !events.has('readiness')) verdict = monitor.readiness();
+      return events.on(name, listener);
+    },
+    off: (name, listener) => {
+      events.off(name, listener);
+    },
+    status,
+    async runNow(name) {
+      const run = monitor.runNow(name);
+      if (run === undefined) throw new Error(`unknown check ${JSON.stringify(name)}`);
+      return run;
+    },
   };
   return {
     vitals,
@@ -225,6 +338,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     logger,
     probesWithoutAuth: () => config.server.probesWithoutAuth,
     monitor,
+    maintenance,
     drain() {
       monitor.setDraining();
     },

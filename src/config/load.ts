@@ -8,6 +8,7 @@ import { DEFAULT_DURATION_BUCKETS, type CheckDefinition, type SecurityConfig } f
 import { formatDuration } from './duration.js';
 import { duration, port } from './fields.js';
 import { ConfigError, joinPath, zodProblems } from './problems.js';
+import { maintenanceSectionSchema, parseMaintenance, type MaintenanceSchedule } from './maintenance.js';
 import { resolveSlo, sloSchema, type SloFields } from './slo.js';
 import { readErrorCode, readRegularFile } from './read-file.js';
 import { substituteEnv, type UnsetVariable } from './substitute.js';
@@ -94,6 +95,7 @@ const rootSections = {
   checks: z.array(z.unknown()).default([]),
   // Validated module by module in src/probe/modules.ts, each with its kind's own schema.
   modules: z.unknown(),
+  maintenance: maintenanceSectionSchema,
 };
 
 /**
@@ -179,6 +181,8 @@ export interface Config {
   readonly checks: readonly CheckDefinition[];
   /** What /probe may run, by module name. */
   readonly modules: ReadonlyMap<string, ProbeModule>;
+  /** The `maintenance:` section: recurring windows in which a failure is reported warn. */
+  readonly maintenance: readonly MaintenanceSchedule[];
   /** Valid but risky settings, printed by `validate` and logged at start. */
   readonly warnings: readonly string[];
   /** Every secret the config holds, to scrub from all output. */
@@ -441,6 +445,10 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     secrets: context.secrets,
     readSecret: (path, at) => readSecretFile(path, at, baseDir, problems, context.files),
   });
+  const rawMaintenance = section(rootSections.maintenance, root.maintenance, 'maintenance', problems) ?? [];
+  // Names from the raw entries, so that a check with another mistake is not also "unknown" here.
+  const checkNames = new Set(context.firstIndexOfName.keys());
+  const maintenance = parseMaintenance(rawMaintenance, checkNames, problems);
 
   if (server === undefined || security === undefined || metrics === undefined) throw new ConfigError(source, problems);
   const token = resolveToken(security, baseDir, problems, context.files);
@@ -469,6 +477,7 @@ export function parseConfig(document: unknown, source: string, options: LoadOpti
     metrics,
     checks,
     modules,
+    maintenance,
     warnings: configWarnings(server, security, checks),
     secrets: [...new Set(secrets.filter((s) => s !== ''))],
     files: context.files,

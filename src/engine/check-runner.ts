@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CheckView, FailureReason, Probe, RunResult, Status } from '../types.js';
+import { softenForMaintenance, type MaintenanceWindow } from './maintenance.js';
 import { runProbe, type ProbeRun } from './run-probe.js';
 import { applyThresholds, INITIAL_THRESHOLD_STATE, type ThresholdState } from './thresholds.js';
 
@@ -15,10 +16,13 @@ export interface RunEvent {
 export interface CheckRunner extends CheckView {
   start(options?: { countBeforeFirstResult: boolean }): void;
   stop(): void;
-  /** One run now, outside the schedule (the `check` command). */
+  /**
+   * One run now, outside the schedule (the `check` command, vitals.runNow), recorded as usual;
+   * while a run is in flight, that run's result. The schedule keeps its slots.
+   */
   runOnce(): Promise<RunResult>;
-  /** Records a result the runner did not produce itself (a stale-result watchdog). */
-  record(run: RunResult): void;
+  /** Records a result the runner did not produce itself (a stale-result watchdog); returns it as reported. */
+  record(run: RunResult): RunResult;
 }
 
 /** What the runner shows as it is given, plus how it runs and reports. */
@@ -28,6 +32,8 @@ export interface RunnerOptions
   readonly classify?: (error: unknown) => FailureReason | undefined;
   readonly redact: (text: string) => string;
   readonly onRun: (event: RunEvent) => void;
+  /** The maintenance window covering the check now, if any. */
+  readonly maintenanceWindow?: () => MaintenanceWindow | undefined;
 }
 
 /** A fixed offset in [0, 10 % of the interval), from the name, so checks do not fire together. */
@@ -53,13 +59,17 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
 
   const view = (): CheckView => runner;
 
-  function record(run: RunResult): void {
+  /** Returns the run as reported: softened inside a maintenance window. */
+  function record(run: RunResult): RunResult {
     const previous = thresholds.reported;
-    thresholds = applyThresholds(thresholds, run.status, definition);
-    last = run;
+    const reported = softenForMaintenance(run, options.maintenanceWindow?.());
+    thresholds = applyThresholds(thresholds, reported.status, definition);
+    last = reported;
+    // The truth, not the softened status: a dependency down all through a window last worked before it.
     if (run.status !== 'fail') lastSuccessAt = run.finishedAt;
     awaitingFirstResult = false;
-    options.onRun({ check: view(), run, previous });
+    options.onRun({ check: view(), run: reported, previous });
+    return reported;
   }
 
   async function runAndRecord(): Promise<RunResult> {
@@ -74,8 +84,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
         output: 'previous run still running past its deadline',
         reason: 'timeout',
       };
-      record(run);
-      return run;
+      return record(run);
     }
     const attempt = runProbe(options.probe, definition, { classify: options.classify, redact: options.redact });
     const current = attempt.settled.then(() => {
@@ -89,7 +98,17 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
     // A stopped check (shut down, or replaced by a reload whose series are gone) reports
     // nothing more: recording now would resurrect removed series and log a bogus change.
     if (startedIn !== generation) return run;
-    record(run);
+    return record(run);
+  }
+
+  /** The run in progress, scheduled or asked for: a second caller joins it instead of probing twice. */
+  let shared: Promise<RunResult> | undefined;
+  function runShared(): Promise<RunResult> {
+    if (shared !== undefined) return shared;
+    const run = runAndRecord().finally(() => {
+      if (shared === run) shared = undefined;
+    });
+    shared = run;
     return run;
   }
 
@@ -105,7 +124,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   }
 
   function tick(): void {
-    runAndRecord().then(scheduleNext, scheduleNext);
+    runShared().then(scheduleNext, scheduleNext);
   }
 
   const runner: CheckRunner = {
@@ -156,11 +175,13 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       running = false;
       clearTimeout(timer);
       generation += 1;
+      // A run of the stopped generation is never recorded: nobody may join it any more.
+      shared = undefined;
       // Without this a hung probe keeps its connection (and the process) until its deadline.
       inFlight?.cancel();
       inFlight = undefined;
     },
-    runOnce: runAndRecord,
+    runOnce: runShared,
     record,
   };
   return runner;

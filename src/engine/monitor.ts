@@ -10,6 +10,7 @@ import {
   type Status,
 } from '../types.js';
 import { createCheckRunner, type CheckRunner, type CheckView, type RunEvent } from './check-runner.js';
+import type { Maintenance } from './maintenance.js';
 import { readiness } from './verdict.js';
 
 const WATCHDOG_MS = 1000;
@@ -22,6 +23,11 @@ export interface Monitor {
   /** Checks in config order, custom checks last. */
   readonly checks: () => readonly CheckRunner[];
   get(name: string): CheckRunner | undefined;
+  /**
+   * One run of a check now, recorded as usual (joined with one in flight); of its newest
+   * definition when a reload has one waiting for its first result. Undefined for an unknown name.
+   */
+  runNow(name: string): Promise<RunResult> | undefined;
   /**
    * Replaces the config's checks; an unchanged definition keeps its runner (state, counters,
    * schedule). `custom` holds the custom checks' definitions resolved against the new defaults,
@@ -44,6 +50,8 @@ export interface Monitor {
   onChange(listener: () => void): void;
   /** Called with every recorded run of a visible check, before onChange (the status page's history). */
   onRun(listener: (event: RecordedRun) => void): void;
+  /** Called for each reported change of a check's status: the "check status changed" log line. */
+  onTransition(listener: (transition: CheckTransition) => void): void;
 }
 
 /** One recorded run, with the reported status before it; `check.status` is the one after. */
@@ -53,12 +61,23 @@ export interface RecordedRun {
   readonly from: Status;
 }
 
+/** A reported change of a check's status (after thresholds and maintenance). */
+export interface CheckTransition {
+  readonly check: CheckView;
+  readonly from: Status;
+  readonly to: Status;
+  /** The run that made the change. */
+  readonly run: RunResult;
+}
+
 export interface MonitorOptions {
   /** The kinds a config check may name; injected so that the engine runs without real probes. */
   readonly kinds: ReadonlyMap<string, CheckKind>;
   readonly metrics: VitalsMetrics;
   readonly logger: Logger;
   readonly redact: (text: string) => string;
+  /** Windows in which a failure is reported warn; none when left out. */
+  readonly maintenance?: Maintenance;
 }
 
 function fingerprint(definition: CheckDefinition): string {
@@ -88,6 +107,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const pendingEntries = new Map<CheckView, Entry>();
   const listeners: (() => void)[] = [];
   const runListeners: ((event: RecordedRun) => void)[] = [];
+  const transitionListeners: ((transition: CheckTransition) => void)[] = [];
   let running = false;
   let started = false;
   let draining = false;
@@ -134,6 +154,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
         },
         'check status changed',
       );
+      const transition: CheckTransition = { check, from, to: check.status, run };
+      for (const listener of transitionListeners) listener(transition);
     }
     for (const listener of runListeners) listener({ check, run, from });
     changed();
@@ -155,6 +177,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       classify: kind.classify?.bind(kind),
       redact,
       onRun,
+      ...(options.maintenance ? { maintenanceWindow: () => options.maintenance?.windowFor(definition.name) } : {}),
     });
   }
 
@@ -237,6 +260,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const monitor: Monitor = {
     checks: all,
     get: (name) => (configured.get(name) ?? custom.get(name))?.visible,
+    runNow(name) {
+      const entry = configured.get(name) ?? custom.get(name);
+      return entry === undefined ? undefined : (entry.pending ?? entry.visible).runOnce();
+    },
     apply(definitions, customDefinitions) {
       const next = new Map<string, Entry>();
       const report = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
@@ -317,6 +344,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
     onRun(listener) {
       runListeners.push(listener);
+    },
+    onTransition(listener) {
+      transitionListeners.push(listener);
     },
   };
   // Read at scrape time: computing the verdict over every check on every run costs O(n) per

@@ -2,12 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { History } from '../engine/history.js';
+import type { Maintenance } from '../engine/maintenance.js';
 import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
 import type { Prober } from '../probe/prober.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { accessOf } from './handler.js';
+import { addMaintenanceRoutes } from './maintenance-routes.js';
 import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
 import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
@@ -30,6 +32,7 @@ export interface RouteDeps {
   readonly prober: Prober;
   /** Each check's recent runs and the recent transitions, for the status page. */
   readonly history: History;
+  readonly maintenance: Maintenance;
 }
 
 export function callerFacts(ctx: Context): CallerFacts {
@@ -216,6 +219,15 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'application/json';
     ctx.body = JSON.stringify({ status: outcome.applied ? 'pass' : 'fail', ...outcome });
+  });
+
+  addMaintenanceRoutes(router, {
+    monitor,
+    maintenance: deps.maintenance,
+    authorizer: deps.authorizer,
+    callerFacts,
+    crossOriginReason: (ctx) => crossOriginReason(ctx.req.headers),
+    sendError,
   });
 
   // Registered after the handlers: @koa/router runs the first match, and GET/HEAD/POST above.

@@ -15,6 +15,8 @@ export const ROUTES = [
   { name: 'summary-api', path: '/api/v1/summary', methods: 'GET, HEAD', probe: false },
   { name: 'checks-api', path: '/api/v1/checks', methods: 'GET, HEAD', probe: false },
   { name: 'reload', path: '/-/reload', methods: 'POST', probe: false },
+  { name: 'maintenance', path: '/-/maintenance', methods: 'GET, HEAD, POST', probe: false },
+  { name: 'maintenance-window', path: '/-/maintenance/:id', methods: 'DELETE', probe: false },
 ] as const;
 
 export type RouteName = (typeof ROUTES)[number]['name'];

@@ -26,10 +26,21 @@ export interface VitalsMetrics {
   recordRun(check: CheckView, run: RunResult): void;
   /** `vitals_ready` is read from this at scrape time, not recomputed on every run. */
   setReadiness(isReady: () => boolean): void;
+  /**
+   * `vitals_check_maintenance` is read from this: whether a window covers a check, and a key
+   * that changes whenever the set of windows in force does (read at scrape time, so that a
+   * scheduled window that opens between two runs shows at the next scrape).
+   */
+  setMaintenance(source: MaintenanceSource): void;
   setDraining(draining: boolean): void;
   setReload(applied: boolean, at?: number): void;
   /** The /metrics body, text 0.0.4 or OpenMetrics 1.0, encoded. */
   exposition(openMetrics: boolean): Promise<Buffer>;
+}
+
+export interface MaintenanceSource {
+  covers(check: string): boolean;
+  key(): string;
 }
 
 /** How the per-check series are shaped: the config's `metrics` section. */
@@ -243,7 +254,7 @@ const header = (family: Family, openMetrics: boolean) => {
   return `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n`;
 };
 
-function familiesFor(options: MetricsOptions): readonly Family[] {
+function familiesFor(options: MetricsOptions, inMaintenance: (check: string) => boolean): readonly Family[] {
   const [up, status, duration, ...rest] = FIXED_FAMILIES;
   if (up === undefined || status === undefined || duration === undefined) throw new Error('unreachable');
   return [
@@ -253,11 +264,19 @@ function familiesFor(options: MetricsOptions): readonly Family[] {
     ...(options.histogram ? [runDurationHistogram(options.durationBuckets)] : []),
     PHASE_DURATION,
     ...rest,
+    simple(
+      'vitals_check_maintenance',
+      'Whether a maintenance window covers the check (its failures are reported warn).',
+      'gauge',
+      (s) => (inMaintenance(s.view.definition.name) ? 1 : 0),
+    ),
   ];
 }
 
 export function createVitalsMetrics(version: string, options: MetricsOptions = DEFAULT_METRICS_OPTIONS): VitalsMetrics {
-  const families = familiesFor(options);
+  let maintenance: MaintenanceSource = { covers: () => false, key: () => '' };
+  let maintenanceKey = '';
+  const families = familiesFor(options, (check) => maintenance.covers(check));
   const bucketBounds = options.histogram ? options.durationBuckets : [];
   // Default process metrics and the few global gauges stay with prom-client.
   const base = new Registry();
@@ -337,12 +356,18 @@ export function createVitalsMetrics(version: string, options: MetricsOptions = D
    * of those strings was the p99 of back-to-back scrapes. A Buffer lives outside V8's heap.
    */
   function checkSection(openMetrics: boolean): Buffer {
+    const key = maintenance.key();
+    if (key !== maintenanceKey) {
+      maintenanceKey = key;
+      for (const series of checks.values()) series.stale = true;
+      rendered = undefined;
+    }
     if (rendered === undefined) {
       rendered = {};
       for (const series of checks.values()) if (series.stale) encode(series);
     }
-    const key = openMetrics ? 'openMetrics' : 'text';
-    const cached = rendered[key];
+    const format = openMetrics ? 'openMetrics' : 'text';
+    const cached = rendered[format];
     if (cached !== undefined) return cached;
     const all = [...checks.values()];
     const headers = families.map((family) => Buffer.from(header(family, openMetrics)));
@@ -357,7 +382,7 @@ export function createVitalsMetrics(version: string, options: MetricsOptions = D
         at += encoded.copy(body, at, offsets[index] ?? 0, offsets[index + 1] ?? 0);
       }
     });
-    rendered[key] = body;
+    rendered[format] = body;
     return body;
   }
 
@@ -417,6 +442,9 @@ export function createVitalsMetrics(version: string, options: MetricsOptions = D
     },
     setReadiness(source) {
       isReady = source;
+    },
+    setMaintenance(source) {
+      maintenance = source;
     },
     setDraining(isDraining) {
       draining.set(isDraining ? 1 : 0);

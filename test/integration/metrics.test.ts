@@ -38,6 +38,7 @@ const FAMILIES: Record<string, 'gauge' | 'counter' | 'histogram'> = {
   vitals_check_failures_total: 'counter',
   vitals_check_info: 'gauge',
   vitals_check_tls_cert_expiry_timestamp_seconds: 'gauge',
+  vitals_check_maintenance: 'gauge',
   vitals_ready: 'gauge',
   vitals_draining: 'gauge',
   vitals_build_info: 'gauge',
@@ -195,6 +196,7 @@ describe('/metrics: own metrics', () => {
       ).toStrictEqual(EXPECTED_REASONS);
       expect(value(m, 'vitals_check_info', { ...labels, target: '' })).toBe(1);
       expect(series(m, 'vitals_check_info', { check })).toHaveLength(1);
+      expect(value(m, 'vitals_check_maintenance', labels)).toBe(0);
       expect(series(m, 'vitals_check_run_duration_seconds_bucket', { check }).map((x) => x.labels.le)).toStrictEqual(
         DEFAULT_LES,
       );
@@ -363,8 +365,8 @@ describe('/metrics: own metrics', () => {
       { what: 'a run of paid' },
     );
     const own = m.samples.filter((x) => x.labels.check === 'paid');
-    // 17 series of the other families, 14 of the histogram.
-    expect(own.length).toBe(31);
+    // 18 series of the other families (vitals_check_maintenance among them), 14 of the histogram.
+    expect(own.length).toBe(32);
     for (const sample of own) {
       expect(sample.labels, sample.name).toMatchObject({ team: 'pay"ments', tier: '1' });
     }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createCheckRunner, type CheckRunner, type RunEvent } from '../../../src/engine/check-runner.js';
+import type { MaintenanceWindow } from '../../../src/engine/maintenance.js';
 import { RESPONSE_TIME, type CheckCommon, type Probe } from '../../../src/types.js';
 import { common, scripted } from './fakes.js';
 
@@ -171,5 +172,62 @@ describe('check runner thresholds and warnings', () => {
     expect(events[0]?.run).toMatchObject({ status: 'warn', output: 'slow: 60ms above warnLatency 50ms' });
     expect(r.lastSuccessAt).toBe(events[0]?.run.finishedAt);
     r.stop();
+  });
+});
+
+/** One runOnce(), with the fake clock moved past the scripted probe's few ms. */
+async function settled(r: CheckRunner) {
+  const run = r.runOnce();
+  await vi.advanceTimersByTimeAsync(5);
+  return run;
+}
+
+describe('check runner in a maintenance window', () => {
+  it('reports a failure as warn while a window covers it, keeps its reason, and fails again after', async () => {
+    const probe = scripted({ pass: 1 }, { fail: 1 }, { fail: 1 });
+    probe.next = { fail: 1 };
+    let window: MaintenanceWindow | undefined;
+    const events: RunEvent[] = [];
+    const r = createCheckRunner({
+      definition: common({ name: 'db', intervalMs: 1000, timeoutMs: 100 }),
+      componentType: 'datastore',
+      observed: RESPONSE_TIME,
+      target: '',
+      probe: probe.run,
+      redact: (text) => text,
+      onRun: (event) => events.push(event),
+      maintenanceWindow: () => window,
+    });
+    await settled(r);
+    const lastSuccess = r.lastSuccessAt;
+    window = {
+      id: 'w',
+      checks: 'all',
+      start: Date.now(),
+      end: Date.now() + 3_600_000,
+      reason: 'x',
+      source: 'on-demand',
+    };
+    const softened = await settled(r);
+    expect(softened).toMatchObject({ status: 'warn', reason: 'error' });
+    expect(softened.output).toMatch(/^in maintenance until .*Z: dependency down$/);
+    expect(r.status).toBe('warn');
+    // The truth: no success since the window opened.
+    expect(r.lastSuccessAt).toBe(lastSuccess);
+    window = undefined;
+    expect((await settled(r)).status).toBe('fail');
+    expect(r.status).toBe('fail');
+    expect(events.map((e) => e.run.status)).toEqual(['pass', 'warn', 'fail']);
+  });
+
+  it('joins a run in flight instead of probing twice', async () => {
+    const probe = scripted({ pass: 50 });
+    const { runner: r, events } = runner(common({ name: 'joined', timeoutMs: 500 }), probe.run);
+    const first = r.runOnce();
+    const second = r.runOnce();
+    await vi.advanceTimersByTimeAsync(60);
+    expect(await first).toBe(await second);
+    expect(probe.calls).toHaveLength(1);
+    expect(events).toHaveLength(1);
   });
 });
