@@ -201,7 +201,7 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     // Not the IETF health format, so plain JSON whatever the Accept header.
     ctx.status = 200;
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify(checksHistoryBody(monitor, deps.history, version));
+    ctx.body = JSON.stringify(checksHistoryBody(monitor, deps.history, version, deps.maintenance));
   });
 
   router.post('/-/reload', async (ctx) => {

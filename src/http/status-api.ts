@@ -1,4 +1,5 @@
 import type { History } from '../engine/history.js';
+import type { Maintenance } from '../engine/maintenance.js';
 import type { Monitor } from '../engine/monitor.js';
 import type { FailureReason, Status } from '../types.js';
 import { checkEntry } from './bodies.js';
@@ -20,6 +21,8 @@ export interface CheckHistoryEntry {
   readonly time?: string;
   /** Left out on pass, as in /ready; redacted. */
   readonly output?: string;
+  /** The maintenance window the check is in now, if any: its failures are reported warn. */
+  readonly maintenance?: { readonly id: string; readonly until: string; readonly reason: string };
   /** Oldest first, at most 60. */
   readonly runs: readonly {
     readonly finishedAt: string;
@@ -71,9 +74,15 @@ export function checksSummary(monitor: Monitor, version: string, details: boolea
   };
 }
 
-export function checksHistoryBody(monitor: Monitor, history: History, version: string): ChecksHistoryBody {
+export function checksHistoryBody(
+  monitor: Monitor,
+  history: History,
+  version: string,
+  maintenance?: Maintenance,
+): ChecksHistoryBody {
   const checks = monitor.checks().map((check): CheckHistoryEntry => {
     const { definition } = check;
+    const window = maintenance?.windowFor(definition.name);
     const { runs, since } = history.of(definition.name);
     const { componentType, observedValue, observedUnit, time, output } = checkEntry(check);
     return {
@@ -85,6 +94,9 @@ export function checksHistoryBody(monitor: Monitor, history: History, version: s
       ...(since === undefined ? {} : { since: iso(since) }),
       ...(observedValue === undefined ? {} : { observedValue, observedUnit, time }),
       ...(output === undefined ? {} : { output }),
+      ...(window === undefined
+        ? {}
+        : { maintenance: { id: window.id, until: iso(window.end), reason: window.reason } }),
       runs: runs.map((run) => ({
         finishedAt: iso(run.finishedAt),
         durationMs: run.durationMs,

@@ -94,7 +94,7 @@ async function watch(context: BrowserContext, origin: string): Promise<Watched> 
 
 async function rowStatus(page: Page, name: string): Promise<string | null> {
   return page
-    .locator(`#checks tr[data-check="${name}"] .status`)
+    .locator(`#checks tr[data-check="${name}"] .status .badge`)
     .textContent({ timeout: 1000 })
     .catch(() => null);
 }
@@ -262,6 +262,28 @@ describe.skipIf(skipUnlessBinaries(['chromium', 'mariadbd', 'mariadb-install-db'
       expect(await page.locator('#transitions tr', { hasText: 'fail → pass' }).count()).toBeGreaterThan(0);
       expect(watched.navigations()).toBe(1);
       await page.screenshot({ path: path.join(shots, 'status-page-light.png'), fullPage: true });
+
+      // A maintenance window on the failing custom check: warn, and the window on its row.
+      const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+      const opened = await fetch(`${vitals.url}/-/maintenance`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ checks: ['login-api'], duration: '10m', reason: 'auth upgrade' }),
+      });
+      expect(opened.status).toBe(201);
+      const { id } = (await opened.json()) as { id: string };
+      await expect.poll(() => rowStatus(page, 'login-api'), { timeout: 10_000 }).toBe('warn');
+      expect(await login.locator('.maint').textContent()).toMatch(/^maintenance until \d\d:\d\d:\d\d$/);
+      expect(await login.locator('.maint').getAttribute('title')).toBe('auth upgrade');
+      expect(await login.locator('.output').textContent()).toMatch(
+        /^in maintenance until .*: login refused for app:\*\*\*/,
+      );
+      const ended = await fetch(`${vitals.url}/-/maintenance/${id}`, { method: 'DELETE', headers });
+      expect(ended.status).toBe(204);
+      await expect.poll(() => rowStatus(page, 'login-api'), { timeout: 10_000 }).toBe('fail');
+      expect(await login.locator('.maint').count()).toBe(0);
+      expect(watched.navigations()).toBe(1);
+
       const text = (await page.locator('body').textContent()) ?? '';
       expect(text).not.toContain(loginSecret());
       expect(watched.errors).toEqual([]);

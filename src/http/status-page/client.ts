@@ -111,6 +111,18 @@ export function statusPageClient(refreshMs: number, summaryPath: string, checksP
     return svg;
   }
 
+  /** The badge, and the window the check is in: its failures read warn until it ends. */
+  function statusWithWindow(check: CheckHistoryEntry): HTMLElement {
+    const status = el('span');
+    status.append(badge(check.status));
+    if (check.maintenance !== undefined) {
+      const tag = el('span', 'maint', `maintenance until ${clock(check.maintenance.until)}`);
+      tag.title = check.maintenance.reason;
+      status.append(' ', tag);
+    }
+    return status;
+  }
+
   function checkRow(check: CheckHistoryEntry, now: number): HTMLElement {
     const row = el('tr');
     row.dataset.check = check.name;
@@ -122,7 +134,7 @@ export function statusPageClient(refreshMs: number, summaryPath: string, checksP
     row.append(
       cell('check', 'name', `${check.name}${check.critical ? '' : ' (non-critical)'}`),
       cell('kind', undefined, check.kind),
-      cell('status', 'status', badge(check.status)),
+      cell('status', 'status', statusWithWindow(check)),
       cell('latency', 'num', latency),
       cell('for', 'num', since),
       cell('last 60 runs', undefined, sparkline(check)),

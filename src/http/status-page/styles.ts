@@ -25,6 +25,8 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .output { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; overflow-wrap: anywhere; }
 .badge { display: inline-block; min-width: 4.2em; padding: .05rem .45rem; border-radius: 1em; font-weight: 700;
   font-size: .8rem; text-align: center; color: #fff; white-space: nowrap; }
+.maint { display: inline-block; margin-top: .2rem; padding: 0 .4rem; border: 1px dashed var(--warn); border-radius: 1em;
+  font-size: .75rem; white-space: nowrap; }
 .s-pass { background: var(--pass); } .s-warn { background: var(--warn); }
 .s-fail { background: var(--fail); } .s-unknown { background: var(--unknown); }
 .t-pass { color: var(--pass); } .t-warn { color: var(--warn); } .t-fail { color: var(--fail); } .t-unknown { color: var(--unknown); }
