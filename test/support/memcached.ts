@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { resolveBinary } from './binaries.js';
 import { liveChildren } from './cleanup.js';
+import { childServerControls } from './child-server.js';
 import { freePort } from './ports.js';
 
 export interface Memcached {
@@ -172,33 +173,14 @@ export async function startMemcached(opts: StartMemcachedOptions = {}): Promise<
   admin.on('error', () => undefined);
   // Listeners are connections too: what the admin connection sees with no client is the baseline.
   const idle = await currConnections(admin);
-  let closed = false;
   return {
     host: '127.0.0.1',
     port,
     tlsPort,
     pid: child.pid as number,
     connections: async () => (await currConnections(admin)) - idle,
-    pause() {
-      child.kill('SIGSTOP');
-    },
-    resume() {
-      child.kill('SIGCONT');
-    },
     logTail: log,
-    async close() {
-      if (closed) return;
-      closed = true;
-      admin.destroy();
-      if (!hasExited(child)) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
+    ...childServerControls(child, { beforeClose: () => admin.destroy() }),
   };
 }
 

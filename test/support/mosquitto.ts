@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { childServerControls } from './child-server.js';
 import { freePort } from './ports.js';
 import { serverSideConnections } from './server-sockets.js';
 import type { LocalServer } from './servers.js';
@@ -117,7 +118,6 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
   }
   const { child, log } = started;
   const ports = opts.tls === undefined ? [port] : [port, tlsPort];
-  let closed = false;
   return {
     host: '127.0.0.1',
     port,
@@ -129,26 +129,7 @@ export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<
       return `mqtt://${USER}${secret === '' ? '' : `:${encodeURIComponent(secret)}`}@127.0.0.1:${String(port)}`;
     },
     connections: () => Promise.resolve(serverSideConnections(ports)),
-    pause() {
-      child.kill('SIGSTOP');
-    },
-    resume() {
-      child.kill('SIGCONT');
-    },
     logTail: log,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
+    ...childServerControls(child, { dir }),
   };
 }

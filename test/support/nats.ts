@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createUser } from '@nats-io/nkeys';
 import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { childServerControls } from './child-server.js';
 import { freePort } from './ports.js';
 import { serverSideConnections } from './server-sockets.js';
 import type { LocalServer } from './servers.js';
@@ -137,7 +138,6 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
     }
   }
   const { child, log } = started;
-  let closed = false;
   return {
     host: '127.0.0.1',
     port,
@@ -151,26 +151,7 @@ export async function startNats(opts: StartNatsOptions): Promise<NatsServer> {
       return `nats://${USER}${pass === '' ? '' : `:${encodeURIComponent(pass)}`}@127.0.0.1:${String(port)}`;
     },
     connections: () => Promise.resolve(serverSideConnections([port])),
-    pause() {
-      child.kill('SIGSTOP');
-    },
-    resume() {
-      child.kill('SIGCONT');
-    },
     logTail: log,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
+    ...childServerControls(child, { dir }),
   };
 }

@@ -11,6 +11,7 @@ import { createClient } from 'redis';
 import { resolveBinary } from './binaries.js';
 import { freePort } from './ports.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { childServerControls } from './child-server.js';
 import type { LocalServer } from './servers.js';
 
 /** A Redis started by `startRedis`; `close` sends SIGTERM. */
@@ -31,10 +32,6 @@ class AddressInUseError extends Error {}
 function randomPassword(): string {
   const base = randomBytes(12).toString('base64url');
   return `${base.slice(0, 4)}#${base.slice(4, 8)}@${base.slice(8)}%x`;
-}
-
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
 }
 
 export interface StartRedisOptions {
@@ -137,7 +134,6 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<Redis> {
   const admin = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, password });
   admin.on('error', () => undefined);
   await admin.connect();
-  let closed = false;
   return {
     host: '127.0.0.1',
     port,
@@ -153,27 +149,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<Redis> {
       if (match?.[1] === undefined) throw new Error(`unexpected INFO clients output: ${info}`);
       return Number(match[1]) - 1;
     },
-    pause() {
-      child.kill('SIGSTOP');
-    },
-    resume() {
-      child.kill('SIGCONT');
-    },
     logTail: log,
-    async close() {
-      if (closed) return;
-      closed = true;
-      admin.destroy();
-      if (!hasExited(child)) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
+    ...childServerControls(child, { dir, beforeClose: () => admin.destroy() }),
   };
 }
