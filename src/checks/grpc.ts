@@ -84,10 +84,68 @@ const NGHTTP2_CANCEL = 0x8;
 /** A health answer is two bytes; anything this large is not one. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-// Loaded on first use: a config without grpc checks never pays for them (measured here: ~250 ms
-// for grpc-health-check and the protobufjs behind it, ~25 ms for node:http2).
-let health: typeof import('grpc-health-check') | undefined;
+// Loaded on first use: a config without grpc checks never pays for it (~25 ms here).
 let http2: typeof import('node:http2') | undefined;
+
+const CHECK_PATH = '/grpc.health.v1.Health/Check';
+/** grpc.health.v1.HealthCheckResponse.ServingStatus, by number. */
+const SERVING_STATUSES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/*
+ * The two messages of grpc.health.v1 by hand: a request with one string field and an answer
+ * with one enum field are a few bytes of protobuf. grpc-health-check's codec costs 85 ms of
+ * protobufjs loading here (250 ms on a loaded machine) on a check's first run, inside its deadline.
+ * test/unit/grpc-health-codec.test.ts holds these to the official codec.
+ */
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+/** HealthCheckRequest { string service = 1; }, the field written even when empty, as grpc-health-check does. */
+export function encodeHealthCheckRequest(service: string): Buffer {
+  const text = Buffer.from(service, 'utf8');
+  return Buffer.concat([Buffer.from([0x0a]), varint(text.length), text]);
+}
+
+/** HealthCheckResponse { ServingStatus status = 1; }: the last status field wins; others are skipped. */
+export function decodeHealthCheckResponse(message: Buffer): string {
+  let at = 0;
+  const readVarint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = message[at++];
+      if (byte === undefined) throw new Error('truncated varint');
+      value += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return value;
+    }
+    throw new Error('varint too long');
+  };
+  let status = 0;
+  while (at < message.length) {
+    const key = readVarint();
+    const field = Math.floor(key / 8);
+    const wireType = key % 8;
+    if (wireType === 0) {
+      const value = readVarint();
+      if (field === 1) status = value;
+    } else if (wireType === 1 || wireType === 5) {
+      at += wireType === 1 ? 8 : 4;
+    } else if (wireType === 2) {
+      at += readVarint();
+    } else {
+      throw new Error(`wire type ${String(wireType)}`);
+    }
+    if (at > message.length) throw new Error('truncated field');
+  }
+  return SERVING_STATUSES[status] ?? 'UNKNOWN';
+}
 
 interface Answer {
   readonly headers: IncomingHttpHeaders | undefined;
@@ -199,25 +257,20 @@ function servingStatus(body: Buffer): string {
     throw new CheckFailure('malformed gRPC message in the answer', 'protocol');
   }
   try {
-    const decoded = (health as typeof import('grpc-health-check')).service.Check?.responseDeserialize(
-      body.subarray(5),
-    ) as { status?: unknown } | undefined;
-    return typeof decoded?.status === 'string' ? decoded.status : 'UNKNOWN';
+    return decodeHealthCheckResponse(body.subarray(5));
   } catch {
     throw new CheckFailure('malformed HealthCheckResponse', 'protocol');
   }
 }
 
 function requestFor(o: GrpcOptions, check: CheckCommon): { headers: OutgoingHttpHeaders; body: Buffer } {
-  const method = (health as typeof import('grpc-health-check')).service.Check;
-  if (method === undefined) throw new Error('grpc-health-check has no Health/Check method');
-  const message = method.requestSerialize({ service: o.service });
+  const message = encodeHealthCheckRequest(o.service);
   const frame = Buffer.alloc(5);
   frame.writeUInt32BE(message.length, 1);
   return {
     headers: {
       ':method': 'POST',
-      ':path': method.path,
+      ':path': CHECK_PATH,
       ':authority': o.authority ?? o.target,
       'content-type': 'application/grpc',
       te: 'trailers',
@@ -247,7 +300,6 @@ export const grpcCheck: CheckKind<GrpcOptions> = {
   classify: (error) => (errorCode(error)?.startsWith('ERR_HTTP2') === true ? 'protocol' : undefined),
   target: (o) => o.target,
   create: (o, check) => async (signal, recorder: RunRecorder) => {
-    health ??= await import('grpc-health-check');
     http2 ??= await import('node:http2');
     const { host, port } = hostAndPort(o.target) as { host: string; port: number };
     const request = requestFor(o, check);
