@@ -46,14 +46,19 @@ export function socketInodes(pid: number | 'self' = 'self'): Set<string> {
   return inodes;
 }
 
-/**
- * This process's sockets whose remote port is `port`, one state each ('SYN_SENT', 'FIN_WAIT2',
- * …; UDP sockets report their raw state). A socket the process has closed has inode 0 in
- * /proc/net and is the kernel's to time out, not ours: it is not counted.
- */
-export function ownSocketsTo(port: number, protocol: 'tcp' | 'udp' = 'tcp'): string[] {
-  const inodes = socketInodes();
-  const states: string[] = [];
+/** One socket of the machine, as /proc/net/{tcp,udp}{,6} lists it; `state` is the raw hex code. */
+export interface SocketRow {
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly state: string;
+  /** 0 once no process owns it (closed, left to the kernel to time out). */
+  readonly inode: string;
+}
+
+/** Every socket of the machine over IPv4 and IPv6, from the kernel's tables. */
+export function socketTable(protocol: 'tcp' | 'udp' = 'tcp'): SocketRow[] {
+  const rows: SocketRow[] = [];
+  const portOf = (address: string) => parseInt(address.split(':')[1] ?? '', 16);
   for (const table of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
     let text: string;
     try {
@@ -63,13 +68,35 @@ export function ownSocketsTo(port: number, protocol: 'tcp' | 'udp' = 'tcp'): str
     }
     for (const line of text.split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
-      const [remote, state, inode] = [columns[2], columns[3], columns[9]];
-      if (remote === undefined || state === undefined || inode === undefined) continue;
-      if (parseInt(remote.split(':')[1] ?? '', 16) !== port || !inodes.has(inode)) continue;
-      states.push(protocol === 'tcp' ? (TCP_STATES[state] ?? state) : state);
+      const [local, remote, state, inode] = [columns[1], columns[2], columns[3], columns[9]];
+      if (local === undefined || remote === undefined || state === undefined || inode === undefined) continue;
+      rows.push({ localPort: portOf(local), remotePort: portOf(remote), state, inode });
     }
   }
-  return states;
+  return rows;
+}
+
+/**
+ * This process's sockets whose remote port is `port`, one state each ('SYN_SENT', 'FIN_WAIT2',
+ * …; UDP sockets report their raw state). A socket the process has closed has inode 0 in
+ * /proc/net and is the kernel's to time out, not ours: it is not counted.
+ */
+export function ownSocketsTo(port: number, protocol: 'tcp' | 'udp' = 'tcp'): string[] {
+  const inodes = socketInodes();
+  return socketTable(protocol)
+    .filter((row) => row.remotePort === port && inodes.has(row.inode))
+    .map((row) => (protocol === 'tcp' ? (TCP_STATES[row.state] ?? row.state) : row.state));
+}
+
+/**
+ * A server's client connections counted from the kernel's side, for servers that cannot be asked
+ * cheaply and at once (Mosquitto's $SYS topics lag by their interval): the sockets whose local
+ * port is one the server listens on, still owned by a process. A connection the client has
+ * closed and the server has not yet (CLOSE_WAIT) still counts: the server holds it.
+ */
+export function serverSideConnections(ports: readonly number[]): number {
+  // 0A is LISTEN: the listener itself, not a connection.
+  return socketTable().filter((row) => row.state !== '0A' && row.inode !== '0' && ports.includes(row.localPort)).length;
 }
 
 export interface StoppedServer {

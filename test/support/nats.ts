@@ -15,7 +15,7 @@ import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
 import { childServerControls } from './child-server.js';
 import { freePort } from './ports.js';
-import { serverSideConnections } from './server-sockets.js';
+import { serverSideConnections } from './fds.js';
 import type { LocalServer } from './servers.js';
 
 export interface NatsServer extends LocalServer {

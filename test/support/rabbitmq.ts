@@ -7,13 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { resolveBinary } from './binaries.js';
 import { liveChildren, tempDirs } from './cleanup.js';
+import { socketTable } from './fds.js';
 import { freePort } from './ports.js';
 import type { LocalServer } from './servers.js';
 
@@ -89,18 +89,9 @@ function hasExited(child: ChildProcess): boolean {
 }
 
 /** Sockets whose local port is `port` and that the server still holds (accepted or queued). */
+/** Client connections to `port` that the broker holds: ESTABLISHED, SYN_RECV, CLOSE_WAIT (the client has gone, the broker not yet). */
 function serverSockets(port: number): number {
-  let n = 0;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    if (!existsSync(table)) continue;
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const [, local, , state] = line.trim().split(/\s+/);
-      if (local === undefined || state === undefined) continue;
-      // ESTABLISHED, SYN_RECV, CLOSE_WAIT (the client has gone, the server not yet)
-      if (parseInt(local.split(':')[1] ?? '', 16) === port && ['01', '03', '08'].includes(state)) n += 1;
-    }
-  }
-  return n;
+  return socketTable().filter((row) => row.localPort === port && ['01', '03', '08'].includes(row.state)).length;
 }
 
 /** Its output so far (the last MB: the broker logs warnings only). */
