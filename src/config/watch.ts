@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** A digest of the files' names and contents (an unreadable file counts by its error code). */
-export function contentHash(files: readonly string[]): string {
+/**
+ * A digest of the files' names and contents (an unreadable file counts by its error code);
+ * `known`: contents already read, used instead of reading the file again.
+ */
+export function contentHash(files: readonly string[], known: ReadonlyMap<string, string> = new Map()): string {
   const hash = createHash('sha256');
   for (const file of files) {
     hash.update(file).update('\0');
     try {
-      hash.update(readFileSync(file));
+      hash.update(known.get(file) ?? readFileSync(file));
     } catch (error) {
       hash.update(`unreadable:${(error as NodeJS.ErrnoException).code ?? ''}`);
     }
@@ -23,6 +26,11 @@ export interface PollOptions {
    * the digest and the read.
    */
   readonly rereadWhenFilesChange?: boolean;
+  /**
+   * The digest of what is in force (contentHash), when it was read before polling starts: a
+   * change in between then counts as a change. Default: the files as they are now.
+   */
+  readonly baseline?: string;
 }
 
 /**
@@ -36,7 +44,7 @@ export function pollFiles(
   onChange: () => void,
   options: PollOptions = {},
 ): () => void {
-  let last = contentHash(files());
+  let last = options.baseline ?? contentHash(files());
   const timer = setInterval(() => {
     const before = files();
     const current = contentHash(before);
@@ -51,12 +59,22 @@ export function pollFiles(
   };
 }
 
-/** Polls the config file and the secret files it names; see pollFiles. */
+/**
+ * Polls the config file and the secret files it names; see pollFiles. `baseline`: watchedHash()
+ * of the config in force, taken when it was read.
+ */
 export function watchConfig(
   configFile: string,
   intervalMs: number,
   files: () => readonly string[],
   onChange: () => void,
+  baseline?: string,
 ): () => void {
-  return pollFiles(() => [...new Set([configFile, ...files()])], intervalMs, onChange);
+  return pollFiles(() => [...new Set([configFile, ...files()])], intervalMs, onChange, { baseline });
+}
+
+/** The digest watchConfig compares with, of the config file (`text`: its content as loaded) and its secret files. */
+export function watchedHash(configFile: string, files: readonly string[], text?: string): string {
+  const known = new Map<string, string>(text === undefined ? [] : [[configFile, text]]);
+  return contentHash([...new Set([configFile, ...files])], known);
 }
