@@ -17,11 +17,19 @@ process.on('SIGHUP', countHangup);
 // the failure in the return value and starts as before: neither is an error.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
+const argv = process.argv.slice(2);
+// serve's port answers /health while the rest loads (cli/early-start.ts says when it cannot).
+const { startEarly } = await import('./cli/early-start.js');
+const { VERSION } = await import('./version.js');
+const early = await startEarly(argv, VERSION);
+if (early !== undefined) await (await import('./cli/preload.js')).preloadYielding();
+
 const { main, exitWhenFlushed } = await import('./cli/main.js');
-const code = await main(process.argv.slice(2), {
+const code = await main(argv, {
   hangups: () => {
     process.off('SIGHUP', countHangup);
     return hangups;
   },
+  early,
 });
 if (code !== undefined) exitWhenFlushed(code);

@@ -140,8 +140,14 @@ export async function createVitals(input?: ConfigInput, options: VitalsOptions =
   return (await createVitalsService(input, options)).vitals;
 }
 
+/** createVitalsService's options beyond the embedding API's. */
+export interface ServiceOptions extends VitalsOptions {
+  /** performance.now() when the process first answered /health (an early listener): uptime counts from it. */
+  readonly startedAt?: number;
+}
+
 /** createVitals, plus the request handler a standalone listener serves. */
-export async function createVitalsService(input?: ConfigInput, options: VitalsOptions = {}): Promise<VitalsService> {
+export async function createVitalsService(input?: ConfigInput, options: ServiceOptions = {}): Promise<VitalsService> {
   const env = options.env ?? process.env;
   let config = resolveConfig(input, env);
   const reloadSource: ConfigInput = isResolved(input)
@@ -187,7 +193,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
   const customChecks = new Map<string, CustomCheck>();
   monitor.apply(config.checks);
   metrics.setReload(true);
-  const startedAt = performance.now();
+  const startedAt = options.startedAt ?? performance.now();
 
   async function reload(): Promise<ReloadOutcome> {
     let next: Config;

@@ -1,8 +1,9 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import { defaultConfig, loadConfigFile, type Config } from '../config/load.js';
 
-export function load(path: string | undefined): Config {
-  return path === undefined ? defaultConfig() : loadConfigFile(path);
+/** `alreadyRead`: the config file's content, when the entry read it before binding the port. */
+export function load(path: string | undefined, alreadyRead?: string): Config {
+  return path === undefined ? defaultConfig() : loadConfigFile(path, {}, alreadyRead);
 }
 
 /** server.webConfigFile, resolved from the config file's directory like the secret files. */

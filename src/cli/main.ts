@@ -1,97 +1,16 @@
-import { parseArgs } from 'node:util';
 import { checkKinds } from '../checks/index.js';
 import { ConfigError, type Config } from '../config/load.js';
-import { formatDuration, parseDuration } from '../config/duration.js';
+import { formatDuration } from '../config/duration.js';
 import { loadWebConfig } from '../http/web-config.js';
 import { createLogger } from '../log.js';
 import { createVitalsService } from '../vitals.js';
 import { VERSION } from '../version.js';
+import { parse, type Args } from './args.js';
+import type { EarlyStart } from './early-start.js';
 import { load, webConfigFileOf } from './config-files.js';
-import { serve, type ServeOptions } from './serve.js';
+import { serve } from './serve.js';
 import { slo } from './slo.js';
 import { EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, fail, USAGE, UsageError } from './usage.js';
-
-function parsePort(text: string, where: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535)
-    fail(`${where}: expected a port number (0-65535), got "${text}"`);
-  return Number(text);
-}
-
-const COMMANDS = ['serve', 'validate', 'check', 'slo'] as const;
-
-interface Args extends ServeOptions {
-  readonly command: (typeof COMMANDS)[number];
-  readonly format: string | undefined;
-  readonly out: string | undefined;
-}
-
-// The same bounds as server.watchConfig: above a day a Node timer overflows and fires every 1 ms.
-const WATCH_MIN_MS = 100;
-const WATCH_MAX_MS = 24 * 3600 * 1000;
-
-function parseWatch(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < WATCH_MIN_MS || ms > WATCH_MAX_MS) {
-    fail(`--watch-config: expected a duration from 100ms to 1d such as "10s", got "${text}"`);
-  }
-  return ms;
-}
-
-function parse(argv: string[]): Args | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        host: { type: 'string' },
-        port: { type: 'string', short: 'p' },
-        'watch-config': { type: 'string' },
-        'web.config.file': { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) return 'help';
-  if (values.version === true) return 'version';
-  if (positionals.length > 1) fail(`unexpected argument "${positionals[1] ?? ''}"`);
-  const name = positionals[0] ?? 'serve';
-  const command = COMMANDS.find((c) => c === name);
-  if (command === undefined) fail(`unknown command "${name}"`);
-  for (const flag of ['format', 'out'] as const) {
-    if (command !== 'slo' && values[flag] !== undefined) fail(`--${flag}: only for the slo command`);
-  }
-  const env = process.env;
-  const config = values.config ?? (env.VITALS_CONFIG === '' ? undefined : env.VITALS_CONFIG);
-  if (values.config === '') fail('--config: empty path');
-  if (values['web.config.file'] === '') fail('--web.config.file: empty path');
-  const port =
-    values.port !== undefined
-      ? parsePort(values.port, '--port')
-      : env.PORT !== undefined && env.PORT !== ''
-        ? parsePort(env.PORT, 'PORT')
-        : undefined;
-  const watch = values['watch-config'];
-  return {
-    command,
-    config,
-    host: values.host,
-    port,
-    webConfigFile: values['web.config.file'],
-    // Parsed here, not in serve, so a bad value is a usage error before anything listens.
-    watchConfigMs: watch !== undefined ? parseWatch(watch) : undefined,
-    format: values.format,
-    out: values.out,
-  };
-}
 
 function summarize(config: Config): string[] {
   return config.checks.map((check) => {
@@ -174,6 +93,8 @@ export function exitWhenFlushed(code: number): void {
 export interface Startup {
   /** SIGHUPs received so far. */
   readonly hangups: () => number;
+  /** serve's main port, when the entry could bind it before loading the rest. */
+  readonly early?: EarlyStart;
 }
 
 /** Runs the command line; resolves with the exit code, or undefined while serving. */
@@ -188,6 +109,7 @@ export async function main(argv: string[], startup: Startup): Promise<number | u
       process.stdout.write(`vitals ${VERSION}\n`);
       return EXIT_OK;
     }
+    if (args.command !== 'serve') await startup.early?.listener.close();
     switch (args.command) {
       case 'validate':
         return validate(args);
@@ -201,6 +123,7 @@ export async function main(argv: string[], startup: Startup): Promise<number | u
           onSignal: (signal, handler) => process.on(signal, handler),
           logger: createLogger(),
           earlyHangups: startup.hangups,
+          early: startup.early,
         });
         return undefined;
     }

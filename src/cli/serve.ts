@@ -1,10 +1,11 @@
-import { watchConfig } from '../config/watch.js';
+import { watchConfig, watchedHash } from '../config/watch.js';
 import { listen, WEB_CONFIG_POLL_MS, type RunningServer } from '../http/server.js';
 import { loadWebConfig } from '../http/web-config.js';
 import type { Logger } from '../log.js';
 import { createVitalsService } from '../vitals.js';
 import { VERSION } from '../version.js';
 import { load, webConfigFileOf } from './config-files.js';
+import type { EarlyStart } from './early-start.js';
 import { DEFAULT_PORT, EXIT_OK, fail } from './usage.js';
 
 export interface ServeOptions {
@@ -30,6 +31,8 @@ export interface ServeProcess {
    * it was read, so one reload once serving covers them all.
    */
   readonly earlyHangups?: () => number;
+  /** The main port, bound by the entry before vitals loaded (answering /health, holding the rest). */
+  readonly early?: EarlyStart;
 }
 
 /**
@@ -39,7 +42,7 @@ export interface ServeProcess {
  */
 export async function serve(options: ServeOptions, proc: ServeProcess): Promise<RunningServer> {
   const { logger } = proc;
-  const config = load(options.config);
+  const config = load(options.config, proc.early?.configText);
   // Checked before anything starts: a bad web config is a config error (exit 2), never a
   // listener that silently serves without TLS or without auth.
   const webConfigPath = options.webConfigFile ?? webConfigFileOf(config);
@@ -56,7 +59,18 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
     if (grpcPort === probePort) fail(`server.grpcPort: ${String(grpcPort)} is server.probePort too; pick another`);
   }
   const watchMs = options.watchConfigMs ?? config.server.watchConfigMs;
-  const service = await createVitalsService(config, { logger });
+  // Taken now, of what was loaded: an edit made while vitals loads is a change to pick up.
+  const watchBaseline =
+    watchMs !== undefined && options.config !== undefined
+      ? watchedHash(options.config, config.files, proc.early?.configText)
+      : undefined;
+  let early = proc.early?.listener;
+  // The entry read the address without validating the config; the validated one decides.
+  if (early !== undefined && (webConfig !== undefined || early.host !== host || early.requestedPort !== port)) {
+    await early.close();
+    early = undefined;
+  }
+  const service = await createVitalsService(config, { logger, startedAt: early?.startedAt });
   const { vitals } = service;
   // The checks start before the port answers, on purpose: their first runs load the kinds'
   // client libraries (mysql2: ~80 modules) inside their deadline, and requests arriving at the
@@ -71,6 +85,7 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
       webConfigPollMs: Math.min(watchMs ?? WEB_CONFIG_POLL_MS, WEB_CONFIG_POLL_MS),
       probePort,
       grpcPort,
+      adopt: early,
     });
   } catch (error) {
     await vitals.stop();
@@ -91,6 +106,7 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
           () => {
             void vitals.reload();
           },
+          watchBaseline,
         )
       : undefined;
 
@@ -149,9 +165,9 @@ export async function serve(options: ServeOptions, proc: ServeProcess): Promise<
     },
     'listening',
   );
-  const early = proc.earlyHangups?.() ?? 0;
-  if (early > 0) {
-    logger.info({ signals: early }, 'SIGHUP during start-up: reloading config and web config');
+  const hangups = proc.earlyHangups?.() ?? 0;
+  if (hangups > 0) {
+    logger.info({ signals: hangups }, 'SIGHUP during start-up: reloading config and web config');
     reload();
   }
   return server;

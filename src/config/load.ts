@@ -493,10 +493,11 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
   return parseConfig(tree, source, options);
 }
 
-export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
+/** `alreadyRead`: the file's content as the caller read it (the CLI's early start). */
+export function loadConfigFile(path: string, options: LoadOptions = {}, alreadyRead?: string): Config {
   let text: string;
   try {
-    text = readRegularFile(path).toString('utf8');
+    text = alreadyRead ?? readRegularFile(path).toString('utf8');
   } catch (error) {
     throw new ConfigError(path, [`cannot read config file "${path}" (${readErrorCode(error)})`]);
   }

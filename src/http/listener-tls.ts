@@ -22,14 +22,17 @@ function hasPeerCertificate(socket: TLSSocket): boolean {
   return Object.keys(socket.getPeerCertificate()).length > 0;
 }
 
+/** A plain server: TLS cannot be turned on without a restart. */
+export function adoptPlainServer(server: Server): MainServer {
+  return {
+    server,
+    tls: false,
+    applyTls: (next) => (next === undefined ? [] : ['tls_server_config: turning TLS on needs a restart']),
+  };
+}
+
 export function createMainServer(startTls: WebTls | undefined, onRequest: RequestListener): MainServer {
-  if (startTls === undefined) {
-    return {
-      server: createServer(SERVER_OPTIONS, onRequest),
-      tls: false,
-      applyTls: (next) => (next === undefined ? [] : ['tls_server_config: turning TLS on needs a restart']),
-    };
-  }
+  if (startTls === undefined) return adoptPlainServer(createServer(SERVER_OPTIONS, onRequest));
   let clientAuth: ClientAuthType = startTls.clientAuth;
   const https = createHttpsServer(
     {

@@ -11,7 +11,8 @@ import type { Logger } from '../log.js';
 import { createGate, guardOf } from './basic-auth-gate.js';
 import type { VitalsRequestHandler } from './handler.js';
 import { bind, closeServer } from './listener-socket.js';
-import { createMainServer } from './listener-tls.js';
+import type { EarlyListener } from './early-listener.js';
+import { adoptPlainServer, createMainServer } from './listener-tls.js';
 import { listenForProbes, type ProbeListener } from './probe-listener.js';
 import type { WebConfig } from './web-config.js';
 import { createWebConfigReloader } from './web-config-reload.js';
@@ -33,6 +34,11 @@ export interface ListenOptions {
   readonly probePort?: number;
   /** grpc.health.v1 over plaintext HTTP/2 on the same host (loads @grpc/grpc-js only when set). */
   readonly grpcPort?: number;
+  /**
+   * The main port, already bound (plain HTTP) by the entry: served from here on instead of a
+   * new server, with the requests it held. Only without a web config.
+   */
+  readonly adopt?: EarlyListener;
 }
 
 /** What a listener serves: vitals' routes, and the two settings of the config it reads. */
@@ -87,11 +93,15 @@ export async function listen(
       'web config: settings that do nothing',
     );
   const gate = createGate(handle, probesWithoutAuth);
-  const main = createMainServer(options.webConfig?.tls, (request: IncomingMessage, response: ServerResponse) => {
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     gate(guard, request, response);
-  });
-
-  const boundPort = await bind(main.server, port, host);
+  };
+  const { adopt } = options;
+  if (adopt !== undefined && options.webConfig !== undefined)
+    throw new Error('an early listener cannot serve a web config');
+  const main =
+    adopt === undefined ? createMainServer(options.webConfig?.tls, onRequest) : adoptPlainServer(adopt.server);
+  const boundPort = adopt === undefined ? await bind(main.server, port, host) : adopt.port;
   let probes: ProbeListener | undefined;
   let grpc: GrpcHealthServer | undefined;
   try {
@@ -104,6 +114,7 @@ export async function listen(
     await Promise.all([closeServer(main.server, 0), probes === undefined ? undefined : closeServer(probes.server, 0)]);
     throw error;
   }
+  adopt?.adopt(onRequest);
 
   const reloader = createWebConfigReloader({
     logger,
