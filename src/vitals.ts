@@ -256,7 +256,7 @@ export async function createVitalsService(input?: ConfigInput, options: VitalsOp
     prober,
     responses,
     monitor,
-    exposition: (openMetrics) => metrics.exposition(openMetrics),
+    exposition: (openMetrics) => metrics.expositionChunks(openMetrics),
     version: VERSION,
     startedAt,
     authorizer: () => authorizer,
