@@ -16,11 +16,12 @@
  *   --node-flags     flags for the vitals processes, e.g. "--trace-gc" or
  *                    "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a scrape goes
  */
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, spawnTarget } from './lib/children.js';
-import { nodeBinaries, versionOf } from './lib/node-binaries.js';
+import { node24, onPath } from './lib/nodes.js';
 import { median } from './lib/stats.js';
 import { ROOT } from './lib/versions.js';
 import { createFixtures } from './startup/fixtures.js';
@@ -53,7 +54,9 @@ const builds = [
     : [{ name: 'baseline', cli: path.join(path.resolve(values.baseline), 'dist/cli.js') }]),
 ];
 const nodeFlags = (values['node-flags'] ?? '').split(' ').filter((flag) => flag !== '');
-const nodes = nodeBinaries(values.node);
+const nodes = [...new Set(values.node ?? [node24(), onPath('node')].filter((n): n is string => n !== undefined))];
+if (nodes.length === 0) throw new Error('no node binary: pass --node PATH');
+const versionOf = (node: string) => execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 const formats = ['text', 'openmetrics'] as const;
 
 const fixtures = await createFixtures();

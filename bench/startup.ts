@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow } from './lib/children.js';
-import { nodeBinaries, versionOf } from './lib/node-binaries.js';
+import { node24, onPath } from './lib/nodes.js';
 import { round } from './lib/stats.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
 import { BUNDLE_DIR, buildBundle } from './startup/bundle.js';
@@ -76,7 +76,9 @@ const plan = {
 
 // ---------------------------------------------------------------- which node binaries
 
-const nodes = nodeBinaries(values.node);
+const nodes = [...new Set(values.node ?? [node24(), onPath('node')].filter((n): n is string => n !== undefined))];
+if (nodes.length === 0) throw new Error('no node binary: pass --node PATH');
+const versionOf = (node: string) => execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 
 // ---------------------------------------------------------------- variants
 

@@ -1,4 +1,4 @@
-/** The node binaries a benchmark runs its targets under: Node 24 from .ci/node24, then the `node` on PATH. */
+/** The node binaries the benchmarks run: Node 24 from .ci/node24, and the `node` on PATH. */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -37,12 +37,3 @@ export function node24(): string | undefined {
   }
   return candidates.find((c): c is string => c !== undefined && c !== '' && executable(c));
 }
-
-/** `chosen` (the --node options) when given, else Node 24 and the node on PATH, without duplicates. */
-export function nodeBinaries(chosen: readonly string[] | undefined): string[] {
-  const nodes = [...new Set(chosen ?? [node24(), onPath('node')].filter((n): n is string => n !== undefined))];
-  if (nodes.length === 0) throw new Error('no node binary: pass --node PATH');
-  return nodes;
-}
-
-export const versionOf = (node: string): string => execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
