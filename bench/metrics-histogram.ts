@@ -5,7 +5,9 @@
  * /metrics with 1,000 tcp checks, one scraper back to back, with the run duration histogram on
  * (the default) and off (`metrics.histogram: false`), interleaved round by round so that a busy
  * machine weighs on both alike. Same servers and scraper as `npm run bench:startup`; prints p50,
- * p99, series and bytes per format. Not a test: it asserts nothing.
+ * p99, the server's CPU per scrape (user + sys from /proc, steadier than latency when other
+ * processes share the two cores; the checks' own runs are in it, alike for both builds), series
+ * and bytes per format. Not a test: it asserts nothing.
  *
  *   --baseline DIR   also run DIR/dist/cli.js (another checkout, built with
  *                    `npx tsc -p tsconfig.build.json`), alternating with this build in every
@@ -22,6 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, spawnTarget } from './lib/children.js';
 import { node24, onPath } from './lib/nodes.js';
+import { cpuMicros, sampleProcess } from './lib/procfs.js';
 import { median } from './lib/stats.js';
 import { ROOT } from './lib/versions.js';
 import { createFixtures } from './startup/fixtures.js';
@@ -70,6 +73,8 @@ const configs = { on: withHistogram(true), off: withHistogram(false) };
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 interface Figure extends ScrapeFigures {
+  /** The server's CPU over the timed scrapes (and the warm-up), per timed scrape. */
+  readonly cpuMsPerScrape: number;
   readonly node: string;
   readonly build: string;
   readonly histogram: string;
@@ -96,11 +101,15 @@ try {
             // The first runs of a thousand checks land within the first interval: scrape after them.
             await new Promise((resolve) => setTimeout(resolve, 11_000));
             for (const format of formats) {
-              const f = await scrapeBackToBack(server.port, format, seconds);
-              figures.push({ ...f, node: version, build: build.name, histogram });
+              const before = sampleProcess(server.pid);
+              const scraped = await scrapeBackToBack(server.port, format, seconds);
+              const cpuMsPerScrape = cpuMicros(before, sampleProcess(server.pid)) / 1000 / scraped.scrapes;
+              const f = { ...scraped, cpuMsPerScrape, node: version, build: build.name, histogram };
+              figures.push(f);
               console.log(
                 `round ${String(round)} ${build.name} histogram ${histogram} ${format}: p50 ${f.p50Ms.toFixed(1)} ms, ` +
-                  `p99 ${f.p99Ms.toFixed(1)} ms, ${String(f.series)} series, ${(f.bytes / 1e6).toFixed(2)} MB, ` +
+                  `p99 ${f.p99Ms.toFixed(1)} ms, CPU ${cpuMsPerScrape.toFixed(2)} ms/scrape, ` +
+                  `${String(f.series)} series, ${(f.bytes / 1e6).toFixed(2)} MB, ` +
                   `${String(f.scrapes)} scrapes, load ${loadavg()}`,
               );
             }
@@ -121,9 +130,11 @@ try {
           );
           const p99s = runs.map((f) => f.p99Ms);
           const p50s = runs.map((f) => f.p50Ms);
+          const cpus = runs.map((f) => f.cpuMsPerScrape);
           console.log(
             `node ${node} ${build.name.padEnd(8)} histogram ${histogram.padEnd(3)} ${format.padEnd(11)}: ` +
               `p50 ${(median(p50s) ?? NaN).toFixed(1)} ms${spread(p50s)}, p99 ${(median(p99s) ?? NaN).toFixed(1)} ms${spread(p99s)}, ` +
+              `CPU ${(median(cpus) ?? NaN).toFixed(2)} ms/scrape, ` +
               `${String(runs[0]?.series)} series, ${((runs[0]?.bytes ?? 0) / 1e6).toFixed(2)} MB`,
           );
         }
