@@ -262,7 +262,7 @@ export async function createVitalsService(input?: ConfigInput, options: ServiceO
     prober,
     responses,
     monitor,
-    exposition: (openMetrics) => metrics.exposition(openMetrics),
+    exposition: (openMetrics) => metrics.expositionChunks(openMetrics),
     version: VERSION,
     startedAt,
     authorizer: () => authorizer,

@@ -10,7 +10,7 @@ import { createVitalsRouter, sendError, type RouteDeps } from './router.js';
  */
 export function createApp(deps: RouteDeps, logger: Logger, access: RequestAccess = FULL_ACCESS): Koa {
   const app = new Koa();
-  const router = createVitalsRouter(deps);
+  const router = createVitalsRouter(deps, { writesToSocket: true });
   app.use(async (ctx, next) => {
     ctx.state[ACCESS_STATE] = access;
     try {

@@ -5,6 +5,7 @@ import type { History } from '../engine/history.js';
 import type { Maintenance } from '../engine/maintenance.js';
 import type { Monitor } from '../engine/monitor.js';
 import { OPENMETRICS_CONTENT_TYPE, prefersOpenMetrics, TEXT_CONTENT_TYPE } from '../metrics/openmetrics.js';
+import type { ExpositionChunks } from '../metrics/vitals-metrics.js';
 import type { Prober } from '../probe/prober.js';
 import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
@@ -20,7 +21,7 @@ import { sendStatusPage, setPageHeaders } from './status-page/page.js';
 export interface RouteDeps {
   readonly monitor: Monitor;
   /** The /metrics body: text 0.0.4, or OpenMetrics when true. */
-  readonly exposition: (openMetrics: boolean) => Promise<Buffer>;
+  readonly exposition: (openMetrics: boolean) => Promise<ExpositionChunks>;
   readonly version: string;
   /** performance.now() at start, for /health uptime. */
   readonly startedAt: number;
@@ -96,8 +97,38 @@ function methodNotAllowed(allow: string) {
   };
 }
 
+export interface RouterOptions {
+  /**
+   * True in vitals' own app, where nothing runs after the routes: /metrics then writes its
+   * chunks to the socket itself. In an embedding app its middleware may still read or wrap the
+   * body (compression, ETags), so there /metrics hands Koa one Buffer.
+   */
+  readonly writesToSocket?: boolean;
+}
+
+/**
+ * The chunks with one writev (the response is corked until end()), with the Content-Length Koa
+ * would have set for them as one Buffer; a HEAD gets the same headers and no body, as from Koa.
+ */
+function writeChunks(ctx: Context, { chunks, length }: ExpositionChunks): void {
+  ctx.respond = false;
+  const response = ctx.res;
+  if (!ctx.writable) {
+    response.end();
+    return;
+  }
+  ctx.length = length;
+  if (ctx.method === 'HEAD') {
+    response.end();
+    return;
+  }
+  response.cork();
+  for (const chunk of chunks) response.write(chunk);
+  response.end();
+}
+
 /** The vitals routes as a @koa/router Router, for the standalone server or an embedding app. */
-export function createVitalsRouter(deps: RouteDeps): Router {
+export function createVitalsRouter(deps: RouteDeps, options: RouterOptions = {}): Router {
   const { monitor, version, responses } = deps;
   const router = new Router();
 
@@ -153,7 +184,8 @@ export function createVitalsRouter(deps: RouteDeps): Router {
     ctx.status = 200;
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
-    ctx.body = body;
+    if (options.writesToSocket === true) writeChunks(ctx, body);
+    else ctx.body = Buffer.concat(body.chunks, body.length);
   });
 
   router.get('/probe', async (ctx) => {
