@@ -55,9 +55,10 @@ describe('the target label carries no credential by construction, and is not red
   });
 
   it('is the host:port (scheme://host:port, name, path) for every kind, whatever the password, even one equal to the host', async () => {
+    // A `$` in a config value is an environment reference (or a config error): not a password this test means.
     const passwords = fc.oneof(
       fc.constantFrom(HOST, 'db', 'host', '-', '3306', '5433', 'local', `${HOST}:3306`, 'http', '/'),
-      fc.string({ minLength: 1, maxLength: 12 }).filter((p) => !/\s/.test(p)),
+      fc.string({ minLength: 1, maxLength: 12 }).filter((p) => !/\s/.test(p) && !p.includes('$')),
     );
     await fc.assert(
       fc.asyncProperty(passwords, async (password) => {
