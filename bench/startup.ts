@@ -13,7 +13,7 @@
  *   --copies N         bare / default-like / five-check servers idle at once (default 3, median RSS)
  *   --metrics-seconds  seconds of back-to-back scrapes per format (default 10)
  *   --variants LIST    suites on the first node (the others run baseline): baseline,
- *                      compile-cache, semi1, semi2, old64, cache+semi1, bundle, bundle+cache,
+ *                      compile-cache, semi1, semi2, old64, semi1+lite, cache+semi1, bundle, bundle+cache,
  *                      or "all" (default: baseline only)
  *   --profile          on the first node: --cpu-prof of start-up, modules by package, import
  *                      costs, V8 heap spaces after the idle window
@@ -114,6 +114,15 @@ function variantsFor(dir: string, tag: string, bundle: string | undefined): Reco
     semi1: { name: 'semi1', nodeFlags: ['--max-semi-space-size=1'], env: {}, about: '--max-semi-space-size=1' },
     semi2: { name: 'semi2', nodeFlags: ['--max-semi-space-size=2'], env: {}, about: '--max-semi-space-size=2' },
     old64: { name: 'old64', nodeFlags: ['--max-old-space-size=64'], env: {}, about: '--max-old-space-size=64' },
+    // V8's lite mode (no optimizing compiler, feedback vectors allocated lazily): smaller code and
+    // heap for a process that mostly waits. Not allowed in NODE_OPTIONS, so an image would put
+    // it on the command line.
+    'semi1+lite': {
+      name: 'semi1+lite',
+      nodeFlags: ['--max-semi-space-size=1', '--lite-mode'],
+      env: {},
+      about: '--max-semi-space-size=1 --lite-mode',
+    },
     'cache+semi1': {
       name: 'cache+semi1',
       nodeFlags: ['--max-semi-space-size=1'],
