@@ -13,8 +13,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { healthBody } from './bodies.js';
 import { bind, closeServer, SERVER_OPTIONS } from './listener-socket.js';
-import { prepare } from './probe-responses.js';
-import { CONTENT_TYPE, HEALTH_JSON, matchRoute, negotiateJson, parseTarget } from './routes.js';
+import { prepare, writePrepared } from './probe-responses.js';
+import { matchRoute, parseTarget } from './routes.js';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -48,14 +48,7 @@ export async function listenEarly(host: string, port: number, version: string): 
       return;
     }
     const uptime = (performance.now() - startedAt) / 1000;
-    const prepared = prepare(200, healthBody(version, uptime, Date.now()));
-    const type = negotiateJson(request.headers.accept);
-    response.writeHead(
-      prepared.status,
-      type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] },
-    );
-    if (request.method === 'HEAD') response.end();
-    else response.end(prepared.body);
+    writePrepared(request, response, prepare(200, healthBody(version, uptime, Date.now())));
   };
   const server = createServer(SERVER_OPTIONS, early);
   let bound: number;

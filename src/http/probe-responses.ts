@@ -65,6 +65,17 @@ export function prepare(status: number, body: unknown): PreparedResponse {
   };
 }
 
+/** Writes a prepared answer in the JSON type the caller prefers; HEAD gets the headers only. */
+export function writePrepared(request: IncomingMessage, response: ServerResponse, prepared: PreparedResponse): void {
+  const type = negotiateJson(request.headers.accept);
+  response.writeHead(
+    prepared.status,
+    type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] },
+  );
+  if (request.method === 'HEAD') response.end();
+  else response.end(prepared.body);
+}
+
 /**
  * The probe answers, rebuilt only when something they show has changed (a check result, a
  * reload, draining; a new second of uptime for /health), so that a probe costs vitals no
@@ -156,13 +167,7 @@ export function createProbeResponses(deps: ProbeResponseDeps): ProbeResponses {
       else if (route === 'ready' && !new URLSearchParams(target.query).has('exclude')) {
         prepared = responses.ready(responses.detailsFor(request, access));
       } else return false;
-      const type = negotiateJson(request.headers.accept);
-      response.writeHead(
-        prepared.status,
-        type === HEALTH_JSON ? prepared.headers : { ...prepared.headers, 'content-type': CONTENT_TYPE[type] },
-      );
-      if (method === 'HEAD') response.end();
-      else response.end(prepared.body);
+      writePrepared(request, response, prepared);
       return true;
     },
   };
