@@ -44,11 +44,44 @@ setInterval(round, 10_000);
 process.stdout.write(JSON.stringify({ listening: true, port: 0 }) + '\\n');
 `;
 
+/**
+ * The same connects as vitals makes them: each of the 1,000 at its check's own fixed offset (the
+ * engine's scheduleOffsetMs of its name, spread over the first second of every 10 s), on its own
+ * timer. A loopback connect that wakes the sink costs the kernel more alone than in a batch of a
+ * thousand, so this, not the batch, is the floor a spread schedule can reach.
+ */
+const SPREAD_TCP_LOOP = `import net from 'node:net';
+import { createHash } from 'node:crypto';
+const [host, port, count] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1000)];
+process.on('SIGTERM', () => process.exit(0));
+const INTERVAL = 10_000;
+const offsetOf = (name) => Math.floor((createHash('sha256').update(name).digest().readUInt32BE(0) / 2 ** 32) * INTERVAL * 0.1);
+const start = performance.now();
+for (let i = 0; i < count; i++) {
+  const offset = offsetOf('tcp-' + String(i + 1).padStart(4, '0'));
+  const run = () => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const now = performance.now();
+      setTimeout(run, start + offset + (Math.floor((now - start - offset) / INTERVAL) + 1) * INTERVAL - now);
+    };
+    socket.once('connect', done).once('error', done);
+  };
+  setTimeout(run, offset);
+}
+process.stdout.write(JSON.stringify({ listening: true, port: 0 }) + '\\n');
+`;
+
 export interface Fixtures {
   readonly dir: string;
   readonly bareServer: string;
   /** node bareTcpLoop HOST PORT: 1,000 connects every 10 s to the sink. */
   readonly bareTcpLoop: readonly string[];
+  /** node spreadTcpLoop HOST PORT: the same connects at the 1,000 checks' own offsets. */
+  readonly spreadTcpLoop: readonly string[];
   /** One mysql check against a closed port: the built-in default's shape, failing fast. */
   readonly defaultConfig: string;
   /** One tcp check against a closed port: no driver to import on the first run. */
@@ -111,6 +144,8 @@ export async function createFixtures(): Promise<Fixtures> {
   writeFileSync(bareServer, BARE_SERVER);
   const bareTcpLoop = path.join(dir, 'bare-tcp-loop.mjs');
   writeFileSync(bareTcpLoop, BARE_TCP_LOOP);
+  const spreadTcpLoop = path.join(dir, 'spread-tcp-loop.mjs');
+  writeFileSync(spreadTcpLoop, SPREAD_TCP_LOOP);
   const write = (name: string, document: unknown) => {
     const file = path.join(dir, name);
     // JSON is YAML: the config loader reads it as is.
@@ -147,6 +182,7 @@ export async function createFixtures(): Promise<Fixtures> {
     dir,
     bareServer,
     bareTcpLoop: [bareTcpLoop, '127.0.0.1', String(sinkPort), '1000'],
+    spreadTcpLoop: [spreadTcpLoop, '127.0.0.1', String(sinkPort), '1000'],
     defaultConfig,
     tcpOnlyConfig,
     fiveConfig,

@@ -1,7 +1,6 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { RESPONSE_TIME, type CheckKind } from '../types.js';
-import { abortable } from './support/abort.js';
 import { hostPort, unbracket } from './support/url.js';
 
 const options = z.strictObject({
@@ -32,22 +31,29 @@ export const tcpCheck: CheckKind<TcpOptions> = {
   phases: ['connect'],
   options,
   target: (o) => hostPort(o.host, o.port),
-  create: (o) => async (signal, recorder) => {
-    signal.throwIfAborted();
-    const socket = net.connect({ host: o.host, port: o.port });
-    const abort = abortable(signal, () => socket.destroy());
-    try {
-      await abort.race(
-        new Promise<void>((resolve, reject) => {
-          socket.once('connect', resolve);
-          socket.once('error', reject);
-        }),
-      );
-      recorder.phase('connect');
-      return undefined;
-    } finally {
-      abort.dispose();
-      socket.destroy();
-    }
-  },
+  // By hand rather than with `abortable`: a thousand tcp checks make a hundred runs a second,
+  // and its promises and race were most of what a run allocated besides the socket.
+  create: (o) => (signal, recorder) =>
+    new Promise<undefined>((resolve, reject) => {
+      signal.throwIfAborted();
+      const socket = net.connect({ host: o.host, port: o.port });
+      const release = () => {
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+      };
+      const onAbort = () => {
+        release();
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort);
+      socket.on('connect', () => {
+        recorder.phase('connect');
+        release();
+        resolve(undefined);
+      });
+      socket.on('error', (error) => {
+        release();
+        reject(error);
+      });
+    }),
 };

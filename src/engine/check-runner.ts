@@ -50,19 +50,23 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
   let awaitingFirstResult = false;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
-  let hanging: Promise<void> | undefined;
+  /** The last run's probe: while it has not returned, the next run does not call it again. */
+  let hanging: ProbeRun | undefined;
   let inFlight: ProbeRun | undefined;
   /** Bumped by stop(): a run that began before it is not recorded. */
   let generation = 0;
   let startedAt = 0;
   const offsetMs = scheduleOffsetMs(definition.name, definition.intervalMs);
+  const probeOptions = { classify: options.classify, redact: options.redact };
 
   const view = (): CheckView => runner;
 
   /** Returns the run as reported: softened inside a maintenance window. */
   function record(run: RunResult): RunResult {
     const previous = thresholds.reported;
-    const reported = softenForMaintenance(run, options.maintenanceWindow?.());
+    // Only a failure is softened: looking the window up for every pass cost each run a walk of
+    // the windows in force.
+    const reported = run.status === 'fail' ? softenForMaintenance(run, options.maintenanceWindow?.()) : run;
     thresholds = applyThresholds(thresholds, reported.status, definition);
     last = reported;
     // The truth, not the softened status: a dependency down all through a window last worked before it.
@@ -72,41 +76,47 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
     return reported;
   }
 
-  async function runAndRecord(): Promise<RunResult> {
-    // A probe that ignored its deadline is still holding on: starting another would pile
-    // connections onto a sick dependency, so this run fails without touching it.
-    if (hanging !== undefined) {
-      const run: RunResult = {
-        status: 'fail',
-        durationMs: 0,
-        observedValue: 0,
-        finishedAt: Date.now(),
-        output: 'previous run still running past its deadline',
-        reason: 'timeout',
-      };
-      return record(run);
-    }
-    const attempt = runProbe(options.probe, definition, { classify: options.classify, redact: options.redact });
-    const current = attempt.settled.then(() => {
-      if (hanging === current) hanging = undefined;
-    });
-    hanging = current;
-    const startedIn = generation;
-    inFlight = attempt;
-    const run = await attempt.result;
-    if (inFlight === attempt) inFlight = undefined;
-    // A stopped check (shut down, or replaced by a reload whose series are gone) reports
-    // nothing more: recording now would resurrect removed series and log a bogus change.
-    if (startedIn !== generation) return run;
-    return record(run);
-  }
-
   /** The run in progress, scheduled or asked for: a second caller joins it instead of probing twice. */
   let shared: Promise<RunResult> | undefined;
+
+  /*
+   * One reaction per run on the probe's result (not an async function awaited through
+   * `finally`): with a thousand checks, every promise of a run is made a hundred times a second.
+   */
   function runShared(): Promise<RunResult> {
     if (shared !== undefined) return shared;
-    const run = runAndRecord().finally(() => {
-      if (shared === run) shared = undefined;
+    // A probe that ignored its deadline is still holding on: starting another would pile
+    // connections onto a sick dependency, so this run fails without touching it.
+    if (hanging?.returned() === false) {
+      const recorded = (async () =>
+        record({
+          status: 'fail',
+          durationMs: 0,
+          observedValue: 0,
+          finishedAt: Date.now(),
+          output: 'previous run still running past its deadline',
+          reason: 'timeout',
+        }))();
+      const run = recorded.finally(() => {
+        if (shared === run) shared = undefined;
+      });
+      shared = run;
+      return run;
+    }
+    const attempt = runProbe(options.probe, definition, probeOptions);
+    hanging = attempt;
+    const startedIn = generation;
+    inFlight = attempt;
+    const run: Promise<RunResult> = attempt.result.then((result) => {
+      try {
+        if (inFlight === attempt) inFlight = undefined;
+        // A stopped check (shut down, or replaced by a reload whose series are gone) reports
+        // nothing more: recording now would resurrect removed series and log a bogus change.
+        if (startedIn !== generation) return result;
+        return record(result);
+      } finally {
+        if (shared === run) shared = undefined;
+      }
     });
     shared = run;
     return run;
@@ -151,7 +161,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       awaitingFirstResult = !startOptions.countBeforeFirstResult && last === undefined;
       startedAt = performance.now();
       const previous = hanging;
-      if (previous === undefined) {
+      if (previous === undefined || previous.returned()) {
         tick();
         return;
       }
@@ -169,7 +179,7 @@ export function createCheckRunner(options: RunnerOptions): CheckRunner {
       const wait = setTimeout(go, definition.timeoutMs);
       wait.unref();
       timer = wait;
-      void previous.then(go);
+      void previous.settled.then(go);
     },
     stop() {
       running = false;

@@ -14,6 +14,8 @@ export interface ProbeRun {
   readonly result: Promise<RunResult>;
   /** Settles when the probe itself has returned (later than `result` if it ignored its signal). */
   readonly settled: Promise<void>;
+  /** Whether `settled` has settled: the probe has returned. */
+  returned(): boolean;
   /** Aborts the probe and settles `result` now, as a failed run (the check is being stopped). */
   cancel(): void;
 }
@@ -40,8 +42,14 @@ function finite(value: unknown): number | undefined {
  * healthy; only an object's `warn` and `observedValue` carry more. A string is returned when
  * the value cannot even be read, and the run fails with it.
  */
-function readSuccess(success: unknown): { warn: string | undefined; observedValue: number | undefined } | string {
-  if (success === null || typeof success !== 'object') return { warn: undefined, observedValue: undefined };
+interface Reported {
+  readonly warn: string | undefined;
+  readonly observedValue: number | undefined;
+}
+const NOTHING_REPORTED: Reported = { warn: undefined, observedValue: undefined };
+
+function readSuccess(success: unknown): Reported | string {
+  if (success === null || typeof success !== 'object') return NOTHING_REPORTED;
   let warn: unknown;
   let observedValue: unknown;
   try {
@@ -96,47 +104,36 @@ function certificateWarning(
 }
 
 /**
+ * The reason of the abort that ends every decided run (a probe may still hold its signal). One
+ * error for all: a new one per run captured a stack trace a hundred times a second for nothing
+ * anyone reads.
+ */
+const RUN_FINISHED = new Error('run finished');
+
+/**
  * Runs a probe under a hard deadline. The result never waits past `timeoutMs`: at the
  * deadline the signal aborts (the probe destroys its connection) and the run fails with
  * `timeout` whether or not the probe has noticed.
+ *
+ * Written as one promise settled by whichever comes first (the probe, the deadline, cancel)
+ * rather than a race of promise chains: a thousand checks make a hundred runs a second, and
+ * each promise, reaction and closure of a run is garbage the young generation has to collect.
  */
 export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions): ProbeRun {
   const controller = new AbortController();
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  let endNow: (error: Error) => void = () => undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    endNow = reject;
-    timer = setTimeout(() => {
-      const error = new CheckTimeoutError(check.timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, check.timeoutMs);
-  });
   let certificate: CertificateExpiry | undefined;
   let phases: Record<string, number> | undefined;
   let phaseStart = started;
   // A probe still running after its deadline must not rewrite the phases of a decided run.
   let decided = false;
-  const recorder: RunRecorder = {
-    certificate(expiry: CertificateExpiry) {
-      if (certificate === undefined || expiry.notAfter < certificate.notAfter) certificate = expiry;
-    },
-    phase(name: string) {
-      if (decided) return;
-      const now = performance.now();
-      phases ??= {};
-      phases[name] = (phases[name] ?? 0) + (now - phaseStart);
-      phaseStart = now;
-    },
-  };
-  const attempt = (async () => probe(controller.signal, recorder))();
-  const settled = attempt.then(
-    () => undefined,
-    () => undefined,
-  );
+  let returned = false;
+  let resolveResult: (run: RunResult) => void = () => undefined;
+  const result = new Promise<RunResult>((resolve) => {
+    resolveResult = resolve;
+  });
+
   const failed = (error: unknown): RunResult => {
-    decided = true;
     const durationMs = performance.now() - started;
     const timedOut = error instanceof CheckTimeoutError;
     return {
@@ -150,52 +147,98 @@ export function runProbe(probe: Probe, check: CheckCommon, options: RunOptions):
       phases,
     };
   };
-  const result = Promise.race([attempt, deadline])
-    .then((success): RunResult => {
-      decided = true;
-      const durationMs = performance.now() - started;
-      const reported = readSuccess(success);
-      if (typeof reported === 'string') return { ...failed(new Error(reported)), reason: 'error' };
-      const slow = check.warnLatencyMs !== undefined && durationMs > check.warnLatencyMs;
-      const warn =
-        reported.warn ??
-        certificateWarning(certificate, check.warnCertExpiryMs) ??
-        (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
-      return {
-        status: warn === undefined ? 'pass' : 'warn',
-        durationMs,
-        observedValue: reported.observedValue ?? durationMs,
-        finishedAt: Date.now(),
-        output: warn === undefined ? undefined : shortOutput(options.redact(warn)),
-        reason: undefined,
-        certificate,
-        phases,
-      };
-    }, failed)
-    // The last line of defence: a result, whatever went wrong above, never a rejection that
-    // nobody handles (which ends the embedding application).
-    .catch(failed)
-    .catch((): RunResult => ({
-      status: 'fail',
-      durationMs: performance.now() - started,
-      observedValue: performance.now() - started,
+  const succeeded = (success: unknown): RunResult => {
+    const durationMs = performance.now() - started;
+    const reported = readSuccess(success);
+    if (typeof reported === 'string') return { ...failed(new Error(reported)), reason: 'error' };
+    const slow = check.warnLatencyMs !== undefined && durationMs > check.warnLatencyMs;
+    const warn =
+      reported.warn ??
+      certificateWarning(certificate, check.warnCertExpiryMs) ??
+      (slow ? `slow: ${durationMs.toFixed(0)}ms above warnLatency ${String(check.warnLatencyMs)}ms` : undefined);
+    return {
+      status: warn === undefined ? 'pass' : 'warn',
+      durationMs,
+      observedValue: reported.observedValue ?? durationMs,
       finishedAt: Date.now(),
-      output: 'unknown error',
-      reason: 'error',
-    }));
-  const cleanUp = () => {
-    clearTimeout(timer);
-    // Whatever the probe still holds is released as soon as the run is decided.
-    if (!controller.signal.aborted) controller.abort(new Error('run finished'));
+      output: warn === undefined ? undefined : shortOutput(options.redact(warn)),
+      reason: undefined,
+      certificate,
+      phases,
+    };
   };
-  void result.then(cleanUp, cleanUp);
+  /** The first caller decides the run; whatever went wrong in deciding, a result, never a throw. */
+  const decide = (outcome: unknown, ok: boolean): void => {
+    if (decided) return;
+    decided = true;
+    clearTimeout(timer);
+    let run: RunResult;
+    try {
+      run = ok ? succeeded(outcome) : failed(outcome);
+    } catch (error) {
+      try {
+        run = failed(error);
+      } catch {
+        const durationMs = performance.now() - started;
+        run = {
+          status: 'fail',
+          durationMs,
+          observedValue: durationMs,
+          finishedAt: Date.now(),
+          output: 'unknown error',
+          reason: 'error',
+        };
+      }
+    }
+    // Whatever the probe still holds is released as soon as the run is decided.
+    if (!controller.signal.aborted) controller.abort(RUN_FINISHED);
+    resolveResult(run);
+  };
+
+  const timer = setTimeout(() => {
+    const error = new CheckTimeoutError(check.timeoutMs);
+    controller.abort(error);
+    decide(error, false);
+  }, check.timeoutMs);
+  const recorder: RunRecorder = {
+    certificate(expiry: CertificateExpiry) {
+      if (certificate === undefined || expiry.notAfter < certificate.notAfter) certificate = expiry;
+    },
+    phase(name: string) {
+      if (decided) return;
+      const now = performance.now();
+      phases ??= {};
+      phases[name] = (phases[name] ?? 0) + (now - phaseStart);
+      phaseStart = now;
+    },
+  };
+  let attempt: Promise<unknown>;
+  try {
+    // A probe that throws before returning a promise fails its run like one that rejects.
+    attempt = Promise.resolve(probe(controller.signal, recorder));
+  } catch (error) {
+    // Whatever it threw, as it threw it: the reason is read from any value.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    attempt = Promise.reject(error);
+  }
+  const settled = attempt.then(
+    (success) => {
+      returned = true;
+      decide(success, true);
+    },
+    (error: unknown) => {
+      returned = true;
+      decide(error, false);
+    },
+  );
   return {
     result,
     settled,
+    returned: () => returned,
     cancel() {
       const error = new Error('check stopped');
       controller.abort(error);
-      endNow(error);
+      decide(error, false);
     },
   };
 }

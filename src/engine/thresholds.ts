@@ -20,6 +20,7 @@ export function applyThresholds(
   run: RunResult['status'],
   thresholds: { failureThreshold: number; successThreshold: number },
 ): ThresholdState {
+  if (state.reported === run && state.streak === 0) return state;
   if (state.reported === 'unknown') return { reported: run, streak: 0 };
   if (isOk(state.reported) === isOk(run)) return { reported: run, streak: 0 };
   const streak = state.streak + 1;

@@ -297,3 +297,57 @@ describe('phases', () => {
     expect(Object.keys(timedOut.phases ?? {})).toStrictEqual(['connect']);
   });
 });
+
+describe('the signal when the run is decided', () => {
+  const definition = common({ name: 'held', kind: 'custom', timeoutMs: 50, intervalMs: 1000 });
+  const start = (probe: Probe) => runProbe(probe, definition, { redact: (text) => text });
+
+  it('aborts once the run passes, fails or times out, so that what the probe still holds is released', async () => {
+    const seen: { reason: unknown; whenDecided: boolean }[] = [];
+    const holding =
+      (outcome: 'resolve' | 'reject' | 'hang'): Probe =>
+      async (signal) => {
+        signal.addEventListener('abort', () => seen.push({ reason: signal.reason, whenDecided: true }));
+        if (outcome === 'reject') throw new Error('refused');
+        if (outcome === 'hang') await new Promise(() => undefined);
+        return undefined;
+      };
+    const passed = await start(holding('resolve')).result;
+    const failed = await start(holding('reject')).result;
+    const timedOut = await start(holding('hang')).result;
+    expect([passed.status, failed.status, timedOut.reason]).toStrictEqual(['pass', 'fail', 'timeout']);
+    expect(seen).toHaveLength(3);
+    expect(seen.map(({ reason }) => (reason as Error).message)).toStrictEqual([
+      'run finished',
+      'run finished',
+      expect.stringContaining('timeout') as string,
+    ]);
+  });
+
+  it('a probe that throws before returning a promise fails its run, and has returned', async () => {
+    const run = start(() => {
+      throw new Error('thrown at once');
+    });
+    expect(await run.result).toMatchObject({ status: 'fail', output: 'thrown at once' });
+    await run.settled;
+    expect(run.returned()).toBe(true);
+  });
+
+  it('cancel() fails the run at once and aborts the probe with the reason', async () => {
+    let reason: unknown;
+    const run = start(async (signal) => {
+      await new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => {
+          reason = signal.reason;
+          resolve();
+        });
+      });
+    });
+    run.cancel();
+    expect(await run.result).toMatchObject({ status: 'fail', output: 'check stopped' });
+    expect((reason as Error).message).toBe('check stopped');
+    expect(run.returned()).toBe(false);
+    await run.settled;
+    expect(run.returned()).toBe(true);
+  });
+});
