@@ -35,7 +35,7 @@ import { get, sleep, waitFor200 } from './lib/http.js';
 import { detectTool, runLoad, type LoadTool, type ToolName } from './lib/load.js';
 import { cpuMicros, sampleGroup, sampleProcess, CLK_TCK } from './lib/procfs.js';
 import { summariseProfiles, type ProfileSummary } from './lib/profile.js';
-import { deriveDbFigures, evaluateGoals, goalLines, summarise, table } from './lib/report.js';
+import { deriveDbFigures, evaluateGoals, goalLines, koaRatiosByRound, summarise, table } from './lib/report.js';
 import type { IdleWindow, RunRecord } from './lib/types.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
 
@@ -662,6 +662,12 @@ async function main(): Promise<number> {
   out.push('');
   out.push(table(summary));
   out.push('');
+  const byRound = koaRatiosByRound(runs, summaryPairs);
+  if (byRound.length > 0) {
+    out.push('  ×Koa by round:');
+    out.push(...byRound);
+    out.push('');
+  }
   out.push(
     "  ×raw, ×Koa: req/s over raw node:http /health and bare Koa /health of the same round. CPU: the target's process group, user+sys.",
   );
@@ -688,7 +694,8 @@ async function main(): Promise<number> {
   for (const [what, message] of Object.entries(extrasErrors)) out.push(`  ${what} FAILED: ${message}`);
   out.push('');
   out.push('Targets (issue 8):');
-  out.push(goalLines(goals));
+  // With --targets most goals have nothing measured: show only those that have.
+  out.push(goalLines(args.targets === undefined ? goals : goals.filter((g) => g.status !== 'skipped')));
   if (profiles !== undefined) {
     out.push('');
     out.push(`CPU profiles (figures above were taken under the profiler) in ${profDir ?? ''}:`);
