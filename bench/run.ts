@@ -10,6 +10,7 @@
  *
  *   npx tsx bench/run.ts [--quick] [--rounds N] [--duration S] [--connections C] [--warmup S]
  *                        [--out FILE] [--cpu-prof] [--tool wrk|autocannon]
+ *                        [--targets NAME,...] [--baseline DIR]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -34,7 +35,7 @@ import { get, sleep, waitFor200 } from './lib/http.js';
 import { detectTool, runLoad, type LoadTool, type ToolName } from './lib/load.js';
 import { cpuMicros, sampleGroup, sampleProcess, CLK_TCK } from './lib/procfs.js';
 import { summariseProfiles, type ProfileSummary } from './lib/profile.js';
-import { deriveDbFigures, evaluateGoals, goalLines, summarise, table } from './lib/report.js';
+import { deriveDbFigures, evaluateGoals, goalLines, koaRatiosByRound, summarise, table } from './lib/report.js';
 import type { IdleWindow, RunRecord } from './lib/types.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
 
@@ -42,6 +43,7 @@ import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js
 
 const USAGE = `usage: npx tsx bench/run.ts [--quick] [--rounds N] [--duration S] [--connections C] [--warmup S]
                             [--out FILE] [--cpu-prof] [--tool wrk|autocannon]
+                            [--targets NAME,...] [--baseline DIR]
   --quick        1 round, 1 s runs, fewer pairs, no idle measurement (well under a minute)
   --rounds N     interleaved rounds (default 3)
   --duration S   seconds per measured run, whole seconds (default 5)
@@ -49,7 +51,12 @@ const USAGE = `usage: npx tsx bench/run.ts [--quick] [--rounds N] [--duration S]
   --warmup S     seconds of discarded warm-up per run (default 1)
   --out FILE     JSON report (default bench/results/<timestamp>.json)
   --cpu-prof     run the vitals targets with node --cpu-prof and summarise the profiles
-  --tool         force wrk or autocannon (default: wrk when installed)`;
+  --tool         force wrk or autocannon (default: wrk when installed)
+  --targets      load only these targets, comma-separated (e.g. bare-koa,vitals-embedded), and
+                 skip the start-up and 1,000-check measurements
+  --baseline DIR also run vitals-standalone-baseline (DIR/dist/cli.js) and vitals-embedded-baseline
+                 (DIR/bench/targets/embedded.ts, so DIR/src), interleaved with this build: DIR is
+                 a checkout of another commit with node_modules and a built dist/`;
 
 interface Args {
   readonly quick: boolean;
@@ -60,6 +67,9 @@ interface Args {
   readonly out: string | undefined;
   readonly cpuProf: boolean;
   readonly tool: ToolName | undefined;
+  /** Undefined: every target, and the extras. */
+  readonly targets: readonly string[] | undefined;
+  readonly baseline: string | undefined;
 }
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
@@ -82,6 +92,8 @@ function parse(argv: string[]): Args {
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       tool: { type: 'string' },
+      targets: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -102,6 +114,8 @@ function parse(argv: string[]): Args {
     out: values.out,
     cpuProf: values['cpu-prof'],
     tool,
+    targets: values.targets?.split(',').map((name) => name.trim()),
+    baseline: values.baseline === undefined ? undefined : path.resolve(values.baseline),
   };
 }
 
@@ -219,11 +233,55 @@ const TARGETS: readonly TargetDef[] = [
   },
 ];
 
+/**
+ * The vitals targets again, run from another checkout (`--baseline DIR`): the embedded one imports
+ * DIR/src through DIR's copy of the target, the standalone one runs DIR/dist/cli.js.
+ */
+function baselineTargets(dir: string): TargetDef[] {
+  const twin = (name: string, command: TargetDef['command']): TargetDef => {
+    const original = TARGETS.find((t) => t.name === name);
+    if (original === undefined) throw new Error(`no target ${name}`);
+    return { ...original, name: `${name}-baseline`, description: `${original.description}; from ${dir}`, command };
+  };
+  return [
+    twin('vitals-standalone', (c) => [
+      process.execPath,
+      path.join(dir, 'dist/cli.js'),
+      'serve',
+      '--config',
+      c.configFile,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ]),
+    twin('vitals-embedded', (c) => [
+      process.execPath,
+      ...TSX_IMPORT,
+      path.join(dir, 'bench/targets/embedded.ts'),
+      '--config',
+      c.configFile,
+    ]),
+  ];
+}
+
+/** The targets to start: all of them, or those --targets names (in the table's order). */
+function selectTargets(args: Args): TargetDef[] {
+  const all = [...TARGETS, ...(args.baseline === undefined ? [] : baselineTargets(args.baseline))];
+  if (args.targets === undefined) return all;
+  const unknown = args.targets.filter((name) => !all.some((t) => t.name === name));
+  if (unknown.length > 0)
+    throw new Error(
+      `--targets: unknown ${unknown.join(', ')}; known: ${all.map((t) => t.name).join(', ')}${args.baseline === undefined ? ' (the -baseline twins need --baseline DIR)' : ''}`,
+    );
+  return all.filter((t) => args.targets?.includes(t.name));
+}
+
 /** After a run, before the counters are read again: in-flight requests and check runs finish. */
 const SETTLE_MS = 250;
 
-/** The terminus and lightship targets each run one `SELECT 1` at startup. */
-const TARGET_STARTUP_QUERIES = 2;
+/** The targets that run one `SELECT 1` at startup. */
+const QUERY_AT_STARTUP = new Set(['terminus', 'lightship']);
 
 // ---------------------------------------------------------------- build
 
@@ -365,8 +423,9 @@ async function main(): Promise<number> {
   // Calibration of what one vitals mysql check run costs in the counters (SELECT 1 + COM_QUIT):
   // the counters from before any target starts to after every vitals check has a first result.
   const calibrationQ0 = await counter.read();
+  const selected = selectTargets(args);
   const procs = await Promise.allSettled(
-    TARGETS.map((def) =>
+    selected.map((def) =>
       spawnTarget(def.name, def.command(context), {
         cwd: ROOT,
         env: { ...process.env, LOG_LEVEL: 'warn', ...def.env?.(context) },
@@ -376,7 +435,7 @@ async function main(): Promise<number> {
   );
   // Registered before any failure is thrown, so that cleanup stops those that did start.
   for (const [i, settled] of procs.entries()) {
-    const def = TARGETS[i];
+    const def = selected[i];
     if (settled.status === 'fulfilled' && def !== undefined) {
       resources.targets.push({ def, proc: settled.value, base: `http://127.0.0.1:${String(settled.value.port)}` });
     }
@@ -391,7 +450,8 @@ async function main(): Promise<number> {
   await sleep(300); // the first runs' COM_QUIT
   const calibrationQ1 = await counter.read();
   const calibrationRuns = await checkRuns(resources.targets);
-  const calibrationDelta = calibrationQ1 - calibrationQ0 - READ_OVERHEAD - TARGET_STARTUP_QUERIES;
+  const calibrationDelta =
+    calibrationQ1 - calibrationQ0 - READ_OVERHEAD - selected.filter((t) => QUERY_AT_STARTUP.has(t.name)).length;
   const queriesPerCheckRun = calibrationRuns > 0 ? calibrationDelta / calibrationRuns : 1;
   log(
     `  one vitals mysql check run = ${queriesPerCheckRun.toFixed(2)} in Questions + Com_admin_commands (${String(calibrationDelta)} over ${String(calibrationRuns)} runs)`,
@@ -496,33 +556,35 @@ async function main(): Promise<number> {
   let startup: StartupResult | undefined;
   let many: ManyChecksResult | undefined;
   const extrasErrors: Record<string, string> = {};
-  const startupSamples = args.quick ? 1 : 5;
-  log(`start → first /health 200 (${String(startupSamples)} sample(s)) ...`);
-  try {
-    startup = await measureStartup(configFile, startupSamples);
-  } catch (error) {
-    extrasErrors.startup = (error as Error).message;
-    log(`  failed: ${(error as Error).message}`);
-  }
-  checkInterrupted();
-  log('1,000 checks: /metrics latency and idle cost ...');
-  try {
-    many = await measureManyChecks(
-      {
-        checks: 1000,
-        tool,
-        warmupSeconds: args.quick ? 0 : args.warmupSeconds,
-        seconds: args.seconds,
-        rounds: args.quick ? 1 : Math.min(args.rounds, 2),
-        idleSeconds: args.quick ? 0 : 30,
-        tmpDir,
-        ...(profDir === undefined ? {} : { cpuProfDir: profDir }),
-      },
-      log,
-    );
-  } catch (error) {
-    extrasErrors.manyChecks = (error as Error).message;
-    log(`  failed: ${(error as Error).message}`);
+  if (args.targets === undefined) {
+    const startupSamples = args.quick ? 1 : 5;
+    log(`start → first /health 200 (${String(startupSamples)} sample(s)) ...`);
+    try {
+      startup = await measureStartup(configFile, startupSamples);
+    } catch (error) {
+      extrasErrors.startup = (error as Error).message;
+      log(`  failed: ${(error as Error).message}`);
+    }
+    checkInterrupted();
+    log('1,000 checks: /metrics latency and idle cost ...');
+    try {
+      many = await measureManyChecks(
+        {
+          checks: 1000,
+          tool,
+          warmupSeconds: args.quick ? 0 : args.warmupSeconds,
+          seconds: args.seconds,
+          rounds: args.quick ? 1 : Math.min(args.rounds, 2),
+          idleSeconds: args.quick ? 0 : 30,
+          tmpDir,
+          ...(profDir === undefined ? {} : { cpuProfDir: profDir }),
+        },
+        log,
+      );
+    } catch (error) {
+      extrasErrors.manyChecks = (error as Error).message;
+      log(`  failed: ${(error as Error).message}`);
+    }
   }
   checkInterrupted();
 
@@ -541,6 +603,7 @@ async function main(): Promise<number> {
     ...(many === undefined ? {} : { many }),
   });
   const finishedAt = new Date();
+  const notRun = args.targets === undefined ? 'not run' : 'not run with --targets';
 
   const report = {
     schema: 1,
@@ -581,8 +644,8 @@ async function main(): Promise<number> {
     runs,
     summary,
     extras: {
-      startup: startup ?? { skipped: extrasErrors.startup ?? 'not run' },
-      manyChecks: many ?? { skipped: extrasErrors.manyChecks ?? 'not run' },
+      startup: startup ?? { skipped: extrasErrors.startup ?? notRun },
+      manyChecks: many ?? { skipped: extrasErrors.manyChecks ?? notRun },
       ...(profiles === undefined || profDir === undefined ? {} : { cpuProfiles: { dir: profDir, byTarget: profiles } }),
     },
     goals,
@@ -599,6 +662,12 @@ async function main(): Promise<number> {
   out.push('');
   out.push(table(summary));
   out.push('');
+  const byRound = koaRatiosByRound(runs, summaryPairs);
+  if (byRound.length > 0) {
+    out.push('  ×Koa by round:');
+    out.push(...byRound);
+    out.push('');
+  }
   out.push(
     "  ×raw, ×Koa: req/s over raw node:http /health and bare Koa /health of the same round. CPU: the target's process group, user+sys.",
   );
@@ -625,7 +694,8 @@ async function main(): Promise<number> {
   for (const [what, message] of Object.entries(extrasErrors)) out.push(`  ${what} FAILED: ${message}`);
   out.push('');
   out.push('Targets (issue 8):');
-  out.push(goalLines(goals));
+  // With --targets most goals have nothing measured: show only those that have.
+  out.push(goalLines(args.targets === undefined ? goals : goals.filter((g) => g.status !== 'skipped')));
   if (profiles !== undefined) {
     out.push('');
     out.push(`CPU profiles (figures above were taken under the profiler) in ${profDir ?? ''}:`);

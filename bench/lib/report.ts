@@ -291,3 +291,26 @@ export function goalLines(goals: readonly Goal[]): string {
   const tag = (s: GoalStatus) => (s === 'met' ? '[met]    ' : s === 'not met' ? '[NOT MET]' : '[skipped]');
   return goals.map((g) => `  ${tag(g.status)} ${g.text}: ${g.figure}`).join('\n');
 }
+
+/** Each pair's ×Koa in every round, in round order: the spread behind the medians. */
+export function koaRatiosByRound(
+  runs: readonly RunRecord[],
+  pairs: readonly { target: string; route: string }[],
+): string[] {
+  const rounds = [...new Set(runs.map((r) => r.round))].sort((a, b) => a - b);
+  const koa = new Map(
+    runs.filter((r) => r.target === KOA.target && r.route === KOA.route).map((r) => [r.round, r.rps]),
+  );
+  if (koa.size === 0 || rounds.length < 2) return [];
+  const width = Math.max(...pairs.map((p) => `${p.target} ${p.route}`.length));
+  return pairs
+    .filter((p) => p.target !== KOA.target)
+    .map(({ target, route }) => {
+      const cells = rounds.map((round) => {
+        const run = runs.find((r) => r.round === round && r.target === target && r.route === route);
+        const base = koa.get(round);
+        return run === undefined || base === undefined || base === 0 ? '–' : (run.rps / base).toFixed(2);
+      });
+      return `  ${`${target} ${route}`.padEnd(width)}  ${cells.join('  ')}`;
+    });
+}

@@ -11,6 +11,7 @@ import type { Authorizer, CallerFacts } from '../security/authorizer.js';
 import { checkEntry, checksMember, entryKey, type HealthBody } from './bodies.js';
 import { accessOf } from './handler.js';
 import { addMaintenanceRoutes } from './maintenance-routes.js';
+import { answerProbesFirst } from './probes-first.js';
 import { readyNotes, type PreparedResponse, type ProbeResponses } from './probe-responses.js';
 import type { ReloadOutcome } from '../types.js';
 import { CONTENT_TYPE, negotiateJson, ROUTES } from './routes.js';
@@ -134,9 +135,9 @@ export function createVitalsRouter(deps: RouteDeps, options: RouterOptions = {})
 
   const sendPrepared = (ctx: Context, prepared: PreparedResponse) => {
     ctx.status = prepared.status;
-    ctx.body = prepared.body;
-    // Set after the body: assigning a Buffer body would otherwise reset the type to octet-stream.
+    // Before the body: Koa then keeps it instead of setting its own type for the body.
     ctx.set('Content-Type', jsonContentType(ctx));
+    ctx.body = prepared.body;
     ctx.set('Cache-Control', 'no-store');
   };
 
@@ -264,5 +265,16 @@ export function createVitalsRouter(deps: RouteDeps, options: RouterOptions = {})
 
   // Registered after the handlers: @koa/router runs the first match, and GET/HEAD/POST above.
   for (const route of ROUTES) router.all(route.path, methodNotAllowed(route.methods));
+  answerProbesFirst(
+    router,
+    {
+      '/health': () => responses.health(),
+      '/startup': () => responses.startup(),
+      // ?exclude= (or any query) is left to the route above.
+      '/ready': (ctx) =>
+        ctx.querystring === '' ? responses.ready(responses.detailsFor(ctx.req, accessOf(ctx.state))) : undefined,
+    },
+    sendPrepared,
+  );
   return router;
 }
