@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Router, { type RouterContext } from '@koa/router';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { request, type Reply } from '../support/http.js';
+import { comparable, request } from '../support/http.js';
 import { controlled, startVitals, type RunningVitals } from '../support/vitals.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -29,23 +29,6 @@ interface Seen {
   readonly captures: unknown;
   readonly routeMatched: unknown;
   readonly router: boolean;
-}
-
-const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive']);
-
-/** The uptime seconds and the clock of /health move between two requests. */
-function comparable(reply: Reply): Record<string, unknown> {
-  let body: unknown = reply.body;
-  if (reply.body !== '' && String(reply.headers['content-type']).includes('json')) {
-    const parsed = JSON.parse(reply.body) as { checks?: { uptime?: { observedValue?: unknown; time?: unknown }[] } };
-    for (const uptime of parsed.checks?.uptime ?? []) {
-      uptime.observedValue = 'seconds';
-      uptime.time = 'now';
-    }
-    body = parsed;
-  }
-  const headers = Object.fromEntries(Object.entries(reply.headers).filter(([name]) => !PER_CONNECTION.has(name)));
-  return { status: reply.status, headers, body };
 }
 
 /** The prefix stripped from ctx.path around the routes, as koa-mount does it. */

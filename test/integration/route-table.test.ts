@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/wait.js';
 import type { CustomCheck } from '../../src/engine/monitor.js';
 import { controlled, startVitals, type Behaviour, type RunningVitals } from '../support/vitals.js';
-import { request, type Reply } from '../support/http.js';
+import { comparable, request } from '../support/http.js';
 
 const PATHS = [
   '/health',
@@ -45,24 +45,6 @@ const ACCEPTS: (string | undefined)[] = [
   'application/health+json;q=0.1, application/json',
   'text/html',
 ];
-
-/** Headers node writes per connection and per second, whoever answers. */
-const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive']);
-
-/** What must agree: the uptime seconds and the clock of /health move between two requests. */
-function comparable(reply: Reply): Record<string, unknown> {
-  let body: unknown = reply.body;
-  if (reply.body !== '') {
-    const parsed = JSON.parse(reply.body) as { checks?: { uptime?: { observedValue?: unknown; time?: unknown }[] } };
-    for (const uptime of parsed.checks?.uptime ?? []) {
-      uptime.observedValue = 'seconds';
-      uptime.time = 'now';
-    }
-    body = parsed;
-  }
-  const headers = Object.fromEntries(Object.entries(reply.headers).filter(([name]) => !PER_CONNECTION.has(name)));
-  return { status: reply.status, headers, body };
-}
 
 async function serveKoa(app: Koa): Promise<{ server: Server; port: number }> {
   const handle = app.callback();

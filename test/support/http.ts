@@ -113,3 +113,24 @@ export const ACCEPT_CASES: readonly (readonly [
   ['application/json;q=0.5, application/health+json', 'application/health+json'],
   ['text/html', 'application/health+json'],
 ];
+
+/** Headers node writes per connection and per second, whoever answers. */
+const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive']);
+
+/**
+ * What two answers to the same request must agree on: the per-connection headers left out, and
+ * /health's uptime seconds and clock (which move between two requests) blanked.
+ */
+export function comparable(reply: Reply): Record<string, unknown> {
+  let body: unknown = reply.body;
+  if (reply.body !== '' && String(reply.headers['content-type']).includes('json')) {
+    const parsed = JSON.parse(reply.body) as { checks?: { uptime?: { observedValue?: unknown; time?: unknown }[] } };
+    for (const uptime of parsed.checks?.uptime ?? []) {
+      uptime.observedValue = 'seconds';
+      uptime.time = 'now';
+    }
+    body = parsed;
+  }
+  const headers = Object.fromEntries(Object.entries(reply.headers).filter(([name]) => !PER_CONNECTION.has(name)));
+  return { status: reply.status, headers, body };
+}
