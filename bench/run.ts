@@ -39,6 +39,11 @@ import { deriveDbFigures, evaluateGoals, goalLines, koaRatiosByRound, summarise,
 import type { IdleWindow, RunRecord } from './lib/types.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
 
+/** `vitals serve` of the CLI at `cli` on a port of its choosing (announced in its "listening" line). */
+function serveCommand(cli: string, configFile: string): string[] {
+  return [cli, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'];
+}
+
 // ---------------------------------------------------------------- arguments
 
 const USAGE = `usage: npx tsx bench/run.ts [--quick] [--rounds N] [--duration S] [--connections C] [--warmup S]
@@ -200,18 +205,7 @@ const TARGETS: readonly TargetDef[] = [
     vitals: true,
     // Info level: the CLI announces its port in its "listening" log line.
     env: () => ({ LOG_LEVEL: 'info' }),
-    command: (c) => [
-      process.execPath,
-      ...profFlags(c, 'vitals-standalone'),
-      CLI,
-      'serve',
-      '--config',
-      c.configFile,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-    ],
+    command: (c) => [process.execPath, ...profFlags(c, 'vitals-standalone'), ...serveCommand(CLI, c.configFile)],
   },
   {
     name: 'vitals-embedded',
@@ -244,17 +238,7 @@ function baselineTargets(dir: string): TargetDef[] {
     return { ...original, name: `${name}-baseline`, description: `${original.description}; from ${dir}`, command };
   };
   return [
-    twin('vitals-standalone', (c) => [
-      process.execPath,
-      path.join(dir, 'dist/cli.js'),
-      'serve',
-      '--config',
-      c.configFile,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-    ]),
+    twin('vitals-standalone', (c) => [process.execPath, ...serveCommand(path.join(dir, 'dist/cli.js'), c.configFile)]),
     twin('vitals-embedded', (c) => [
       process.execPath,
       ...TSX_IMPORT,
