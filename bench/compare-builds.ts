@@ -18,18 +18,14 @@ import { ROOT } from './lib/versions.js';
 import { createFixtures } from './startup/fixtures.js';
 import { timeToHealth, vitalsCommand, type Variant } from './startup/measure.js';
 import { freePort } from './startup/fixtures.js';
+import { wholeNumberFlag } from './lib/flags.js';
 
 const { values } = parseArgs({
   options: { baseline: { type: 'string' }, samples: { type: 'string' }, idle: { type: 'string' } },
 });
 if (values.baseline === undefined) throw new Error('--baseline: the directory of the build to compare with');
-const wholeNumber = (text: string | undefined, flag: string, fallback: number) => {
-  const n = Number(text ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a whole number ≥ 1, got ${String(text)}`);
-  return n;
-};
-const samples = wholeNumber(values.samples, '--samples', 7);
-const idleSeconds = wholeNumber(values.idle, '--idle', 15);
+const samples = wholeNumberFlag(values.samples, '--samples', 7);
+const idleSeconds = wholeNumberFlag(values.idle, '--idle', 15);
 
 const builds: Record<string, Variant> = {
   baseline: { name: 'baseline', nodeFlags: [], env: {}, about: '', cli: path.resolve(values.baseline, 'dist/cli.js') },

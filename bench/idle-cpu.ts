@@ -31,6 +31,7 @@ import { CLK_TCK, sampleGroup, type GroupSample } from './lib/procfs.js';
 import { median } from './lib/stats.js';
 import { ROOT } from './lib/versions.js';
 import { createFixtures, serveArgs, type Fixtures } from './startup/fixtures.js';
+import { wholeNumberFlag } from './lib/flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,13 +43,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const wholeNumber = (text: string | undefined, flag: string, fallback: number) => {
-  const n = Number(text ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a whole number ≥ 1, got ${String(text)}`);
-  return n;
-};
-const seconds = wholeNumber(values.seconds, '--seconds', 30);
-const rounds = wholeNumber(values.rounds, '--rounds', 3);
+const seconds = wholeNumberFlag(values.seconds, '--seconds', 30);
+const rounds = wholeNumberFlag(values.rounds, '--rounds', 3);
 const profileDir = values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']);
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 

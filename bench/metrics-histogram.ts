@@ -29,6 +29,7 @@ import { median } from './lib/stats.js';
 import { ROOT } from './lib/versions.js';
 import { createFixtures } from './startup/fixtures.js';
 import { CLI, scrapeBackToBack, vitalsCommand, type ScrapeFigures } from './startup/measure.js';
+import { wholeNumberFlag } from './lib/flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,12 +41,8 @@ const { values } = parseArgs({
     'node-flags': { type: 'string' },
   },
 });
-const seconds = Number(values.seconds ?? '10');
-const rounds = Number(values.rounds ?? '2');
-if (!Number.isInteger(seconds) || seconds < 1)
-  throw new Error(`--seconds: expected a whole number ≥ 1, got ${String(values.seconds)}`);
-if (!Number.isInteger(rounds) || rounds < 1)
-  throw new Error(`--rounds: expected a whole number ≥ 1, got ${String(values.rounds)}`);
+const seconds = wholeNumberFlag(values.seconds, '--seconds', 10);
+const rounds = wholeNumberFlag(values.rounds, '--rounds', 2);
 const histograms = (values.histogram ?? 'on,off').split(',').map((h) => {
   if (h !== 'on' && h !== 'off') throw new Error(`--histogram: expected on and/or off, got ${h}`);
   return h;

@@ -38,6 +38,7 @@ import { summariseProfiles, type ProfileSummary } from './lib/profile.js';
 import { deriveDbFigures, evaluateGoals, goalLines, koaRatiosByRound, summarise, table } from './lib/report.js';
 import type { IdleWindow, RunRecord } from './lib/types.js';
 import { machine, packageVersions, ROOT, vitalsVersion } from './lib/versions.js';
+import { wholeNumberFlag } from './lib/flags.js';
 
 /** `vitals serve` of the CLI at `cli` on a port of its choosing (announced in its "listening" line). */
 function serveCommand(cli: string, configFile: string): string[] {
@@ -78,10 +79,11 @@ interface Args {
 }
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < 1)
-    throw new Error(`${flag}: expected a whole number ≥ 1, got "${text}"\n${USAGE}`);
-  return Number(text);
+  try {
+    return wholeNumberFlag(text, flag, fallback);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
+  }
 }
 
 function parse(argv: string[]): Args {
