@@ -13,7 +13,7 @@ import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
 import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
 import { startBlackhole, type BlackholeListener, type LocalServer, type TlsServerFixture } from './servers.js';
-import { waitUntil } from './wait.js';
+import { steadyCount, waitUntil } from './wait.js';
 
 /**
  * The closed set of `vitals_check_failures_total{reason}`, written out literally (not imported from
@@ -253,23 +253,7 @@ export function serverFixtures(
 export function runCheckKindContract(f: ContractFixtures): void {
   const timeoutMs = f.timeoutMs ?? 500;
   const run = (fields: Fields, deadlineMs = RELAXED_TIMEOUT_MS) => runCheck(f.kind, fields, deadlineMs);
-  /**
-   * The server's connection count once it holds still: read at a test's start it may still
-   * include connections the test before has just closed, and a count that later falls below it
-   * would never match again (the postgres file's assertion cases failed that way).
-   */
-  const quietConnections = async (): Promise<number | undefined> => {
-    const read = f.connections;
-    if (read === undefined) return undefined;
-    let last = await read();
-    for (const start = performance.now(); performance.now() - start < 5000;) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const now = await read();
-      if (now === last) return now;
-      last = now;
-    }
-    return last;
-  };
+  const quietConnections = async () => (f.connections === undefined ? undefined : steadyCount(f.connections));
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
     await waitUntil(

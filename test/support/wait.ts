@@ -42,3 +42,20 @@ export async function waitUntil(
 ): Promise<{ value: boolean; elapsedMs: number }> {
   return waitFor(condition, (ok) => ok, timeoutMs, { what });
 }
+
+/**
+ * A count once it holds still: two equal reads `everyMs` apart (within `timeoutMs`, else the last
+ * read). A server's connection count read at a test's start may still include connections the
+ * test before has just closed; a baseline that later falls below would never be matched again.
+ */
+export async function steadyCount(read: () => Promise<number>, everyMs = 150, timeoutMs = 5000): Promise<number> {
+  const start = performance.now();
+  let last = await read();
+  while (performance.now() - start < timeoutMs) {
+    await sleep(everyMs);
+    const now = await read();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}

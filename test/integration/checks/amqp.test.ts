@@ -10,7 +10,7 @@ import { ownSocketsTo } from '../../support/fds.js';
 import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startRabbitMq } from '../../support/rabbitmq.js';
 import { tlsServerFixture } from '../../support/servers.js';
-import { waitUntil } from '../../support/wait.js';
+import { steadyCount, waitUntil } from '../../support/wait.js';
 
 const BACKLOG = 3;
 
@@ -60,7 +60,7 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
     };
 
     it('passes when the queue exists and holds its limits, and fails with assertion when it is missing', async () => {
-      const before = await fx.server.connections();
+      const before = await steadyCount(() => fx.server.connections());
       const within = await runCheck('amqp', queue(fx.server.queues.backlog, { maxMessages: BACKLOG, minConsumers: 0 }));
       expect(within.result, within.result.output).toMatchObject({ status: 'pass' });
       const missing = await runCheck('amqp', queue('nope'));
@@ -79,7 +79,7 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
     });
 
     it('logs in to the URL vhost, percent-decoded; one that does not exist or is not the user’s fails with auth', async () => {
-      const before = await fx.server.connections();
+      const before = await steadyCount(() => fx.server.connections());
       const own = await runCheck('amqp', { url: fx.server.url({ vhost: fx.server.vhost }) });
       expect(own.result, own.result.output).toMatchObject({ status: 'pass' });
       expect(own.target).toBe(`127.0.0.1:${String(fx.server.port)}/vitals%2Ftest%20vhost`);
@@ -99,7 +99,7 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
 
     it('says goodbye: a run that passed or failed an assertion closes its connection with connection.close', async () => {
       const unexpectedCloses = () => fx.server.log().match(/client unexpectedly closed TCP connection/g)?.length ?? 0;
-      const before = { connections: await fx.server.connections(), closes: unexpectedCloses() };
+      const before = { connections: await steadyCount(() => fx.server.connections()), closes: unexpectedCloses() };
       for (const fields of [
         { url: fx.server.url() },
         queue('nope'),
