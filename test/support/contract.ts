@@ -13,7 +13,7 @@ import { runProbe } from '../../src/engine/run-probe.js';
 import type { CheckDefinition, CheckKind, RunResult } from '../../src/types.js';
 import { openFds, ownSocketsTo, startStoppedServer, type StoppedServer } from './fds.js';
 import { startBlackhole, type BlackholeListener, type LocalServer, type TlsServerFixture } from './servers.js';
-import { steadyCount, waitUntil } from './wait.js';
+import { countBackTo, steadyCount, waitUntil } from './wait.js';
 
 /**
  * The closed set of `vitals_check_failures_total{reason}`, written out literally (not imported from
@@ -256,11 +256,7 @@ export function runCheckKindContract(f: ContractFixtures): void {
   const quietConnections = async () => (f.connections === undefined ? undefined : steadyCount(f.connections));
   const settle = async (baseline: number | undefined, what: string) => {
     if (f.connections === undefined || baseline === undefined) return;
-    await waitUntil(
-      async () => (await f.connections?.()) === baseline,
-      3000,
-      `${what}: server connections back to ${String(baseline)}`,
-    );
+    await countBackTo(f.connections, baseline, `${what}: server connections`);
   };
 
   it('is registered, and its strict schema rejects an unknown key with its path', () => {

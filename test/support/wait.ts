@@ -59,3 +59,13 @@ export async function steadyCount(read: () => Promise<number>, everyMs = 150, ti
   }
   return last;
 }
+
+/** Waits until `read` gives `baseline` again (a server's connections after a check), or throws naming `what`. */
+export async function countBackTo(
+  read: () => Promise<number>,
+  baseline: number,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
+  await waitFor(read, (count) => count === baseline, timeoutMs, { what: `${what}: back to ${String(baseline)}` });
+}

@@ -10,7 +10,7 @@ import { ownSocketsTo } from '../../support/fds.js';
 import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetOf } from '../../support/contract.js';
 import { startRabbitMq } from '../../support/rabbitmq.js';
 import { tlsServerFixture } from '../../support/servers.js';
-import { steadyCount, waitUntil } from '../../support/wait.js';
+import { countBackTo, steadyCount, waitUntil } from '../../support/wait.js';
 
 const BACKLOG = 3;
 
@@ -56,7 +56,7 @@ describe.skipIf(skipUnlessBinaries(['rabbitmq-server', 'epmd', 'openssl'], 'amqp
     });
 
     const settled = async (before: number) => {
-      await waitUntil(async () => (await fx.server.connections()) === before, 3000, 'connections back');
+      await countBackTo(() => fx.server.connections(), before, 'connections');
     };
 
     it('passes when the queue exists and holds its limits, and fails with assertion when it is missing', async () => {

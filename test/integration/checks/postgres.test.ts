@@ -13,7 +13,7 @@ import {
 import { postgresBinaries, startPostgres, type Postgres } from '../../support/postgres.js';
 import { tlsServerFixture } from '../../support/servers.js';
 import { notAfterOf } from '../../support/certificates.js';
-import { waitUntil } from '../../support/wait.js';
+import { countBackTo, waitUntil } from '../../support/wait.js';
 
 describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres check kind'))(
   'the postgres check kind against a real PostgreSQL',
@@ -27,7 +27,7 @@ describe.skipIf(skipUnlessBinaries([...postgresBinaries(), 'openssl'], 'postgres
      * wait never matched.
      */
     const noClientSessions = (what: string, timeoutMs: number) =>
-      waitUntil(async () => (await fx.server.connections()) === 0, timeoutMs, what);
+      countBackTo(() => fx.server.connections(), 0, what, timeoutMs);
 
     describe('contract', () => {
       runCheckKindContract({

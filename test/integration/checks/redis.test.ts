@@ -7,7 +7,7 @@ import { configProblems, runCheck, runCheckKindContract, serverFixtures, targetO
 import { startRedis } from '../../support/redis.js';
 import { tlsServerFixture } from '../../support/servers.js';
 import { notAfterOf } from '../../support/certificates.js';
-import { steadyCount, waitUntil } from '../../support/wait.js';
+import { countBackTo, steadyCount } from '../../support/wait.js';
 
 describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kind'))(
   'the redis check kind against a real Redis',
@@ -35,7 +35,7 @@ describe.skipIf(skipUnlessBinaries(['redis-server', 'openssl'], 'redis check kin
         reason: 'auth',
         output: expect.stringMatching(/^NOAUTH/) as string,
       });
-      await waitUntil(async () => (await fx.server.connections()) === before, 3000, 'connections back');
+      await countBackTo(() => fx.server.connections(), before, 'connections');
     });
 
     it('records the peer certificate over TLS and warns within warnCertExpiry', async () => {
